@@ -1,0 +1,40 @@
+//! `git deploybot pause`: stop merging until an operator unpauses.
+
+use super::{GlobalArgs, parse_sha_arg};
+use crate::error::CliResult;
+use crate::messages::short;
+use crate::ops::control::{PauseOutcome, pause};
+use crate::session::Session;
+use clap::Args;
+
+/// Arguments of `pause`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// Why (shown in status and the audit log).
+    #[arg(long)]
+    pub reason: String,
+    /// The base sha the pause is bound to [default: the current base tip].
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+}
+
+/// Runs `pause`.
+pub fn run(global: &GlobalArgs, args: PauseArgs) -> CliResult {
+    let sha = args.sha.as_deref().map(|s| parse_sha_arg("--sha", s)).transpose()?;
+    crate::ops::control::validate_reason(&args.reason)?;
+    let session = Session::open(&global.session_options())?;
+    match pause(&session, &args.reason, sha)? {
+        PauseOutcome::Paused { control_id, main_sha, reason } => {
+            println!("paused: {reason}");
+            println!("  control id {control_id}, bound to {}", short(&main_sha));
+            println!("  resume with: git deploybot unpause --sha {main_sha} --control-id {control_id}");
+        }
+        PauseOutcome::AlreadyPaused { control_id } => {
+            println!("{}", crate::messages::already_paused(&control_id));
+        }
+        PauseOutcome::Ignored { main_sha } => {
+            println!("{}", crate::messages::pause_ignored(&main_sha));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! The control ledger's records and the pinned control fold (DESIGN.md, "The control fold").
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The schema version written into every control record.
+pub const CONTROL_SCHEMA: u32 = 1;
+/// Longest reason a control record may carry, in bytes.
+pub const MAX_REASON_BYTES: usize = 4096;
+
+/// Whether the pipeline runs or is paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ControlMode {
+    /// Work may merge and releases are followed.
+    Running,
+    /// Nothing merges until the pause is resumed.
+    Paused,
+}
+
+impl ControlMode {
+    /// The pinned lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlMode::Running => "running",
+            ControlMode::Paused => "paused",
+        }
+    }
+}
+
+/// One record of `refs/deploybot/control`. Unknown fields are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControlRecord {
+    /// Always [`CONTROL_SCHEMA`] for records this version writes.
+    pub schema: u32,
+    /// Unique random id of this record.
+    pub control_id: String,
+    /// `paused` or `running`.
+    pub state: ControlMode,
+    /// Why (for pauses: the failure or the operator's words).
+    #[serde(default)]
+    pub reason: String,
+    /// The base sha a pause is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_sha: Option<String>,
+    /// A conditional pause applies only while this running record is current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_control_id: Option<String>,
+    /// The pause a running record resumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumes_control_id: Option<String>,
+    /// The failed base sha a recovery resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_main_sha: Option<String>,
+    /// The reason of the pause a recovery resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_reason: Option<String>,
+    /// Who wrote it.
+    #[serde(default)]
+    pub actor: String,
+    /// When, RFC 3339 UTC.
+    #[serde(default)]
+    pub at: String,
+    /// Fields from other versions, kept and ignored.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The folded control state: what `status` shows as `control`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlState {
+    /// `paused` or `running`.
+    pub state: ControlMode,
+    /// The record that made this state (None before any record applied).
+    pub control_id: Option<String>,
+    /// Its reason.
+    pub reason: Option<String>,
+    /// The base sha a pause is bound to.
+    pub main_sha: Option<String>,
+    /// Set when the current pause is conditional.
+    pub requires_control_id: Option<String>,
+    /// The failed sha the current recovery resumed.
+    pub recovered_main_sha: Option<String>,
+    /// The reason of the pause the current recovery resumed.
+    pub recovered_reason: Option<String>,
+    /// Who wrote the current record.
+    pub actor: Option<String>,
+    /// When the current record was written.
+    pub at: Option<String>,
+}
+
+impl Default for ControlState {
+    fn default() -> Self {
+        ControlState {
+            state: ControlMode::Running,
+            control_id: None,
+            reason: None,
+            main_sha: None,
+            requires_control_id: None,
+            recovered_main_sha: None,
+            recovered_reason: None,
+            actor: None,
+            at: None,
+        }
+    }
+}
+
+/// What one fold step did with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoldStep {
+    /// The record became the state.
+    Applied,
+    /// Rule 1: a conditional pause whose running record is no longer current.
+    IgnoredConditionNotMet,
+    /// Rule 2: a pause restating the failure the current recovery resumed.
+    IgnoredAlreadyRecovered,
+    /// Rule 4: a running record that does not resume the current pause.
+    IgnoredNotResumingCurrentPause,
+}
+
+impl ControlState {
+    /// True when paused.
+    pub fn is_paused(&self) -> bool {
+        self.state == ControlMode::Paused
+    }
+
+    /// True when a recovery currently owns `sha` (running, resumed from a pause on `sha`).
+    pub fn recovery_owns(&self, sha: &str) -> bool {
+        self.state == ControlMode::Running && self.recovered_main_sha.as_deref() == Some(sha)
+    }
+
+    fn from_record(record: &ControlRecord) -> ControlState {
+        ControlState {
+            state: record.state,
+            control_id: Some(record.control_id.clone()),
+            reason: Some(record.reason.clone()),
+            main_sha: record.main_sha.clone(),
+            requires_control_id: record.requires_control_id.clone(),
+            recovered_main_sha: record.recovered_main_sha.clone(),
+            recovered_reason: record.recovered_reason.clone(),
+            actor: Some(record.actor.clone()),
+            at: Some(record.at.clone()),
+        }
+    }
+}
+
+/// Decides what `record` does to `state` (the pinned rules 1–4), without applying it.
+pub fn classify(state: &ControlState, record: &ControlRecord) -> FoldStep {
+    match record.state {
+        ControlMode::Paused => {
+            if let Some(required) = &record.requires_control_id {
+                let current = state.state == ControlMode::Running
+                    && state.control_id.as_deref() == Some(required.as_str());
+                return if current {
+                    FoldStep::Applied
+                } else {
+                    FoldStep::IgnoredConditionNotMet
+                };
+            }
+            let restates_recovered = state.state == ControlMode::Running
+                && state.recovered_main_sha.is_some()
+                && state.recovered_reason.is_some()
+                && state.recovered_main_sha == record.main_sha
+                && state.recovered_reason.as_deref() == Some(record.reason.as_str());
+            if restates_recovered {
+                FoldStep::IgnoredAlreadyRecovered
+            } else {
+                FoldStep::Applied
+            }
+        }
+        ControlMode::Running => {
+            let resumes_current = state.state == ControlMode::Paused
+                && record.resumes_control_id.is_some()
+                && record.resumes_control_id == state.control_id;
+            if resumes_current {
+                FoldStep::Applied
+            } else {
+                FoldStep::IgnoredNotResumingCurrentPause
+            }
+        }
+    }
+}
+
+/// Folds one record into the state (pinned semantics); returns the new state and what happened.
+pub fn fold_control(state: &ControlState, record: &ControlRecord) -> (ControlState, FoldStep) {
+    let step = classify(state, record);
+    if step != FoldStep::Applied {
+        return (state.clone(), step);
+    }
+    let mut next = ControlState::from_record(record);
+    if record.state == ControlMode::Running {
+        next.recovered_main_sha = record
+            .recovered_main_sha
+            .clone()
+            .or_else(|| state.main_sha.clone());
+        next.recovered_reason = record
+            .recovered_reason
+            .clone()
+            .or_else(|| state.reason.clone());
+    }
+    (next, step)
+}
+
+/// Folds a whole sequence of records from the initial `running` state.
+pub fn fold_all<'a>(records: impl IntoIterator<Item = &'a ControlRecord>) -> ControlState {
+    records
+        .into_iter()
+        .fold(ControlState::default(), |state, record| {
+            fold_control(&state, record).0
+        })
+}
+
+/// True when `text` is 40 lowercase hex digits.
+pub fn is_full_sha(text: &str) -> bool {
+    text.len() == 40 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl ControlRecord {
+    /// The commit subject for this record, e.g. `pause: ci-failed on 1a2b…`.
+    pub fn summary(&self) -> String {
+        let verb = match (self.state, &self.requires_control_id) {
+            (ControlMode::Paused, None) => "pause",
+            (ControlMode::Paused, Some(_)) => "pause (conditional)",
+            (ControlMode::Running, _) => "unpause",
+        };
+        let reason: String = self.reason.chars().take(120).collect();
+        format!("{verb}: {reason}")
+    }
+
+    /// Checks the record's shape: schema, ids, shas, reason size, no control characters.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.schema != CONTROL_SCHEMA {
+            return Err(format!("unsupported schema {}", self.schema));
+        }
+        if self.control_id.is_empty() || self.control_id.len() > 128 {
+            return Err("control_id must be 1 to 128 characters".into());
+        }
+        if self.reason.len() > MAX_REASON_BYTES {
+            return Err(format!(
+                "reason is {} bytes, more than {MAX_REASON_BYTES}",
+                self.reason.len()
+            ));
+        }
+        let texts = [&self.control_id, &self.reason, &self.actor, &self.at];
+        if texts.iter().any(|t| t.chars().any(char::is_control)) {
+            return Err("a field contains control characters".into());
+        }
+        let shas = [&self.main_sha, &self.recovered_main_sha];
+        for sha in shas.into_iter().flatten() {
+            if !is_full_sha(sha) {
+                return Err(format!("`{sha}` is not a 40-hex sha"));
+            }
+        }
+        if self.state == ControlMode::Paused && self.reason.trim().is_empty() {
+            return Err("a pause needs a reason".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,267 @@
+use super::*;
+use proptest::prelude::*;
+
+const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+fn pause(id: &str, sha: &str, reason: &str) -> ControlRecord {
+    ControlRecord {
+        schema: CONTROL_SCHEMA,
+        control_id: id.into(),
+        state: ControlMode::Paused,
+        reason: reason.into(),
+        main_sha: Some(sha.into()),
+        requires_control_id: None,
+        resumes_control_id: None,
+        recovered_main_sha: None,
+        recovered_reason: None,
+        actor: "t".into(),
+        at: "2026-01-01T00:00:00Z".into(),
+        extra: Map::new(),
+    }
+}
+
+fn conditional(id: &str, sha: &str, requires: &str) -> ControlRecord {
+    ControlRecord {
+        requires_control_id: Some(requires.into()),
+        ..pause(id, sha, "main advanced during unpause")
+    }
+}
+
+fn resume(id: &str, resumes: &str) -> ControlRecord {
+    ControlRecord {
+        state: ControlMode::Running,
+        reason: "operator unpause".into(),
+        main_sha: None,
+        resumes_control_id: Some(resumes.into()),
+        ..pause(id, A, "x")
+    }
+}
+
+#[test]
+fn starts_running_with_nothing_recovered() {
+    let s = fold_all(&[]);
+    assert_eq!(s.state, ControlMode::Running);
+    assert_eq!(s.control_id, None);
+}
+
+#[test]
+fn rule3_plain_pause_becomes_state() {
+    let s = fold_all(&[pause("p1", A, "ci-failed on a")]);
+    assert!(s.is_paused());
+    assert_eq!(s.control_id.as_deref(), Some("p1"));
+    assert_eq!(s.main_sha.as_deref(), Some(A));
+}
+
+#[test]
+fn rule3_newer_pause_replaces_older_pause() {
+    let s = fold_all(&[pause("p1", A, "one"), pause("p2", B, "two")]);
+    assert_eq!(s.control_id.as_deref(), Some("p2"), "the latest pause owns the state");
+}
+
+#[test]
+fn rule4_running_record_resumes_only_current_pause() {
+    let stale = fold_all(&[pause("p1", A, "one"), pause("p2", A, "two"), resume("r1", "p1")]);
+    assert!(stale.is_paused(), "resuming a superseded pause is ignored");
+    let ok = fold_all(&[pause("p1", A, "one"), pause("p2", A, "two"), resume("r1", "p2")]);
+    assert_eq!(ok.state, ControlMode::Running);
+}
+
+#[test]
+fn rule4_running_record_carries_the_resumed_failure() {
+    let s = fold_all(&[pause("p1", A, "ci-failed on a"), resume("r1", "p1")]);
+    assert_eq!(s.recovered_main_sha.as_deref(), Some(A));
+    assert_eq!(s.recovered_reason.as_deref(), Some("ci-failed on a"));
+    assert!(s.recovery_owns(A));
+    assert!(!s.recovery_owns(B));
+}
+
+#[test]
+fn rule4_running_record_may_state_what_it_recovered() {
+    let mut r = resume("r1", "p1");
+    r.recovered_main_sha = Some(B.into());
+    r.recovered_reason = Some("stated".into());
+    let s = fold_all(&[pause("p1", A, "ci-failed on a"), r]);
+    assert_eq!(s.recovered_main_sha.as_deref(), Some(B));
+    assert_eq!(s.recovered_reason.as_deref(), Some("stated"));
+}
+
+#[test]
+fn rule4_running_record_while_running_is_ignored() {
+    let (s, step) = fold_control(&ControlState::default(), &resume("r1", "p1"));
+    assert_eq!(step, FoldStep::IgnoredNotResumingCurrentPause);
+    assert_eq!(s, ControlState::default());
+}
+
+#[test]
+fn rule2_stale_identical_repause_is_ignored() {
+    // The seed's deadlock: an older worker rereads the lingering failure and
+    // writes a byte-identical pause after the operator resumed it.
+    let p = pause("p1", A, "ci-failed on a");
+    let mut again = p.clone();
+    again.control_id = "p1-again".into();
+    let records = [p, resume("r1", "p1"), again.clone()];
+    let s = fold_all(&records);
+    assert_eq!(s.state, ControlMode::Running, "the recovery survives");
+    let before = fold_all(&records[..2]);
+    assert_eq!(fold_control(&before, &again).1, FoldStep::IgnoredAlreadyRecovered);
+}
+
+#[test]
+fn rule2_new_reason_on_same_sha_still_pauses() {
+    let s = fold_all(&[
+        pause("p1", A, "ci-failed on a"),
+        resume("r1", "p1"),
+        pause("p2", A, "deploy-failed on a"),
+    ]);
+    assert!(s.is_paused(), "a later deploy failure is a new failure");
+}
+
+#[test]
+fn rule2_same_reason_on_other_sha_still_pauses() {
+    let s = fold_all(&[
+        pause("p1", A, "ci-failed"),
+        resume("r1", "p1"),
+        pause("p2", B, "ci-failed"),
+    ]);
+    assert!(s.is_paused());
+    assert_eq!(s.main_sha.as_deref(), Some(B));
+}
+
+#[test]
+fn rule2_does_not_apply_without_a_recovery() {
+    let s = fold_all(&[pause("p1", A, "x"), pause("p2", A, "x")]);
+    assert_eq!(s.control_id.as_deref(), Some("p2"));
+}
+
+#[test]
+fn rule1_conditional_pause_applies_while_its_record_is_current() {
+    let s = fold_all(&[pause("p1", A, "x"), resume("r1", "p1"), conditional("c1", B, "r1")]);
+    assert!(s.is_paused());
+    assert_eq!(s.requires_control_id.as_deref(), Some("r1"));
+}
+
+#[test]
+fn rule1_conditional_pause_is_ignored_when_superseded() {
+    let paused_again = [
+        pause("p1", A, "x"),
+        resume("r1", "p1"),
+        pause("p2", B, "y"),
+        conditional("c1", B, "r1"),
+    ];
+    assert_eq!(fold_all(&paused_again).control_id.as_deref(), Some("p2"));
+    let other_running = [pause("p1", A, "x"), resume("r1", "p1"), conditional("c1", B, "zz")];
+    assert_eq!(fold_all(&other_running).state, ControlMode::Running);
+}
+
+#[test]
+fn rule1_conditional_pause_never_applies_to_the_initial_state() {
+    let (s, step) = fold_control(&ControlState::default(), &conditional("c1", A, "r1"));
+    assert_eq!(step, FoldStep::IgnoredConditionNotMet);
+    assert_eq!(s.state, ControlMode::Running);
+}
+
+#[test]
+fn conditional_pause_can_be_resumed_and_then_restated_is_ignored() {
+    let c = conditional("c1", B, "r1");
+    let s = fold_all(&[pause("p1", A, "x"), resume("r1", "p1"), c.clone(), resume("r2", "c1")]);
+    assert!(s.recovery_owns(B));
+}
+
+#[test]
+fn unknown_fields_round_trip() {
+    let text = r#"{"schema":1,"control_id":"p","state":"paused","reason":"r","future":{"x":1}}"#;
+    let record: ControlRecord = serde_json::from_str(text).expect("valid record");
+    assert_eq!(record.extra["future"]["x"], 1);
+    let again = serde_json::to_string(&record).expect("serializes");
+    assert!(again.contains("\"future\""));
+}
+
+#[test]
+fn validate_rejects_bad_shapes() {
+    let mut r = pause("p1", A, "x");
+    assert!(r.validate().is_ok());
+    r.main_sha = Some("abc".into());
+    assert!(r.validate().unwrap_err().contains("40-hex"));
+    let mut r = pause("p1", A, &"x".repeat(MAX_REASON_BYTES + 1));
+    assert!(r.validate().unwrap_err().contains("bytes"));
+    r.reason = "line\nbreak".into();
+    assert!(r.validate().unwrap_err().contains("control"));
+    r.reason = " ".into();
+    assert!(r.validate().unwrap_err().contains("reason"));
+}
+
+/// A deliberately naive reference: the four rules as one match over the
+/// previous state, written independently of `classify`.
+fn reference(records: &[ControlRecord]) -> (bool, Option<String>, Option<(String, String)>) {
+    // (paused, current id, recovered (sha, reason) while running)
+    let mut paused = false;
+    let mut id: Option<String> = None;
+    let mut pause_facts: Option<(String, String)> = None;
+    let mut recovered: Option<(String, String)> = None;
+    for r in records {
+        let sha = r.main_sha.clone().unwrap_or_default();
+        match (r.state, paused) {
+            (ControlMode::Paused, _) if r.requires_control_id.is_some() => {
+                if !paused && id == r.requires_control_id {
+                    paused = true;
+                    id = Some(r.control_id.clone());
+                    pause_facts = Some((sha, r.reason.clone()));
+                    recovered = None;
+                }
+            }
+            (ControlMode::Paused, false)
+                if recovered == Some((sha.clone(), r.reason.clone())) => {}
+            (ControlMode::Paused, _) => {
+                paused = true;
+                id = Some(r.control_id.clone());
+                pause_facts = Some((sha, r.reason.clone()));
+                recovered = None;
+            }
+            (ControlMode::Running, true) if r.resumes_control_id == id => {
+                paused = false;
+                id = Some(r.control_id.clone());
+                recovered = pause_facts.take();
+            }
+            (ControlMode::Running, _) => {}
+        }
+    }
+    (paused, id, recovered)
+}
+
+fn arb_record() -> impl Strategy<Value = ControlRecord> {
+    let ids = prop::sample::select(vec!["i0", "i1", "i2", "i3", "i4"]);
+    let shas = prop::sample::select(vec![A, B]);
+    let reasons = prop::sample::select(vec!["ci-failed", "deploy-failed"]);
+    (0..3u8, ids.clone(), ids, shas, reasons).prop_map(|(kind, id, other, sha, reason)| match kind {
+        0 => pause(id, sha, reason),
+        1 => conditional(id, sha, other),
+        _ => resume(id, other),
+    })
+}
+
+proptest! {
+    #[test]
+    fn fold_matches_the_reference(records in prop::collection::vec(arb_record(), 0..24)) {
+        let s = fold_all(&records);
+        let (paused, id, recovered) = reference(&records);
+        prop_assert_eq!(s.is_paused(), paused);
+        prop_assert_eq!(s.control_id, id);
+        if !paused {
+            let got = s.recovered_main_sha.zip(s.recovered_reason);
+            prop_assert_eq!(got, recovered);
+        }
+    }
+
+    #[test]
+    fn ignored_records_never_change_state(records in prop::collection::vec(arb_record(), 0..24)) {
+        let mut state = ControlState::default();
+        for r in &records {
+            let (next, step) = fold_control(&state, r);
+            if step != FoldStep::Applied {
+                prop_assert_eq!(&next, &state);
+            }
+            state = next;
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The pure core: folds, state machines and admission rules over plain data.
+//! Nothing in here touches git, the file system, the clock or the network.
+
+pub mod control;
+pub mod policy;
+pub mod queue;
+pub mod release;
+pub mod time;

@@ -1,0 +1,104 @@
+//! The git layer: the only code that touches gix or spawns `git`.
+
+pub mod merge;
+pub mod names;
+pub mod notes;
+pub mod objects;
+pub mod refs;
+pub mod remote;
+pub mod store;
+
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub use gix::ObjectId;
+
+/// An opened repository (bare or not).
+pub struct Repo {
+    inner: gix::Repository,
+}
+
+impl Repo {
+    /// Opens the repository containing `dir`, like git does.
+    pub fn discover(dir: &Path) -> Result<Repo> {
+        let mut inner = gix::discover(dir)?;
+        inner.object_cache_size_if_unset(8 * 1024 * 1024);
+        Ok(Repo { inner })
+    }
+
+    /// Opens exactly the repository at `git_dir` (used by the server hook).
+    pub fn open(git_dir: &Path) -> Result<Repo> {
+        let mut inner = gix::open(git_dir)?;
+        inner.object_cache_size_if_unset(8 * 1024 * 1024);
+        Ok(Repo { inner })
+    }
+
+    /// The underlying gix repository, for the other git-layer modules.
+    pub(crate) fn gix(&self) -> &gix::Repository {
+        &self.inner
+    }
+
+    /// The `.git` directory (or the bare repository).
+    pub fn git_dir(&self) -> &Path {
+        self.inner.git_dir()
+    }
+
+    /// The working tree, if any.
+    pub fn workdir(&self) -> Option<PathBuf> {
+        self.inner.workdir().map(Path::to_path_buf)
+    }
+
+    /// A `git` command bound to this repository.
+    pub fn git(&self) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.arg("--git-dir").arg(self.git_dir());
+        if let Some(dir) = self.inner.workdir() {
+            cmd.current_dir(dir);
+        } else {
+            cmd.current_dir(self.git_dir());
+        }
+        cmd
+    }
+
+    /// Runs `git <args>` and returns its trimmed stdout; errors carry stderr's first line.
+    pub fn run_git(&self, args: &[&str]) -> Result<String> {
+        let out = self
+            .git()
+            .args(args)
+            .output()
+            .with_context(|| format!("cannot run `git {}`; is git on PATH?", args.join(" ")))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            anyhow::bail!("`git {}` failed: {}", args.join(" "), first.trim());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// A string from git config (repository, global and system), if set.
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.inner
+            .config_snapshot()
+            .string(key)
+            .map(|v| v.to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Who writes records: `deploybot.actor`, `user.email`, `user.name`, `$USER`, in that order.
+    pub fn default_actor(&self) -> String {
+        ["deploybot.actor", "user.email", "user.name"]
+            .iter()
+            .find_map(|k| self.config_string(k))
+            .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| "unknown".to_string())
+    }
+}
+
+/// Parses a full 40-hex object id.
+pub fn parse_oid(hex: &str) -> Option<ObjectId> {
+    if !crate::core::control::is_full_sha(hex) {
+        return None;
+    }
+    ObjectId::from_hex(hex.as_bytes()).ok()
+}

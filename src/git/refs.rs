@@ -1,0 +1,127 @@
+//! Reading refs and updating them with compare-and-swap in the local ref store.
+
+use super::{ObjectId, Repo};
+use anyhow::Result;
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::Target;
+
+/// One compare-and-swap ref update: `expected` None = must not exist, `new` None = delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    /// Full ref name.
+    pub name: String,
+    /// The value read before computing the update.
+    pub expected: Option<ObjectId>,
+    /// The value to set, or None to delete.
+    pub new: Option<ObjectId>,
+}
+
+/// How a compare-and-swap went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CasOutcome {
+    /// Every ref moved.
+    Applied,
+    /// Some ref no longer held its expected value; nothing moved.
+    Stale(String),
+    /// The server refused (its hook); nothing moved. One line per reason.
+    Rejected(Vec<String>),
+}
+
+impl Repo {
+    /// The object a ref points at, peeled to a non-tag object; None when absent.
+    pub fn try_find_ref(&self, name: &str) -> Result<Option<ObjectId>> {
+        match self.gix().try_find_reference(name)? {
+            Some(mut reference) => Ok(Some(reference.peel_to_id()?.detach())),
+            None => Ok(None),
+        }
+    }
+
+    /// All refs under `prefix` with their (peeled) targets.
+    pub fn refs_with_prefix(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
+        let platform = self.gix().references()?;
+        let mut out = Vec::new();
+        for reference in platform.prefixed(prefix)? {
+            let mut reference = reference.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let name = reference.name().as_bstr().to_string();
+            out.push((name, reference.peel_to_id()?.detach()));
+        }
+        Ok(out)
+    }
+
+    /// Applies every update atomically in the local ref store, or none of them.
+    pub fn update_refs_cas(&self, updates: &[RefUpdate], message: &str) -> Result<CasOutcome> {
+        let mut edits = Vec::with_capacity(updates.len());
+        for update in updates {
+            let expected = match update.expected {
+                Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
+                None => PreviousValue::MustNotExist,
+            };
+            let change = match update.new {
+                Some(new) => Change::Update {
+                    log: LogChange {
+                        mode: RefLog::AndReference,
+                        force_create_reflog: false,
+                        message: message.into(),
+                    },
+                    expected,
+                    new: Target::Object(new),
+                },
+                None => Change::Delete {
+                    expected,
+                    log: RefLog::AndReference,
+                },
+            };
+            edits.push(RefEdit {
+                change,
+                name: update.name.as_str().try_into()?,
+                deref: false,
+            });
+        }
+        match self.gix().edit_references(edits) {
+            Ok(_) => Ok(CasOutcome::Applied),
+            Err(err) => {
+                // Whatever the error's kind, a ref that moved under us is contention.
+                for update in updates {
+                    if self.try_find_ref(&update.name)? != update.expected {
+                        return Ok(CasOutcome::Stale(format!("{} moved", update.name)));
+                    }
+                }
+                if err.is_conflict() || err.is_retryable() {
+                    return Ok(CasOutcome::Stale(err.to_string()));
+                }
+                Err(anyhow::anyhow!("cannot update refs: {err}"))
+            }
+        }
+    }
+
+    /// Sets refs without checking their previous values (only for local mirrors of remote state).
+    pub fn force_refs(&self, updates: &[(String, Option<ObjectId>)], message: &str) -> Result<()> {
+        let edits: Result<Vec<RefEdit>> = updates
+            .iter()
+            .map(|(name, new)| {
+                let change = match new {
+                    Some(new) => Change::Update {
+                        log: LogChange {
+                            mode: RefLog::AndReference,
+                            force_create_reflog: false,
+                            message: message.into(),
+                        },
+                        expected: PreviousValue::Any,
+                        new: Target::Object(*new),
+                    },
+                    None => Change::Delete {
+                        expected: PreviousValue::Any,
+                        log: RefLog::AndReference,
+                    },
+                };
+                Ok(RefEdit {
+                    change,
+                    name: name.as_str().try_into()?,
+                    deref: false,
+                })
+            })
+            .collect();
+        self.gix().edit_references(edits?)?;
+        Ok(())
+    }
+}

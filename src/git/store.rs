@@ -1,0 +1,160 @@
+//! Where the truth lives: the remote (mirrored, written by atomic pushes with
+//! leases) or, offline or with no remote, the local ref store. Both behind one
+//! compare-and-swap interface with bounded retry.
+
+use super::names;
+use super::refs::{CasOutcome, RefUpdate};
+use super::{ObjectId, Repo};
+use anyhow::{Result, bail};
+use std::time::Duration;
+
+/// How many times a contended write is rebuilt from fresh state before giving up.
+pub const MAX_ATTEMPTS: u32 = 24;
+
+/// Where reads come from and writes go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sync {
+    /// The named remote is the source of truth.
+    Remote(String),
+    /// The local ref store is the source of truth.
+    Local,
+}
+
+/// What one attempt of a write decided.
+pub enum Attempt<T> {
+    /// Apply these updates (compare-and-swap), then return the value.
+    Write(Vec<RefUpdate>, T),
+    /// Nothing to write; return the value.
+    Done(T),
+}
+
+/// Why a write did not land.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The server's hook refused it; one line per reason.
+    Rejected(Vec<String>),
+    /// Contention did not settle within [`MAX_ATTEMPTS`].
+    Contended(u32),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Rejected(lines) => write!(f, "the server refused the push: {}", lines.join(" | ")),
+            WriteError::Contended(n) => write!(
+                f,
+                "gave up after {n} attempts: other writers kept moving the same refs; retry in a moment"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+/// A repository plus where its truth lives.
+pub struct Store {
+    /// The opened repository (objects are always written here).
+    pub repo: Repo,
+    /// Remote or local.
+    pub sync: Sync,
+}
+
+impl Store {
+    /// Picks the remote when it exists and `offline` is false, else the local store.
+    pub fn new(repo: Repo, remote: &str, offline: bool) -> Store {
+        let sync = if !offline && repo.has_remote(remote) {
+            Sync::Remote(remote.to_string())
+        } else {
+            Sync::Local
+        };
+        Store { repo, sync }
+    }
+
+    /// True when a remote is the source of truth.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.sync, Sync::Remote(_))
+    }
+
+    /// Fetches fresh remote state into the mirror (no-op locally).
+    pub fn refresh(&self) -> Result<()> {
+        match &self.sync {
+            Sync::Remote(name) => self.repo.fetch_mirror(name),
+            Sync::Local => Ok(()),
+        }
+    }
+
+    /// Where `full_ref` is read from: its mirror, or itself locally.
+    pub fn read_name(&self, full_ref: &str) -> String {
+        match &self.sync {
+            Sync::Remote(name) => names::sync_ref(name, full_ref),
+            Sync::Local => full_ref.to_string(),
+        }
+    }
+
+    /// The current value of `full_ref` in the source of truth (as of the last refresh).
+    pub fn tip(&self, full_ref: &str) -> Result<Option<ObjectId>> {
+        self.repo.try_find_ref(&self.read_name(full_ref))
+    }
+
+    /// Every ref under `prefix` (full names as on the source of truth).
+    pub fn tips_with_prefix(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
+        let mirror = self.read_name(prefix);
+        let found = self.repo.refs_with_prefix(&mirror)?;
+        Ok(found
+            .into_iter()
+            .map(|(name, oid)| (format!("{prefix}{}", &name[mirror.len()..]), oid))
+            .collect())
+    }
+
+    /// Applies the updates once, compare-and-swap.
+    pub fn apply(&self, updates: &[RefUpdate], message: &str) -> Result<CasOutcome> {
+        match &self.sync {
+            Sync::Remote(name) => self.repo.push_atomic(name, updates),
+            Sync::Local => self.repo.update_refs_cas(updates, message),
+        }
+    }
+
+    /// Runs `attempt` against current state and applies what it decides; on
+    /// contention refreshes and runs it again, up to [`MAX_ATTEMPTS`] times.
+    pub fn transact<T>(
+        &self,
+        message: &str,
+        mut attempt: impl FnMut(&Store) -> Result<Attempt<T>>,
+    ) -> Result<T> {
+        for n in 0..MAX_ATTEMPTS {
+            if n > 0 {
+                std::thread::sleep(backoff(n));
+                self.refresh()?;
+            }
+            match attempt(self)? {
+                Attempt::Done(value) => return Ok(value),
+                Attempt::Write(updates, value) => match self.apply(&updates, message)? {
+                    CasOutcome::Applied => return Ok(value),
+                    CasOutcome::Stale(_) => continue,
+                    CasOutcome::Rejected(lines) => bail!(WriteError::Rejected(lines)),
+                },
+            }
+        }
+        bail!(WriteError::Contended(MAX_ATTEMPTS))
+    }
+}
+
+/// Exponential backoff with jitter, capped near one second.
+fn backoff(attempt: u32) -> Duration {
+    let base = 20u64 << attempt.min(5);
+    let jitter = random_u64() % base.max(1);
+    Duration::from_millis((base + jitter).min(1200))
+}
+
+/// A random number from the process's randomly seeded hasher, the clock and the pid.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    h.finish()
+}

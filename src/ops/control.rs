@@ -1,0 +1,234 @@
+//! Pausing and unpausing: appending control records with compare-and-swap.
+
+use crate::core::control::{
+    CONTROL_SCHEMA, ControlMode, ControlRecord, ControlState, FoldStep, classify,
+};
+use crate::error::{CliError, CliResult};
+use crate::git::refs::RefUpdate;
+use crate::git::store::{Attempt, Store};
+use crate::git::{ObjectId, names};
+use crate::ledger::{self, ControlLedger};
+use crate::messages;
+use crate::session::Session;
+use serde::Serialize;
+
+/// What a pause did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum PauseOutcome {
+    /// The pause record was appended and is now the state.
+    Paused {
+        /// The new record's id.
+        control_id: String,
+        /// The base sha it is bound to.
+        main_sha: String,
+        /// Its reason.
+        reason: String,
+    },
+    /// The same pause is already in force; nothing written.
+    AlreadyPaused {
+        /// The current pause.
+        control_id: String,
+    },
+    /// The fold would ignore it (it restates the recovered failure); nothing written.
+    Ignored {
+        /// The recovered sha.
+        main_sha: String,
+    },
+}
+
+/// A new pause record bound to `main_sha`.
+pub fn pause_record(session: &Session, main_sha: &str, reason: &str) -> ControlRecord {
+    ControlRecord {
+        schema: CONTROL_SCHEMA,
+        control_id: super::new_record_id(),
+        state: ControlMode::Paused,
+        reason: reason.to_string(),
+        main_sha: Some(main_sha.to_string()),
+        requires_control_id: None,
+        resumes_control_id: None,
+        recovered_main_sha: None,
+        recovered_reason: None,
+        actor: session.actor.clone(),
+        at: super::now_rfc3339(),
+        extra: Default::default(),
+    }
+}
+
+/// Checks a reason given on the command line.
+pub fn validate_reason(reason: &str) -> CliResult<()> {
+    if reason.trim().is_empty() {
+        return Err(CliError::usage(messages::bad_reason("is empty")));
+    }
+    if reason.len() > crate::core::control::MAX_REASON_BYTES {
+        return Err(CliError::usage(messages::bad_reason("is longer than 4096 bytes")));
+    }
+    if reason.chars().any(char::is_control) {
+        return Err(CliError::usage(messages::bad_reason("contains control characters")));
+    }
+    Ok(())
+}
+
+/// Appends a pause unless it repeats the current pause or the fold would ignore it.
+/// Retries on contention from fresh state; each attempt re-decides.
+pub fn pause(session: &Session, reason: &str, sha: Option<ObjectId>) -> CliResult<PauseOutcome> {
+    validate_reason(reason)?;
+    let main_sha = match sha {
+        Some(sha) => sha,
+        None => session.require_base_sha()?,
+    }
+    .to_string();
+    let outcome = session.store.transact("deploybot: pause", |store| {
+        let current = read_control(store)?;
+        let record = pause_record(session, &main_sha, reason);
+        let state = &current.state;
+        if state.is_paused()
+            && state.requires_control_id.is_none()
+            && state.main_sha.as_deref() == Some(main_sha.as_str())
+            && state.reason.as_deref() == Some(reason)
+        {
+            let control_id = state.control_id.clone().unwrap_or_default();
+            return Ok(Attempt::Done(PauseOutcome::AlreadyPaused { control_id }));
+        }
+        if classify(state, &record) != FoldStep::Applied {
+            return Ok(Attempt::Done(PauseOutcome::Ignored { main_sha: main_sha.clone() }));
+        }
+        let update = append_update(store, &current, &record, session)?;
+        Ok(Attempt::Write(
+            vec![update],
+            PauseOutcome::Paused {
+                control_id: record.control_id.clone(),
+                main_sha: main_sha.clone(),
+                reason: reason.to_string(),
+            },
+        ))
+    })?;
+    Ok(outcome)
+}
+
+/// The control ledger folded at its current tip in `store`.
+pub fn read_control(store: &Store) -> anyhow::Result<ledger::Folded<ControlState>> {
+    ledger::read_state::<ControlLedger>(&store.repo, store.tip(names::CONTROL)?)
+}
+
+/// Writes the commit appending `record` and returns the ref update that publishes it.
+pub fn append_update(
+    store: &Store,
+    current: &ledger::Folded<ControlState>,
+    record: &ControlRecord,
+    session: &Session,
+) -> anyhow::Result<RefUpdate> {
+    let (commit, _) =
+        ledger::append_commit::<ControlLedger>(&store.repo, current, record, &session.identity())?;
+    Ok(RefUpdate {
+        name: names::CONTROL.to_string(),
+        expected: current.tip,
+        new: Some(commit),
+    })
+}
+
+/// What a successful unpause recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unpaused {
+    /// The running record's id.
+    pub control_id: String,
+    /// The pause it resumed.
+    pub resumes_control_id: String,
+    /// The failed sha the recovery owns.
+    pub recovered_main_sha: String,
+    /// The failure's reason.
+    pub recovered_reason: String,
+}
+
+/// DESIGN.md's unpause steps 1–4 (step 5, the wake-up, is the caller's).
+pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<Unpaused> {
+    let sha_hex = sha.to_string();
+    let base_ref = session.base_ref();
+    let branch = session.policy.queue.base_branch.clone();
+    // Steps 1 and 2, re-checked from fresh state on every attempt.
+    let unpaused = session.store.transact("deploybot: unpause", |store| {
+        let current = read_control(store)?;
+        let state = &current.state;
+        let current_id = state.control_id.clone().unwrap_or_default();
+        if !state.is_paused() {
+            return Err(CliError::precondition(messages::unpause_not_paused()).into());
+        }
+        if current_id != control_id {
+            return Err(CliError::precondition(messages::unpause_wrong_id(control_id, &current_id)).into());
+        }
+        let paused_sha = state.main_sha.clone().unwrap_or_default();
+        if paused_sha != sha_hex {
+            return Err(CliError::precondition(messages::unpause_wrong_sha(&sha_hex, &paused_sha)).into());
+        }
+        let base_now = store.tip(&base_ref)?.map(|o| o.to_string()).unwrap_or_default();
+        if base_now != sha_hex {
+            return Err(CliError::precondition(messages::unpause_base_moved(&branch, &sha_hex, &base_now)).into());
+        }
+        let reason = state.reason.clone().unwrap_or_default();
+        let record = ControlRecord {
+            state: ControlMode::Running,
+            reason: format!("recovering {reason}"),
+            main_sha: None,
+            resumes_control_id: Some(current_id.clone()),
+            recovered_main_sha: Some(sha_hex.clone()),
+            recovered_reason: Some(reason.clone()),
+            ..pause_record(session, &sha_hex, "")
+        };
+        let control_update = append_update(store, &current, &record, session)?;
+        let note = serde_json::json!({
+            "control_id": record.control_id,
+            "resumes_control_id": current_id,
+            "recovered_main_sha": sha_hex,
+            "recovered_reason": reason,
+            "actor": session.actor,
+            "at": record.at,
+        });
+        let notes_tip = store.tip(names::NOTES_RECOVERY)?;
+        let notes_commit = store.repo.append_note_commit(
+            notes_tip,
+            &sha,
+            &note.to_string(),
+            &format!("recovery: {}", record.summary()),
+            &session.identity(),
+        )?;
+        let note_update = RefUpdate {
+            name: names::NOTES_RECOVERY.to_string(),
+            expected: notes_tip,
+            new: Some(notes_commit),
+        };
+        Ok(Attempt::Write(
+            vec![control_update, note_update],
+            Unpaused {
+                control_id: record.control_id.clone(),
+                resumes_control_id: current_id,
+                recovered_main_sha: sha_hex.clone(),
+                recovered_reason: reason,
+            },
+        ))
+    })?;
+    // Step 3: our record must be the current state.
+    session.store.refresh()?;
+    let after = read_control(&session.store)?;
+    if after.state.control_id.as_deref() != Some(unpaused.control_id.as_str()) {
+        return Err(CliError::precondition(messages::pause_changed_during_unpause()));
+    }
+    // Step 4: the base branch must not have moved.
+    let base_now = session.base_sha()?;
+    if base_now != Some(sha) {
+        let new_hex = base_now.map(|o| o.to_string()).unwrap_or_default();
+        let reason = messages::main_advanced_reason(&sha_hex, &new_hex);
+        session.store.transact("deploybot: conditional pause", |store| {
+            let current = read_control(store)?;
+            let record = ControlRecord {
+                requires_control_id: Some(unpaused.control_id.clone()),
+                ..pause_record(session, &new_hex, &reason)
+            };
+            if classify(&current.state, &record) != FoldStep::Applied {
+                return Ok(Attempt::Done(()));
+            }
+            Ok(Attempt::Write(vec![append_update(store, &current, &record, session)?], ()))
+        })?;
+        return Err(CliError::precondition(messages::main_advanced_error(&sha_hex, &new_hex)));
+    }
+    Ok(unpaused)
+}

@@ -1,0 +1,24 @@
+//! Operations: what each command does, over a [`Session`](crate::session::Session),
+//! returning typed outcomes that the CLI renders as text or JSON.
+
+pub mod control;
+pub mod release;
+pub mod status;
+
+/// Seconds since the Unix epoch, now.
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Now as RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    crate::core::time::format_rfc3339(now_seconds())
+}
+
+/// A new random record id (16 hex digits).
+pub fn new_record_id() -> String {
+    format!("{:016x}", crate::git::store::random_u64())
+}

@@ -1,0 +1,32 @@
+//! The release state of an exact base commit, read from its notes.
+
+use crate::core::release::{Release, ReleaseInputs, ResultRecord, parse_note, release_state};
+use crate::git::store::Store;
+use crate::git::{ObjectId, names};
+use crate::core::policy::Policy;
+use anyhow::Result;
+
+/// The result records of `sha` in the notes ref `notes_ref`, plus unreadable lines.
+pub fn read_results(store: &Store, notes_ref: &str, sha: &ObjectId) -> Result<(Vec<ResultRecord>, Vec<String>)> {
+    let text = store.repo.read_note(store.tip(notes_ref)?, sha)?;
+    let parsed = parse_note(&text);
+    Ok((parsed.records, parsed.problems))
+}
+
+/// The release state of `sha` under `policy` at time `now`.
+pub fn release_of(store: &Store, policy: &Policy, sha: &ObjectId, now: i64) -> Result<Release> {
+    let (ci, _) = read_results(store, names::NOTES_CI, sha)?;
+    let (deploy, _) = read_results(store, names::NOTES_DEPLOY, sha)?;
+    let verifications = policy.verification_names();
+    let is_watermark = store.tip(names::VERIFIED)? == Some(*sha);
+    Ok(release_state(&ReleaseInputs {
+        ci: &ci,
+        deploy: &deploy,
+        ci_checks: &policy.pipeline.ci_checks,
+        deploy_checks: &policy.pipeline.deploy_checks,
+        verifications: &verifications,
+        grace_seconds: policy.pipeline.ci_failure_grace_seconds as i64,
+        now,
+        is_watermark,
+    }))
+}

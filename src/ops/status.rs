@@ -1,0 +1,66 @@
+//! Everything `status` shows, gathered once and rendered as text or JSON.
+
+use crate::core::control::ControlState;
+use crate::core::release::Release;
+use crate::error::CliResult;
+use crate::git::names;
+use crate::session::Session;
+use serde::Serialize;
+
+/// The base branch and its release.
+#[derive(Debug, Clone, Serialize)]
+pub struct MainView {
+    /// The base branch name.
+    pub branch: String,
+    /// Its tip (null when the branch does not exist).
+    pub sha: Option<String>,
+    /// The release state of that exact sha.
+    pub release: Option<Release>,
+}
+
+/// The full status report (DESIGN.md, `status --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// The folded control state.
+    pub control: ControlState,
+    /// The base branch and its release.
+    pub main: MainView,
+    /// Queue entries in FIFO order.
+    pub queue: Vec<serde_json::Value>,
+    /// The repair lease for the current failed base sha, or null.
+    pub repair: Option<serde_json::Value>,
+    /// Where `refs/deploybot/verified` points (null before the first verification).
+    pub verified_sha: Option<String>,
+    /// `origin` (or the remote's name), or `local` when offline / no remote.
+    pub source: String,
+    /// One line per malformed ledger commit found.
+    pub problems: Vec<String>,
+}
+
+/// Gathers the report from the session's fresh state.
+pub fn gather(session: &Session) -> CliResult<StatusReport> {
+    let store = &session.store;
+    let control = super::control::read_control(store)?;
+    let base = session.base_sha()?;
+    let release = match base {
+        Some(sha) => Some(super::release::release_of(store, &session.policy, &sha, super::now_seconds())?),
+        None => None,
+    };
+    let source = match &store.sync {
+        crate::git::store::Sync::Remote(name) => name.clone(),
+        crate::git::store::Sync::Local => "local".to_string(),
+    };
+    Ok(StatusReport {
+        control: control.state,
+        main: MainView {
+            branch: session.policy.queue.base_branch.clone(),
+            sha: base.map(|s| s.to_string()),
+            release,
+        },
+        queue: Vec::new(),
+        repair: None,
+        verified_sha: store.tip(names::VERIFIED)?.map(|s| s.to_string()),
+        source,
+        problems: control.problems,
+    })
+}

@@ -1,0 +1,138 @@
+//! What every operation starts from: the repository, where truth lives, the policy and the actor.
+
+use crate::error::{CliError, CliResult};
+use crate::messages;
+use std::path::PathBuf;
+use crate::core::control::ControlState;
+use crate::core::policy::{POLICY_FILE, Policy, parse_policy};
+use crate::git::objects::Identity;
+use crate::git::store::Store;
+use crate::git::{ObjectId, Repo, names};
+use crate::ledger::{self, ControlLedger, Folded};
+
+/// How to open a session (the global command-line options).
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Start discovery here instead of the current directory.
+    pub directory: Option<PathBuf>,
+    /// Read the policy from this file instead of the base branch tip.
+    pub config: Option<PathBuf>,
+    /// The remote holding the shared state.
+    pub remote: Option<String>,
+    /// Use only local refs.
+    pub offline: bool,
+    /// Who writes records.
+    pub actor: Option<String>,
+}
+
+/// An opened, refreshed repository with its policy.
+pub struct Session {
+    /// Refs, objects and where truth lives.
+    pub store: Store,
+    /// The policy at the base branch tip (or `--config`).
+    pub policy: Policy,
+    /// Who writes records.
+    pub actor: String,
+}
+
+impl Session {
+    /// Opens the repository, fetches fresh state and reads the policy.
+    pub fn open(global: &SessionOptions) -> CliResult<Session> {
+        let dir = match &global.directory {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir()
+                .map_err(|e| CliError::usage(format!("cannot read the current directory: {e}")))?,
+        };
+        let repo = Repo::discover(&dir).map_err(|_| CliError::usage(messages::not_a_repository(&dir)))?;
+        let remote = global
+            .remote
+            .clone()
+            .or_else(|| repo.config_string("deploybot.remote"))
+            .unwrap_or_else(|| "origin".to_string());
+        if global.remote.is_some() && !global.offline && !repo.has_remote(&remote) {
+            return Err(CliError::usage(messages::no_such_remote(&remote)));
+        }
+        let actor = match &global.actor {
+            Some(a) if a.trim().is_empty() || a.chars().any(char::is_control) => {
+                return Err(CliError::usage("--actor must be a non-empty single-line name"));
+            }
+            Some(a) => a.clone(),
+            None => repo.default_actor(),
+        };
+        let store = Store::new(repo, &remote, global.offline);
+        store.refresh()?;
+        let policy = load_policy(&store, global)?;
+        Ok(Session { store, policy, actor })
+    }
+
+    /// The identity written into commits.
+    pub fn identity(&self) -> Identity {
+        Identity::for_actor(&self.actor)
+    }
+
+    /// The repository.
+    pub fn repo(&self) -> &Repo {
+        &self.store.repo
+    }
+
+    /// The full name of the base branch.
+    pub fn base_ref(&self) -> String {
+        names::branch_ref(&self.policy.queue.base_branch)
+    }
+
+    /// The base branch tip in the source of truth.
+    pub fn base_sha(&self) -> CliResult<Option<ObjectId>> {
+        Ok(self.store.tip(&self.base_ref())?)
+    }
+
+    /// The base branch tip, or an error saying it is missing.
+    pub fn require_base_sha(&self) -> CliResult<ObjectId> {
+        self.base_sha()?
+            .ok_or_else(|| CliError::usage(messages::no_base_branch(&self.policy.queue.base_branch)))
+    }
+
+    /// The folded control ledger at its current tip.
+    pub fn control(&self) -> CliResult<Folded<ControlState>> {
+        let tip = self.store.tip(names::CONTROL)?;
+        Ok(ledger::read_state::<ControlLedger>(self.repo(), tip)?)
+    }
+}
+
+/// The policy from `--config`, else `.deploybot.toml` at the base tip, else defaults.
+fn load_policy(store: &Store, global: &SessionOptions) -> CliResult<Policy> {
+    if let Some(path) = &global.config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(format!("cannot read --config {}: {e}; check the path", path.display())))?;
+        return parse_policy(&text, &path.display().to_string()).map_err(|e| CliError::usage(e.to_string()));
+    }
+    let configured = store
+        .repo
+        .config_string("deploybot.baseBranch")
+        .unwrap_or_else(|| Policy::default().queue.base_branch);
+    let policy = policy_at_branch(store, &configured)?;
+    if policy.queue.base_branch != configured {
+        // The policy names another base branch: that branch's policy governs.
+        return policy_at_branch(store, &policy.queue.base_branch);
+    }
+    Ok(policy)
+}
+
+fn policy_at_branch(store: &Store, branch: &str) -> CliResult<Policy> {
+    let Some(tip) = store.tip(&names::branch_ref(branch))? else {
+        let mut policy = Policy::default();
+        policy.queue.base_branch = branch.to_string();
+        return Ok(policy);
+    };
+    let tree = store.repo.find_commit_info(tip)?.tree;
+    match store.repo.try_read_path(tree, POLICY_FILE)? {
+        None => {
+            let mut policy = Policy::default();
+            policy.queue.base_branch = branch.to_string();
+            Ok(policy)
+        }
+        Some(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            parse_policy(&text, &format!("{branch}:{POLICY_FILE}")).map_err(|e| CliError::usage(e.to_string()))
+        }
+    }
+}
