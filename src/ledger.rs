@@ -9,8 +9,8 @@
 use crate::git::objects::Identity;
 use crate::git::{ObjectId, Repo};
 use anyhow::Result;
-use serde::{Serialize, de::DeserializeOwned};
 use serde::Deserialize;
+use serde::{Serialize, de::DeserializeOwned};
 
 /// The record file in every ledger commit.
 pub const RECORD_FILE: &str = "record.json";
@@ -73,13 +73,20 @@ pub struct Folded<S> {
 }
 
 /// Why a ledger commit's record could not be used.
-fn decode_record<K: LedgerKind>(repo: &Repo, tree: ObjectId) -> Result<Result<(K::Record, ObjectId), String>> {
+fn decode_record<K: LedgerKind>(
+    repo: &Repo,
+    tree: ObjectId,
+) -> Result<Result<(K::Record, ObjectId), String>> {
     let Some(blob) = repo.try_find_path_id(tree, RECORD_FILE)? else {
         return Ok(Err(format!("has no {RECORD_FILE}")));
     };
     let bytes = repo.find_blob(blob)?;
     if bytes.len() > MAX_RECORD_BYTES {
-        return Ok(Err(format!("{RECORD_FILE} is {} bytes, over the {} KiB limit", bytes.len(), MAX_RECORD_BYTES / 1024)));
+        return Ok(Err(format!(
+            "{RECORD_FILE} is {} bytes, over the {} KiB limit",
+            bytes.len(),
+            MAX_RECORD_BYTES / 1024
+        )));
     }
     let record: K::Record = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
@@ -108,7 +115,7 @@ fn trusted_snapshot<K: LedgerKind>(
     };
     let parent = parent.map(|p| p.to_string()).unwrap_or_default();
     let trusted = snapshot.schema == 1
-        && snapshot.record_blob == record_blob.to_string()
+        && crate::git::parse_oid(&snapshot.record_blob) == Some(record_blob)
         && snapshot.parent == parent;
     Ok(trusted.then_some(snapshot))
 }
@@ -139,7 +146,11 @@ pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<F
         commits += 1;
         let short = &commit.to_string()[..12];
         if info.parents.len() > 1 {
-            problems.push(format!("{}: commit {short} has {} parents; only its first is followed", K::REF, info.parents.len()));
+            problems.push(format!(
+                "{}: commit {short} has {} parents; only its first is followed",
+                K::REF,
+                info.parents.len()
+            ));
         }
         match decode_record::<K>(repo, info.tree)? {
             Ok((record, _)) => state = K::fold(&state, &record),
@@ -148,7 +159,13 @@ pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<F
     }
     let excess = problems.len().saturating_sub(MAX_PROBLEMS);
     problems.drain(..excess);
-    Ok(Folded { state, tip, commits, problems, folded_without_snapshot })
+    Ok(Folded {
+        state,
+        tip,
+        commits,
+        problems,
+        folded_without_snapshot,
+    })
 }
 
 /// Writes a commit appending `record` on top of `current` (no ref moves);
@@ -177,11 +194,14 @@ pub fn append_commit<K: LedgerKind>(
     Ok((commit, state))
 }
 
+/// One ledger commit and its record, or why it has none.
+pub type LedgerEntry<R> = (ObjectId, Result<R, String>);
+
 /// Every commit from the root to `tip` with its record or why it has none (a full walk, for audits).
 pub fn list_records<K: LedgerKind>(
     repo: &Repo,
     tip: Option<ObjectId>,
-) -> Result<Vec<(ObjectId, Result<K::Record, String>)>> {
+) -> Result<Vec<LedgerEntry<K::Record>>> {
     let mut out = Vec::new();
     let mut cursor = tip;
     while let Some(commit) = cursor {

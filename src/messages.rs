@@ -18,7 +18,9 @@ pub fn not_a_repository(dir: &Path) -> String {
 
 /// `--remote NAME` names no remote.
 pub fn no_such_remote(remote: &str) -> String {
-    format!("no remote named `{remote}`; add it with `git remote add {remote} <url>` or pass --offline")
+    format!(
+        "no remote named `{remote}`; add it with `git remote add {remote} <url>` or pass --offline"
+    )
 }
 
 /// The base branch does not exist where truth lives.
@@ -102,5 +104,7 @@ pub fn main_advanced_error(old: &str, new: &str) -> String {
 
 /// The wake-up after unpause could not run.
 pub fn wake_deferred(why: &str) -> String {
-    format!("wake-up deferred: {why}; the recovery is recorded, run `git deploybot react` to continue")
+    format!(
+        "wake-up deferred: {why}; the recovery is recorded, run `git deploybot react` to continue"
+    )
 }

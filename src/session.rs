@@ -1,14 +1,14 @@
 //! What every operation starts from: the repository, where truth lives, the policy and the actor.
 
-use crate::error::{CliError, CliResult};
-use crate::messages;
-use std::path::PathBuf;
 use crate::core::control::ControlState;
 use crate::core::policy::{POLICY_FILE, Policy, parse_policy};
+use crate::error::{CliError, CliResult};
 use crate::git::objects::Identity;
 use crate::git::store::Store;
 use crate::git::{ObjectId, Repo, names};
 use crate::ledger::{self, ControlLedger, Folded};
+use crate::messages;
+use std::path::PathBuf;
 
 /// How to open a session (the global command-line options).
 #[derive(Debug, Clone, Default)]
@@ -43,7 +43,8 @@ impl Session {
             None => std::env::current_dir()
                 .map_err(|e| CliError::usage(format!("cannot read the current directory: {e}")))?,
         };
-        let repo = Repo::discover(&dir).map_err(|_| CliError::usage(messages::not_a_repository(&dir)))?;
+        let repo =
+            Repo::discover(&dir).map_err(|_| CliError::usage(messages::not_a_repository(&dir)))?;
         let remote = global
             .remote
             .clone()
@@ -54,7 +55,9 @@ impl Session {
         }
         let actor = match &global.actor {
             Some(a) if a.trim().is_empty() || a.chars().any(char::is_control) => {
-                return Err(CliError::usage("--actor must be a non-empty single-line name"));
+                return Err(CliError::usage(
+                    "--actor must be a non-empty single-line name",
+                ));
             }
             Some(a) => a.clone(),
             None => repo.default_actor(),
@@ -62,7 +65,11 @@ impl Session {
         let store = Store::new(repo, &remote, global.offline);
         store.refresh()?;
         let policy = load_policy(&store, global)?;
-        Ok(Session { store, policy, actor })
+        Ok(Session {
+            store,
+            policy,
+            actor,
+        })
     }
 
     /// The identity written into commits.
@@ -87,8 +94,9 @@ impl Session {
 
     /// The base branch tip, or an error saying it is missing.
     pub fn require_base_sha(&self) -> CliResult<ObjectId> {
-        self.base_sha()?
-            .ok_or_else(|| CliError::usage(messages::no_base_branch(&self.policy.queue.base_branch)))
+        self.base_sha()?.ok_or_else(|| {
+            CliError::usage(messages::no_base_branch(&self.policy.queue.base_branch))
+        })
     }
 
     /// The folded control ledger at its current tip.
@@ -101,9 +109,14 @@ impl Session {
 /// The policy from `--config`, else `.deploybot.toml` at the base tip, else defaults.
 fn load_policy(store: &Store, global: &SessionOptions) -> CliResult<Policy> {
     if let Some(path) = &global.config {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::usage(format!("cannot read --config {}: {e}; check the path", path.display())))?;
-        return parse_policy(&text, &path.display().to_string()).map_err(|e| CliError::usage(e.to_string()));
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(format!(
+                "cannot read --config {}: {e}; check the path",
+                path.display()
+            ))
+        })?;
+        return parse_policy(&text, &path.display().to_string())
+            .map_err(|e| CliError::usage(e.to_string()));
     }
     let configured = store
         .repo
@@ -132,7 +145,8 @@ fn policy_at_branch(store: &Store, branch: &str) -> CliResult<Policy> {
         }
         Some(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
-            parse_policy(&text, &format!("{branch}:{POLICY_FILE}")).map_err(|e| CliError::usage(e.to_string()))
+            parse_policy(&text, &format!("{branch}:{POLICY_FILE}"))
+                .map_err(|e| CliError::usage(e.to_string()))
         }
     }
 }

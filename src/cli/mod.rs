@@ -5,16 +5,22 @@ pub mod render;
 pub mod status;
 pub mod unpause;
 
-use clap::{Args, Parser, Subcommand};
 use crate::error::{CliError, CliResult};
 use crate::messages;
 use crate::session::SessionOptions;
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// git-deploybot: a git-native merge queue and delivery controller.
 #[derive(Debug, Parser)]
-#[command(name = "git-deploybot", bin_name = "git deploybot", version, about, max_term_width = 100)]
+#[command(
+    name = "git-deploybot",
+    bin_name = "git deploybot",
+    version,
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]

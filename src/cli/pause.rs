@@ -20,14 +20,24 @@ pub struct PauseArgs {
 
 /// Runs `pause`.
 pub fn run(global: &GlobalArgs, args: PauseArgs) -> CliResult {
-    let sha = args.sha.as_deref().map(|s| parse_sha_arg("--sha", s)).transpose()?;
+    let sha = args
+        .sha
+        .as_deref()
+        .map(|s| parse_sha_arg("--sha", s))
+        .transpose()?;
     crate::ops::control::validate_reason(&args.reason)?;
     let session = Session::open(&global.session_options())?;
     match pause(&session, &args.reason, sha)? {
-        PauseOutcome::Paused { control_id, main_sha, reason } => {
+        PauseOutcome::Paused {
+            control_id,
+            main_sha,
+            reason,
+        } => {
             println!("paused: {reason}");
             println!("  control id {control_id}, bound to {}", short(&main_sha));
-            println!("  resume with: git deploybot unpause --sha {main_sha} --control-id {control_id}");
+            println!(
+                "  resume with: git deploybot unpause --sha {main_sha} --control-id {control_id}"
+            );
         }
         PauseOutcome::AlreadyPaused { control_id } => {
             println!("{}", crate::messages::already_paused(&control_id));

@@ -63,7 +63,10 @@ pub fn render_text(report: &StatusReport) -> String {
     };
     out.push_str(&field("main", main));
     out.push('\n');
-    out.push_str(&field("verified", or_dash(report.verified_sha.as_deref().map(short))));
+    out.push_str(&field(
+        "verified",
+        or_dash(report.verified_sha.as_deref().map(short)),
+    ));
     out.push('\n');
     if report.queue.is_empty() {
         out.push_str(&field("queue", "empty"));

@@ -34,7 +34,9 @@ pub struct UnpauseArgs {
 pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
     let sha = parse_sha_arg("--sha", &args.sha)?;
     if args.control_id.trim().is_empty() {
-        return Err(CliError::usage("--control-id is empty; copy it from `git deploybot status`"));
+        return Err(CliError::usage(
+            "--control-id is empty; copy it from `git deploybot status`",
+        ));
     }
     if args.timeout < 1 {
         return Err(CliError::usage("--timeout must be at least 1 second"));
@@ -52,6 +54,9 @@ pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
         println!("not waking the reactor (--no-wake); run `git deploybot react` when ready");
         return Ok(());
     }
-    println!("{}", messages::wake_deferred("no reactor is available in this version"));
+    println!(
+        "{}",
+        messages::wake_deferred("no reactor is available in this version")
+    );
     Ok(())
 }

@@ -212,7 +212,10 @@ pub fn fold_all<'a>(records: impl IntoIterator<Item = &'a ControlRecord>) -> Con
 
 /// True when `text` is 40 lowercase hex digits.
 pub fn is_full_sha(text: &str) -> bool {
-    text.len() == 40 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    text.len() == 40
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl ControlRecord {

@@ -217,7 +217,9 @@ impl Policy {
                 return Err(format!("`{key}.url` must start with http:// or https://"));
             }
             if !(100..=599).contains(&v.expected_status) {
-                return Err(format!("`{key}.expected_status` must be an HTTP status (100-599)"));
+                return Err(format!(
+                    "`{key}.expected_status` must be an HTTP status (100-599)"
+                ));
             }
             if v.timeout_seconds < 1 {
                 return Err(format!("`{key}.timeout_seconds` must be at least 1"));
@@ -393,7 +395,9 @@ mod tests {
 
     /// The error message for `text`, which must fail.
     fn error(text: &str) -> String {
-        let message = parse_policy(text, ORIGIN).expect_err("must be rejected").message;
+        let message = parse_policy(text, ORIGIN)
+            .expect_err("must be rejected")
+            .message;
         // Every message is one line that starts with the file's origin.
         assert!(!message.contains('\n'), "{message}");
         assert!(message.starts_with("main:.deploybot.toml: "), "{message}");
@@ -430,15 +434,24 @@ mod tests {
         // Every key of every section appears, so the starter documents them all.
         let value = toml::Value::try_from(Policy::default()).expect("serializes");
         for (section, table) in value.as_table().expect("table") {
-            assert!(starter_toml().contains(&format!("[{section}]")), "{section}");
+            assert!(
+                starter_toml().contains(&format!("[{section}]")),
+                "{section}"
+            );
             let keys = table.as_table().expect("section").keys();
             // `verifications` is an empty list by default: shown commented out below.
             for key in keys.filter(|k| *k != "verifications") {
-                assert!(starter_toml().contains(&format!("{key} = ")), "{section}.{key}");
+                assert!(
+                    starter_toml().contains(&format!("{key} = ")),
+                    "{section}.{key}"
+                );
             }
         }
         for key in ["name", "url", "expected_status", "timeout_seconds"] {
-            assert!(starter_toml().contains(&format!("# {key} = ")), "verification {key}");
+            assert!(
+                starter_toml().contains(&format!("# {key} = ")),
+                "verification {key}"
+            );
         }
     }
 
@@ -512,8 +525,8 @@ protect_base = true
 
     #[test]
     fn a_section_may_set_only_some_keys() {
-        let policy = parse_policy("[pipeline]\nrelease_admission = \"verified\"\n", ORIGIN)
-            .expect("valid");
+        let policy =
+            parse_policy("[pipeline]\nrelease_admission = \"verified\"\n", ORIGIN).expect("valid");
         assert_eq!(policy.pipeline.release_admission, AdmissionMode::Verified);
         // The rest of the section keeps its defaults.
         assert_eq!(policy.pipeline.ci_checks, ["CI"]);
@@ -544,25 +557,49 @@ protect_base = true
         }
         // The known keys are listed so a typo is easy to fix.
         let message = error("[queue]\nbase_brnch = \"main\"\n");
-        assert!(message.contains("expected one of base_branch, remote"), "{message}");
+        assert!(
+            message.contains("expected one of base_branch, remote"),
+            "{message}"
+        );
     }
 
     #[test]
     fn wrong_types_name_the_key() {
         let cases = [
-            ("[queue]\nmax_batch_size = \"3\"\n", "`queue.max_batch_size`"),
+            (
+                "[queue]\nmax_batch_size = \"3\"\n",
+                "`queue.max_batch_size`",
+            ),
             ("[queue]\nmax_batch_size = -1\n", "`queue.max_batch_size`"),
-            ("[queue]\nrequired_checks = \"CI\"\n", "`queue.required_checks`"),
-            ("[queue]\nrequired_checks = [\"CI\", 7]\n", "`queue.required_checks[1]`"),
-            ("[queue]\nmerge_method = \"rebase\"\n", "`queue.merge_method`"),
-            ("[pipeline]\nrelease_admission = \"soon\"\n", "`pipeline.release_admission`"),
-            ("[pipeline]\npause_on_failure = \"yes\"\n", "`pipeline.pause_on_failure`"),
+            (
+                "[queue]\nrequired_checks = \"CI\"\n",
+                "`queue.required_checks`",
+            ),
+            (
+                "[queue]\nrequired_checks = [\"CI\", 7]\n",
+                "`queue.required_checks[1]`",
+            ),
+            (
+                "[queue]\nmerge_method = \"rebase\"\n",
+                "`queue.merge_method`",
+            ),
+            (
+                "[pipeline]\nrelease_admission = \"soon\"\n",
+                "`pipeline.release_admission`",
+            ),
+            (
+                "[pipeline]\npause_on_failure = \"yes\"\n",
+                "`pipeline.pause_on_failure`",
+            ),
             ("[hook]\nprotect_base = 1\n", "`hook.protect_base`"),
             ("queue = 3\n", "`queue`"),
         ];
         for (text, expected) in cases {
             let message = error(text);
-            assert!(message.contains(&format!("bad value for {expected}")), "{message}");
+            assert!(
+                message.contains(&format!("bad value for {expected}")),
+                "{message}"
+            );
         }
         // Enum errors list the allowed values; Rust type names do not leak.
         assert!(error("[queue]\nmerge_method = \"rebase\"\n").contains("`merge` or `squash`"));
@@ -585,14 +622,32 @@ protect_base = true
     #[test]
     fn values_are_validated() {
         let cases = [
-            ("[queue]\nmax_batch_size = 0\n", "`queue.max_batch_size` must be at least 1"),
-            ("[pipeline]\nci_failure_grace_seconds = -1\n", "must not be negative"),
-            ("[queue]\nbase_branch = \"\"\n", "`queue.base_branch` is not a valid"),
-            ("[queue]\nbase_branch = \"my branch\"\n", "`queue.base_branch`"),
+            (
+                "[queue]\nmax_batch_size = 0\n",
+                "`queue.max_batch_size` must be at least 1",
+            ),
+            (
+                "[pipeline]\nci_failure_grace_seconds = -1\n",
+                "must not be negative",
+            ),
+            (
+                "[queue]\nbase_branch = \"\"\n",
+                "`queue.base_branch` is not a valid",
+            ),
+            (
+                "[queue]\nbase_branch = \"my branch\"\n",
+                "`queue.base_branch`",
+            ),
             ("[queue]\nbase_branch = \"a..b\"\n", "`queue.base_branch`"),
             ("[queue]\nbase_branch = \"-main\"\n", "`queue.base_branch`"),
-            ("[pipeline]\nrepair_branch_prefix = \"\"\n", "`pipeline.repair_branch_prefix`"),
-            ("[queue]\nrequired_checks = [\"\"]\n", "`queue.required_checks` has an empty"),
+            (
+                "[pipeline]\nrepair_branch_prefix = \"\"\n",
+                "`pipeline.repair_branch_prefix`",
+            ),
+            (
+                "[queue]\nrequired_checks = [\"\"]\n",
+                "`queue.required_checks` has an empty",
+            ),
             (
                 "[[pipeline.verifications]]\nname = \"h\"\nurl = \"ftp://x\"\n",
                 "`pipeline.verifications[0].url` must start with http:// or https://",

@@ -464,7 +464,12 @@ mod tests {
 
     #[test]
     fn re_request_replaces_moves_to_back_and_clears_block() {
-        let records = [request("a", '1'), request("b", '2'), block("a", "hold"), request("a", '3')];
+        let records = [
+            request("a", '1'),
+            request("b", '2'),
+            block("a", "hold"),
+            request("a", '3'),
+        ];
         let state = fold_all(&records);
         // One entry per branch, the newest head, behind `b`.
         assert_eq!(branches(&state), ["b", "a"]);
@@ -543,7 +548,9 @@ mod tests {
     #[test]
     fn record_json_shape() {
         let mut record = request("feature/x", 'a');
-        record.extra.insert("future".into(), serde_json::json!(true));
+        record
+            .extra
+            .insert("future".into(), serde_json::json!(true));
         let json = serde_json::to_value(&record).expect("serializes");
         let expected = serde_json::json!({
             "schema": 1, "action": "request", "branch": "feature/x", "head_sha": sha('a'),
@@ -562,18 +569,38 @@ mod tests {
         assert_eq!(block("a", "why").validate(), Ok(()));
         let mut upper = request("a", 'a');
         upper.head_sha = Some("A".repeat(40));
-        assert!(upper.validate().expect_err("uppercase").contains("head_sha"));
+        assert!(
+            upper
+                .validate()
+                .expect_err("uppercase")
+                .contains("head_sha")
+        );
         let mut short = request("a", 'a');
         short.head_sha = Some("abc".into());
         assert!(short.validate().is_err(), "abbreviated shas are ambiguous");
-        assert!(action(QueueAction::Request, "a").validate().is_err(), "request needs a head");
+        assert!(
+            action(QueueAction::Request, "a").validate().is_err(),
+            "request needs a head"
+        );
         let mut no_merge = merged("a", '1', '2');
         no_merge.merge_sha = None;
         assert!(no_merge.validate().is_err(), "merged needs the new base");
-        assert!(action(QueueAction::Block, "a").validate().is_err(), "block needs a reason");
-        assert!(block("a", &"x".repeat(4097)).validate().is_err(), "reason over 4096 bytes");
-        assert!(block("a", &"x".repeat(4096)).validate().is_ok(), "4096 is the limit");
-        assert!(block("a", "two\nlines").validate().is_err(), "control characters");
+        assert!(
+            action(QueueAction::Block, "a").validate().is_err(),
+            "block needs a reason"
+        );
+        assert!(
+            block("a", &"x".repeat(4097)).validate().is_err(),
+            "reason over 4096 bytes"
+        );
+        assert!(
+            block("a", &"x".repeat(4096)).validate().is_ok(),
+            "4096 is the limit"
+        );
+        assert!(
+            block("a", "two\nlines").validate().is_err(),
+            "control characters"
+        );
         assert!(request("bad..name", 'a').validate().is_err());
         let mut bad_at = request("a", 'a');
         bad_at.at = "now".into();
@@ -585,21 +612,52 @@ mod tests {
 
     #[test]
     fn branch_names() {
-        for good in ["main", "feature/x", "deploybot/repair/0123456789ab", "v1.2", "a-b_c"] {
+        for good in [
+            "main",
+            "feature/x",
+            "deploybot/repair/0123456789ab",
+            "v1.2",
+            "a-b_c",
+        ] {
             assert_eq!(validate_branch_name(good), Ok(()), "{good}");
         }
         let bad = [
-            "", "-x", "a b", "a..b", "a~1", "a^", "a:b", "a?", "a*", "a[", "a\\b", "a/", "/a",
-            "a//b", "a.", ".hidden", "x/.y", "a.lock", "a@{1}", "@", "tab\tname",
+            "",
+            "-x",
+            "a b",
+            "a..b",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?",
+            "a*",
+            "a[",
+            "a\\b",
+            "a/",
+            "/a",
+            "a//b",
+            "a.",
+            ".hidden",
+            "x/.y",
+            "a.lock",
+            "a@{1}",
+            "@",
+            "tab\tname",
         ];
         for name in bad {
-            assert!(validate_branch_name(name).is_err(), "{name:?} must be rejected");
+            assert!(
+                validate_branch_name(name).is_err(),
+                "{name:?} must be rejected"
+            );
         }
     }
 
     #[test]
     fn summaries_are_one_line_subjects() {
-        assert_eq!(request("feature/x", 'a').summary(), "request: feature/x at aaaaaaaaaaaa");
+        assert_eq!(
+            request("feature/x", 'a').summary(),
+            "request: feature/x at aaaaaaaaaaaa"
+        );
         assert_eq!(action(QueueAction::Cancel, "x").summary(), "cancel: x");
         let subject = merged("x", '1', '2').summary();
         assert_eq!(subject, "merged: x at 111111111111 as 222222222222");
@@ -619,16 +677,27 @@ mod tests {
     }
 
     fn green() -> CheckSummary {
-        CheckSummary { green: true, failing: vec![], missing: vec![] }
+        CheckSummary {
+            green: true,
+            failing: vec![],
+            missing: vec![],
+        }
     }
 
     #[test]
     fn entry_state_precedence() {
-        let red = CheckSummary { green: false, failing: vec!["CI".into()], missing: vec![] };
+        let red = CheckSummary {
+            green: false,
+            failing: vec!["CI".into()],
+            missing: vec![],
+        };
         let head = sha('a');
         // Blocked wins over stale and red checks.
         let view = entry_state(&entry(Some("hold")), None, &red);
-        assert_eq!((view.state, view.why.as_str()), (EntryState::Blocked, "blocked: hold"));
+        assert_eq!(
+            (view.state, view.why.as_str()),
+            (EntryState::Blocked, "blocked: hold")
+        );
         // Stale wins over red checks: the checks are about an old head.
         let moved = entry_state(&entry(None), Some(&sha('b')), &red);
         assert_eq!(moved.state, EntryState::Stale);
@@ -636,13 +705,23 @@ mod tests {
         let gone = entry_state(&entry(None), None, &green());
         assert_eq!(gone.state, EntryState::Stale);
         assert!(gone.why.contains("is gone"), "{}", gone.why);
-        let waiting = CheckSummary { green: false, failing: vec!["CI".into()], missing: vec!["lint".into()] };
+        let waiting = CheckSummary {
+            green: false,
+            failing: vec!["CI".into()],
+            missing: vec!["lint".into()],
+        };
         let view = entry_state(&entry(None), Some(&head), &waiting);
         assert_eq!(view.state, EntryState::WaitingChecks);
-        assert_eq!(view.why, "checks on aaaaaaaaaaaa: failing `CI`; waiting for `lint`");
+        assert_eq!(
+            view.why,
+            "checks on aaaaaaaaaaaa: failing `CI`; waiting for `lint`"
+        );
         let view = entry_state(&entry(None), Some(&head), &green());
         assert_eq!(view.state, EntryState::Queued);
-        assert_eq!(view.why, "ready: every required check green on aaaaaaaaaaaa");
+        assert_eq!(
+            view.why,
+            "ready: every required check green on aaaaaaaaaaaa"
+        );
         let json = serde_json::to_string(&EntryState::WaitingChecks).expect("serializes");
         assert_eq!(json, "\"waiting-checks\"");
     }

@@ -195,11 +195,10 @@ pub fn latest_per_check(records: &[ResultRecord]) -> BTreeMap<String, ResultReco
         let Some(at) = record.at_seconds() else {
             continue;
         };
-        by_check.entry(&record.check).or_default().push(Report {
-            at,
-            index,
-            record,
-        });
+        by_check
+            .entry(&record.check)
+            .or_default()
+            .push(Report { at, index, record });
     }
     by_check
         .into_iter()
@@ -233,7 +232,8 @@ fn decide<'a>(reports: &[Report<'a>]) -> Option<&'a ResultRecord> {
         Some(run_id) => reports
             .iter()
             .filter(|r| {
-                r.record.run_id.as_ref() == Some(run_id) && r.record.attempt == latest.record.attempt
+                r.record.run_id.as_ref() == Some(run_id)
+                    && r.record.attempt == latest.record.attempt
             })
             .map(|r| r.at)
             .fold(latest.at, UnixSeconds::min),
@@ -241,7 +241,12 @@ fn decide<'a>(reports: &[Report<'a>]) -> Option<&'a ResultRecord> {
     let finished = reports
         .iter()
         .filter(|r| r.at >= started)
-        .filter(|r| matches!(r.record.status, ResultStatus::Success | ResultStatus::Failure))
+        .filter(|r| {
+            matches!(
+                r.record.status,
+                ResultStatus::Success | ResultStatus::Failure
+            )
+        })
         .max_by_key(|r| r.key());
     match finished {
         Some(r) if r.record.status == ResultStatus::Success => Some(r.record),
@@ -263,17 +268,12 @@ pub struct CheckSummary {
 /// Summarizes the required checks on a queue entry's exact head. There is no
 /// grace here: a `failure` is failing until a newer report replaces it.
 pub fn checks_green(records: &[ResultRecord], required: &[String]) -> CheckSummary {
-    let latest = latest_per_check(records);
-    let mut summary = CheckSummary::default();
-    for check in dedup(required) {
-        match latest.get(check).map(|r| r.status) {
-            Some(ResultStatus::Success) => {}
-            Some(ResultStatus::Failure) => summary.failing.push(check.clone()),
-            _ => summary.missing.push(check.clone()),
-        }
+    let tally = tally(records, required, UnixSeconds::MIN);
+    CheckSummary {
+        green: tally.failed.is_empty() && tally.outstanding.is_empty(),
+        failing: tally.failed.into_iter().map(|f| f.check).collect(),
+        missing: tally.outstanding,
     }
-    summary.green = summary.failing.is_empty() && summary.missing.is_empty();
-    summary
 }
 
 /// The release state of a base commit (pinned kebab-case names).
@@ -383,125 +383,138 @@ impl Release {
 /// Computes the release state: watermark, then CI (with grace), then deploy
 /// (ignoring reports older than the deciding CI report), then verification.
 pub fn release_state(inputs: &ReleaseInputs) -> Release {
+    use ReleaseState::*;
     if inputs.is_watermark {
         let why = "refs/deploybot/verified points at this commit".to_owned();
-        return Release::new(ReleaseState::Verified, why, Vec::new());
+        return Release::new(Verified, why, Vec::new());
     }
 
     // CI: every ci check's deciding report must be a success; a failure
-    // counts only once the grace period has passed since its `at`.
-    let ci = latest_per_check(inputs.ci);
-    let (mut failed, mut in_grace, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
-    let mut deciding_at = UnixSeconds::MIN;
-    for check in dedup(inputs.ci_checks) {
-        let Some((record, at)) = ci.get(check).and_then(|r| Some((r, r.at_seconds()?))) else {
-            waiting.push(check.clone());
-            continue;
-        };
-        match record.status {
-            ResultStatus::Success => deciding_at = deciding_at.max(at),
-            ResultStatus::Failure if inputs.now.saturating_sub(at) >= inputs.grace_seconds => {
-                failed.push(format!("check `{check}` failure at {}", record.at));
-            }
-            ResultStatus::Failure => in_grace.push((check.clone(), &record.at)),
-            _ => waiting.push(check.clone()),
-        }
-    }
-    if !failed.is_empty() {
-        let why = format!("CI failed: {}", failed.join("; "));
-        return Release::new(ReleaseState::CiFailed, why, Vec::new());
+    // counts only once the grace period has passed since its `at` (the
+    // failure is the latest report, so no newer report absorbed it).
+    let ci = tally(inputs.ci, inputs.ci_checks, UnixSeconds::MIN);
+    let (counted, in_grace): (Vec<Failed>, Vec<Failed>) = ci
+        .failed
+        .into_iter()
+        .partition(|f| inputs.now.saturating_sub(f.at_seconds) >= inputs.grace_seconds);
+    if !counted.is_empty() {
+        let why = format!("CI failed: {}", failures(&counted));
+        return Release::new(CiFailed, why, vec![]);
     }
     if !in_grace.is_empty() {
-        let list: Vec<String> = in_grace
-            .iter()
-            .map(|(check, at)| format!("`{check}` failed at {at}"))
-            .collect();
+        let grace = inputs.grace_seconds;
         let why = format!(
-            "CI failure within grace ({}s, a retry may absorb it): {}",
-            inputs.grace_seconds,
-            list.join(", ")
+            "CI failure within grace ({grace}s): {}",
+            failures(&in_grace)
         );
-        let mut outstanding: Vec<String> = in_grace.into_iter().map(|(c, _)| c).collect();
-        outstanding.extend(waiting);
-        return Release::new(ReleaseState::Testing, why, outstanding);
+        let mut waiting: Vec<String> = in_grace.into_iter().map(|f| f.check).collect();
+        waiting.extend(ci.outstanding);
+        return Release::new(Testing, why, waiting);
     }
-    if !waiting.is_empty() {
-        let why = format!("waiting for CI {}", quoted(&waiting));
-        return Release::new(ReleaseState::Testing, why, waiting);
+    if !ci.outstanding.is_empty() {
+        let why = format!("waiting for CI {}", quoted(&ci.outstanding));
+        return Release::new(Testing, why, ci.outstanding);
     }
+    let deciding_at = ci.last_success.unwrap_or(UnixSeconds::MIN);
 
     // Deploy: only reports no older than the deciding CI report count.
-    let current: Vec<ResultRecord> = inputs
-        .deploy
-        .iter()
-        .filter(|r| r.at_seconds().is_some_and(|at| at >= deciding_at))
-        .cloned()
-        .collect();
-    let deploy = latest_per_check(&current);
-    let (mut failed, mut outstanding) = (Vec::new(), Vec::new());
-    let (mut started, mut deployed_at) = (false, deciding_at);
-    for check in dedup(inputs.deploy_checks) {
-        match deploy.get(check) {
-            Some(r) if r.status == ResultStatus::Success => {
-                started = true;
-                let at = r.at_seconds().expect("filtered to parseable times");
-                deployed_at = deployed_at.max(at);
-            }
-            Some(r) if r.status == ResultStatus::Failure => {
-                failed.push(format!("check `{check}` failure at {}", r.at));
-            }
-            Some(r) => {
-                started |= r.status == ResultStatus::Pending;
-                outstanding.push(check.clone());
-            }
-            None => outstanding.push(check.clone()),
-        }
+    let deploy = tally(inputs.deploy, inputs.deploy_checks, deciding_at);
+    if !deploy.failed.is_empty() {
+        let why = format!("deploy failed: {}", failures(&deploy.failed));
+        return Release::new(DeployFailed, why, vec![]);
     }
-    if !failed.is_empty() {
-        let why = format!("deploy failed: {}", failed.join("; "));
-        return Release::new(ReleaseState::DeployFailed, why, Vec::new());
-    }
-    if !outstanding.is_empty() {
-        let (state, why) = if started {
-            let why = format!("deploying: waiting for {}", quoted(&outstanding));
-            (ReleaseState::Deploying, why)
-        } else {
-            let why = format!("CI passed; awaiting deploy {}", quoted(&outstanding));
-            (ReleaseState::AwaitingDeploy, why)
+    if !deploy.outstanding.is_empty() {
+        let list = quoted(&deploy.outstanding);
+        let (state, why) = match deploy.started || deploy.last_success.is_some() {
+            true => (Deploying, format!("deploying: waiting for {list}")),
+            false => (AwaitingDeploy, format!("CI passed; awaiting deploy {list}")),
         };
-        return Release::new(state, why, outstanding);
+        return Release::new(state, why, deploy.outstanding);
     }
 
-    // Verification: results no older than the latest deploy success.
+    // Verification: only results no older than the latest deploy success.
     if inputs.verifications.is_empty() {
         let why = "deployed; no verifications configured".to_owned();
-        return Release::new(ReleaseState::Verified, why, Vec::new());
+        return Release::new(Verified, why, vec![]);
     }
-    let fresh: Vec<ResultRecord> = current
-        .into_iter()
-        .filter(|r| r.at_seconds().is_some_and(|at| at >= deployed_at))
+    let deployed_at = deploy
+        .last_success
+        .map_or(deciding_at, |at| at.max(deciding_at));
+    let verify = tally(inputs.deploy, inputs.verifications, deployed_at);
+    if !verify.failed.is_empty() {
+        let why = format!("verification failed: {}", failures(&verify.failed));
+        return Release::new(VerifyFailed, why, vec![]);
+    }
+    if !verify.outstanding.is_empty() {
+        let why = format!("verifying: waiting for {}", quoted(&verify.outstanding));
+        return Release::new(Deploying, why, verify.outstanding);
+    }
+    Release::new(Verified, "deployed and verified".into(), vec![])
+}
+
+/// The deciding reports of some named checks, by outcome.
+#[derive(Debug, Default)]
+struct Tally {
+    /// The latest `at` among the checks whose deciding report is a success.
+    last_success: Option<UnixSeconds>,
+    /// Checks whose deciding report is a failure.
+    failed: Vec<Failed>,
+    /// Checks with no report, or a pending or cancelled one, in list order.
+    outstanding: Vec<String>,
+    /// Some check's deciding report is `pending`.
+    started: bool,
+}
+
+/// Tallies `names` over the records whose `at` is no earlier than `since`.
+fn tally(records: &[ResultRecord], names: &[String], since: UnixSeconds) -> Tally {
+    let current: Vec<ResultRecord> = records
+        .iter()
+        .filter(|r| r.at_seconds().is_some_and(|at| at >= since))
+        .cloned()
         .collect();
-    let verified = latest_per_check(&fresh);
-    let (mut failed, mut outstanding) = (Vec::new(), Vec::new());
-    for name in dedup(inputs.verifications) {
-        match verified.get(name).map(|r| (r.status, &r.at)) {
-            Some((ResultStatus::Success, _)) => {}
-            Some((ResultStatus::Failure, at)) => {
-                failed.push(format!("`{name}` failure at {at}"));
+    let latest = latest_per_check(&current);
+    let mut tally = Tally::default();
+    for name in dedup(names) {
+        let report = latest.get(name).and_then(|r| Some((r, r.at_seconds()?)));
+        match report {
+            Some((r, at)) if r.status == ResultStatus::Success => {
+                tally.last_success = Some(tally.last_success.map_or(at, |last| last.max(at)));
             }
-            _ => outstanding.push(name.clone()),
+            Some((r, at)) if r.status == ResultStatus::Failure => {
+                let at_text = r.at.clone();
+                tally.failed.push(Failed {
+                    check: name.clone(),
+                    at: at_text,
+                    at_seconds: at,
+                });
+            }
+            _ => {
+                tally.started |= report.is_some_and(|(r, _)| r.status == ResultStatus::Pending);
+                tally.outstanding.push(name.clone());
+            }
         }
     }
-    if !failed.is_empty() {
-        let why = format!("verification failed: {}", failed.join("; "));
-        return Release::new(ReleaseState::VerifyFailed, why, Vec::new());
-    }
-    if !outstanding.is_empty() {
-        let why = format!("verifying: waiting for {}", quoted(&outstanding));
-        return Release::new(ReleaseState::Deploying, why, outstanding);
-    }
-    let why = "deployed and verified".to_owned();
-    Release::new(ReleaseState::Verified, why, Vec::new())
+    tally
+}
+
+/// A check whose deciding report is a failure.
+#[derive(Debug)]
+struct Failed {
+    /// The check's name.
+    check: String,
+    /// The failure's `at` as reported.
+    at: String,
+    /// The failure's `at` in seconds.
+    at_seconds: UnixSeconds,
+}
+
+/// ``"check `CI` failure at <at>; …"`` for messages.
+fn failures(failed: &[Failed]) -> String {
+    let list: Vec<String> = failed
+        .iter()
+        .map(|f| format!("check `{}` failure at {}", f.check, f.at))
+        .collect();
+    list.join("; ")
 }
 
 /// How `pipeline.release_admission` gates merging onto a base commit.
@@ -595,7 +608,11 @@ mod tests {
         for status in ResultStatus::ALL {
             assert_eq!(ResultStatus::parse(status.as_str()), Some(status));
             let json = serde_json::to_string(&status).expect("serializes");
-            assert_eq!(json, format!("\"{}\"", status.as_str()), "serde uses the pinned name");
+            assert_eq!(
+                json,
+                format!("\"{}\"", status.as_str()),
+                "serde uses the pinned name"
+            );
         }
         // Pinned strings are exact lowercase.
         assert_eq!(ResultStatus::parse("Success"), None);
@@ -607,10 +624,19 @@ mod tests {
         let record = validate_line(line).expect("valid");
         assert_eq!(record.attempt, Some(2));
         // Unknown fields survive a round trip (a newer runner's data is kept).
-        assert_eq!(record.extra.get("future"), Some(&serde_json::json!({"x": 1})));
+        assert_eq!(
+            record.extra.get("future"),
+            Some(&serde_json::json!({"x": 1}))
+        );
         let back: serde_json::Value = serde_json::from_str(&record.to_line()).expect("json");
-        assert_eq!(back, serde_json::from_str::<serde_json::Value>(line).expect("json"));
-        assert!(!record.to_line().contains("run_id"), "absent options are omitted");
+        assert_eq!(
+            back,
+            serde_json::from_str::<serde_json::Value>(line).expect("json")
+        );
+        assert!(
+            !record.to_line().contains("run_id"),
+            "absent options are omitted"
+        );
         assert!(!record.to_line().contains('\n'));
     }
 
@@ -642,13 +668,26 @@ mod tests {
         };
         assert!(validate_line(&line("CI")).is_ok());
         assert_eq!(validate_line(&line("")), Err("`check` is empty".to_owned()));
-        assert!(validate_line(&line(&"x".repeat(201))).is_err(), "over 200 characters");
-        assert!(validate_line(&line(&"x".repeat(200))).is_ok(), "200 is the limit");
-        assert!(validate_line(&line("a\u{7}b")).is_err(), "control characters");
+        assert!(
+            validate_line(&line(&"x".repeat(201))).is_err(),
+            "over 200 characters"
+        );
+        assert!(
+            validate_line(&line(&"x".repeat(200))).is_ok(),
+            "200 is the limit"
+        );
+        assert!(
+            validate_line(&line("a\u{7}b")).is_err(),
+            "control characters"
+        );
         let no_at = r#"{"check":"CI","status":"success"}"#;
         assert_eq!(validate_line(no_at), Err("missing `at`".to_owned()));
-        let bad_attempt = r#"{"check":"CI","status":"success","at":"2026-01-01T00:00:00Z","attempt":"x"}"#;
-        assert!(validate_line(bad_attempt).is_err(), "typed optional fields are checked");
+        let bad_attempt =
+            r#"{"check":"CI","status":"success","at":"2026-01-01T00:00:00Z","attempt":"x"}"#;
+        assert!(
+            validate_line(bad_attempt).is_err(),
+            "typed optional fields are checked"
+        );
     }
 
     #[test]
@@ -700,7 +739,12 @@ mod tests {
         pending.run_id = Some("r2".into());
         let mut cancelled = rec("CI", Cancelled, 30);
         cancelled.run_id = Some("r2".into());
-        let records = [pending, rec("CI", Success, 10), rec("CI", Failure, 20), cancelled];
+        let records = [
+            pending,
+            rec("CI", Success, 10),
+            rec("CI", Failure, 20),
+            cancelled,
+        ];
         assert_eq!(latest_per_check(&records)["CI"].status, Cancelled);
     }
 
@@ -734,12 +778,23 @@ mod tests {
         let ci = [rec("CI", Failure, 0)];
         let within = state_at(&ci, &[], 89);
         assert_eq!(within.state, ReleaseState::Testing);
-        assert!(within.why.starts_with("CI failure within grace"), "{}", within.why);
+        assert!(
+            within.why.starts_with("CI failure within grace"),
+            "{}",
+            within.why
+        );
         // Exactly grace seconds later the failure counts.
         let past = state_at(&ci, &[], 90);
         assert_eq!(past.state, ReleaseState::CiFailed);
-        assert!(past.why.starts_with("CI failed: check `CI` failure at "), "{}", past.why);
-        assert_eq!(past.state.pause_reason("abc"), Some("ci-failed on abc".to_owned()));
+        assert!(
+            past.why.starts_with("CI failed: check `CI` failure at "),
+            "{}",
+            past.why
+        );
+        assert_eq!(
+            past.state.pause_reason("abc"),
+            Some("ci-failed on abc".to_owned())
+        );
     }
 
     #[test]
@@ -772,10 +827,16 @@ mod tests {
         let pending = [rec("Deploy", Pending, 20)];
         assert_eq!(state_at(&ci, &pending, 100).state, ReleaseState::Deploying);
         let cancelled = [rec("Deploy", Cancelled, 20)];
-        assert_eq!(state_at(&ci, &cancelled, 100).state, ReleaseState::AwaitingDeploy);
+        assert_eq!(
+            state_at(&ci, &cancelled, 100).state,
+            ReleaseState::AwaitingDeploy
+        );
         let failed = state_at(&ci, &[rec("Deploy", Failure, 20)], 100);
         assert_eq!(failed.state, ReleaseState::DeployFailed);
-        assert_eq!(failed.state.pause_reason("s"), Some("deploy-failed on s".to_owned()));
+        assert_eq!(
+            failed.state.pause_reason("s"),
+            Some("deploy-failed on s".to_owned())
+        );
         // No grace for deploys, and no verifications configured: verified.
         let done = [rec("Deploy", Success, 20)];
         assert_eq!(state_at(&ci, &done, 21).state, ReleaseState::Verified);
@@ -784,12 +845,22 @@ mod tests {
     #[test]
     fn deploy_older_than_deciding_ci_is_ignored() {
         // A deploy failed against an old CI run; a new green CI supersedes it.
-        let ci = [rec("CI", Success, 0), rec("CI", Failure, 5), rec("CI", Success, 50)];
+        let ci = [
+            rec("CI", Success, 0),
+            rec("CI", Failure, 5),
+            rec("CI", Success, 50),
+        ];
         let deploy = [rec("Deploy", Failure, 20)];
-        assert_eq!(state_at(&ci, &deploy, 100).state, ReleaseState::AwaitingDeploy);
+        assert_eq!(
+            state_at(&ci, &deploy, 100).state,
+            ReleaseState::AwaitingDeploy
+        );
         // A deploy at the same second as the deciding CI report counts.
         let deploy = [rec("Deploy", Failure, 50)];
-        assert_eq!(state_at(&ci, &deploy, 100).state, ReleaseState::DeployFailed);
+        assert_eq!(
+            state_at(&ci, &deploy, 100).state,
+            ReleaseState::DeployFailed
+        );
     }
 
     #[test]
@@ -817,7 +888,10 @@ mod tests {
         assert_eq!(state(&ok).state, ReleaseState::Verified);
         let bad = state(&[deployed.clone(), rec("health", Failure, 11)]);
         assert_eq!(bad.state, ReleaseState::VerifyFailed);
-        assert_eq!(bad.state.pause_reason("s"), Some("verify-failed on s".to_owned()));
+        assert_eq!(
+            bad.state.pause_reason("s"),
+            Some("verify-failed on s".to_owned())
+        );
         // A verification from before the latest deploy says nothing about it.
         let stale = [rec("health", Success, 5), deployed];
         assert_eq!(state(&stale).state, ReleaseState::Deploying);
@@ -848,7 +922,11 @@ mod tests {
         assert!(!summary.green);
         assert_eq!(summary.failing, names(&["CI"]), "a failure fails at once");
         assert_eq!(summary.missing, names(&["lint", "docs"]));
-        let records = [rec("CI", Success, 0), rec("lint", Success, 0), rec("docs", Success, 0)];
+        let records = [
+            rec("CI", Success, 0),
+            rec("lint", Success, 0),
+            rec("docs", Success, 0),
+        ];
         assert!(checks_green(&records, &required).green);
         assert!(checks_green(&[], &[]).green, "nothing required is green");
     }
@@ -867,7 +945,11 @@ mod tests {
             (VerifyFailed, [false, false, false]),
         ];
         assert_eq!(table.len(), ReleaseState::ALL.len());
-        let modes = [AdmissionMode::Merged, AdmissionMode::CiPassed, AdmissionMode::Verified];
+        let modes = [
+            AdmissionMode::Merged,
+            AdmissionMode::CiPassed,
+            AdmissionMode::Verified,
+        ];
         for (state, expected) in table {
             for (mode, admit) in modes.into_iter().zip(expected) {
                 assert_eq!(admits(mode, state), admit, "{mode:?} x {state:?}");

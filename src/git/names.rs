@@ -63,6 +63,9 @@ mod tests {
     #[test]
     fn repair_branch_uses_twelve_hex() {
         let sha = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(repair_branch("deploybot/repair/", sha), "deploybot/repair/0123456789ab");
+        assert_eq!(
+            repair_branch("deploybot/repair/", sha),
+            "deploybot/repair/0123456789ab"
+        );
     }
 }

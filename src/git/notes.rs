@@ -21,7 +21,11 @@ fn note_paths(target: &ObjectId) -> [String; 3] {
 
 impl Repo {
     /// The path and text of the note on `target` in the notes commit `notes_tip`, if any.
-    fn try_find_note(&self, notes_tip: ObjectId, target: &ObjectId) -> Result<Option<(String, Vec<u8>)>> {
+    fn try_find_note(
+        &self,
+        notes_tip: ObjectId,
+        target: &ObjectId,
+    ) -> Result<Option<(String, Vec<u8>)>> {
         let tree = self.find_commit_info(notes_tip)?.tree;
         for path in note_paths(target) {
             if let Some(bytes) = self.try_read_path(tree, &path)? {

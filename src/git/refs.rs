@@ -2,8 +2,8 @@
 
 use super::{ObjectId, Repo};
 use anyhow::Result;
-use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 use gix::refs::Target;
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
 /// One compare-and-swap ref update: `expected` None = must not exist, `new` None = delete.
 #[derive(Debug, Clone, PartialEq, Eq)]

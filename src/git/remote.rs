@@ -1,8 +1,8 @@
 //! Talking to the remote through the `git` CLI: mirror fetches and atomic pushes with leases.
 
+use super::Repo;
 use super::names;
 use super::refs::{CasOutcome, RefUpdate};
-use super::Repo;
 use anyhow::{Context, Result, bail};
 
 impl Repo {
@@ -11,17 +11,25 @@ impl Repo {
         self.gix()
             .remote_names()
             .iter()
-            .any(|n| n.to_string() == name)
+            .any(|n| AsRef::<[u8]>::as_ref(n) == name.as_bytes())
     }
 
     /// Mirrors the remote's branches, ledgers and notes into the local sync namespace.
     pub fn fetch_mirror(&self, remote: &str) -> Result<()> {
         let mut cmd = self.git();
-        cmd.args(["fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head"])
-            .arg(remote)
-            .args(names::sync_refspecs(remote))
-            .env("GIT_TERMINAL_PROMPT", "0");
-        let out = cmd.output().context("cannot run `git fetch`; is git on PATH?")?;
+        cmd.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--prune",
+            "--no-write-fetch-head",
+        ])
+        .arg(remote)
+        .args(names::sync_refspecs(remote))
+        .env("GIT_TERMINAL_PROMPT", "0");
+        let out = cmd
+            .output()
+            .context("cannot run `git fetch`; is git on PATH?")?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let why = stderr
@@ -52,7 +60,9 @@ impl Repo {
                 None => cmd.arg(format!(":{}", update.name)),
             };
         }
-        let out = cmd.output().context("cannot run `git push`; is git on PATH?")?;
+        let out = cmd
+            .output()
+            .context("cannot run `git push`; is git on PATH?")?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let outcome = parse_push_porcelain(&stdout, &stderr, out.status.success());
@@ -71,7 +81,9 @@ impl Repo {
             .map(str::trim)
             .find(|l| !l.is_empty())
             .unwrap_or("git push failed");
-        bail!("cannot push to remote `{remote}`: {why}; check the remote URL and your access, then retry")
+        bail!(
+            "cannot push to remote `{remote}`: {why}; check the remote URL and your access, then retry"
+        )
     }
 }
 
@@ -84,7 +96,11 @@ pub fn parse_push_porcelain(stdout: &str, stderr: &str, success: bool) -> Option
     if ref_lines.is_empty() {
         return None;
     }
-    let rejected: Vec<&str> = ref_lines.iter().copied().filter(|l| l.starts_with('!')).collect();
+    let rejected: Vec<&str> = ref_lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with('!'))
+        .collect();
     if rejected.is_empty() && success {
         return Some(CasOutcome::Applied);
     }
@@ -107,8 +123,23 @@ pub fn parse_push_porcelain(stdout: &str, stderr: &str, success: bool) -> Option
         }
         return Some(CasOutcome::Rejected(lines));
     }
-    let contention = ["stale info", "fetch first", "non-fast-forward", "atomic push failed", "failed to update ref", "failed to lock", "already exists"];
-    if reasons.iter().any(|r| contention.iter().any(|c| r.contains(c))) {
+    // Every way git reports that a ref moved under us or is locked right now.
+    let contention = [
+        "stale info",
+        "fetch first",
+        "non-fast-forward",
+        "atomic push failed",
+        "atomic transaction failed",
+        "failed to update ref",
+        "failed to lock",
+        "cannot lock",
+        "incorrect old value",
+        "already exists",
+    ];
+    if reasons
+        .iter()
+        .any(|r| contention.iter().any(|c| r.contains(c)))
+    {
         return Some(CasOutcome::Stale(reasons.join(", ")));
     }
     Some(CasOutcome::Rejected(
@@ -123,13 +154,19 @@ mod tests {
     #[test]
     fn success_lines_mean_applied() {
         let out = "To /srv/x.git\n \t1111:refs/deploybot/control\t[new reference]\nDone\n";
-        assert_eq!(parse_push_porcelain(out, "", true), Some(CasOutcome::Applied));
+        assert_eq!(
+            parse_push_porcelain(out, "", true),
+            Some(CasOutcome::Applied)
+        );
     }
 
     #[test]
     fn stale_lease_is_contention() {
         let out = "To /srv/x.git\n!\t1111:refs/deploybot/control\t[rejected] (stale info)\nDone\n";
-        assert!(matches!(parse_push_porcelain(out, "", false), Some(CasOutcome::Stale(_))));
+        assert!(matches!(
+            parse_push_porcelain(out, "", false),
+            Some(CasOutcome::Stale(_))
+        ));
     }
 
     #[test]
@@ -138,7 +175,9 @@ mod tests {
         let err = "remote: deploybot: refs/heads/main: paused; unpause first\n";
         assert_eq!(
             parse_push_porcelain(out, err, false),
-            Some(CasOutcome::Rejected(vec!["deploybot: refs/heads/main: paused; unpause first".into()]))
+            Some(CasOutcome::Rejected(vec![
+                "deploybot: refs/heads/main: paused; unpause first".into()
+            ]))
         );
     }
 

@@ -40,7 +40,9 @@ pub enum WriteError {
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WriteError::Rejected(lines) => write!(f, "the server refused the push: {}", lines.join(" | ")),
+            WriteError::Rejected(lines) => {
+                write!(f, "the server refused the push: {}", lines.join(" | "))
+            }
             WriteError::Contended(n) => write!(
                 f,
                 "gave up after {n} attempts: other writers kept moving the same refs; retry in a moment"

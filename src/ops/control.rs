@@ -61,10 +61,14 @@ pub fn validate_reason(reason: &str) -> CliResult<()> {
         return Err(CliError::usage(messages::bad_reason("is empty")));
     }
     if reason.len() > crate::core::control::MAX_REASON_BYTES {
-        return Err(CliError::usage(messages::bad_reason("is longer than 4096 bytes")));
+        return Err(CliError::usage(messages::bad_reason(
+            "is longer than 4096 bytes",
+        )));
     }
     if reason.chars().any(char::is_control) {
-        return Err(CliError::usage(messages::bad_reason("contains control characters")));
+        return Err(CliError::usage(messages::bad_reason(
+            "contains control characters",
+        )));
     }
     Ok(())
 }
@@ -91,7 +95,9 @@ pub fn pause(session: &Session, reason: &str, sha: Option<ObjectId>) -> CliResul
             return Ok(Attempt::Done(PauseOutcome::AlreadyPaused { control_id }));
         }
         if classify(state, &record) != FoldStep::Applied {
-            return Ok(Attempt::Done(PauseOutcome::Ignored { main_sha: main_sha.clone() }));
+            return Ok(Attempt::Done(PauseOutcome::Ignored {
+                main_sha: main_sha.clone(),
+            }));
         }
         let update = append_update(store, &current, &record, session)?;
         Ok(Attempt::Write(
@@ -154,15 +160,27 @@ pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<
             return Err(CliError::precondition(messages::unpause_not_paused()).into());
         }
         if current_id != control_id {
-            return Err(CliError::precondition(messages::unpause_wrong_id(control_id, &current_id)).into());
+            return Err(CliError::precondition(messages::unpause_wrong_id(
+                control_id,
+                &current_id,
+            ))
+            .into());
         }
         let paused_sha = state.main_sha.clone().unwrap_or_default();
         if paused_sha != sha_hex {
-            return Err(CliError::precondition(messages::unpause_wrong_sha(&sha_hex, &paused_sha)).into());
+            return Err(
+                CliError::precondition(messages::unpause_wrong_sha(&sha_hex, &paused_sha)).into(),
+            );
         }
-        let base_now = store.tip(&base_ref)?.map(|o| o.to_string()).unwrap_or_default();
+        let base_now = store
+            .tip(&base_ref)?
+            .map(|o| o.to_string())
+            .unwrap_or_default();
         if base_now != sha_hex {
-            return Err(CliError::precondition(messages::unpause_base_moved(&branch, &sha_hex, &base_now)).into());
+            return Err(CliError::precondition(messages::unpause_base_moved(
+                &branch, &sha_hex, &base_now,
+            ))
+            .into());
         }
         let reason = state.reason.clone().unwrap_or_default();
         let record = ControlRecord {
@@ -210,25 +228,34 @@ pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<
     session.store.refresh()?;
     let after = read_control(&session.store)?;
     if after.state.control_id.as_deref() != Some(unpaused.control_id.as_str()) {
-        return Err(CliError::precondition(messages::pause_changed_during_unpause()));
+        return Err(CliError::precondition(
+            messages::pause_changed_during_unpause(),
+        ));
     }
     // Step 4: the base branch must not have moved.
     let base_now = session.base_sha()?;
     if base_now != Some(sha) {
         let new_hex = base_now.map(|o| o.to_string()).unwrap_or_default();
         let reason = messages::main_advanced_reason(&sha_hex, &new_hex);
-        session.store.transact("deploybot: conditional pause", |store| {
-            let current = read_control(store)?;
-            let record = ControlRecord {
-                requires_control_id: Some(unpaused.control_id.clone()),
-                ..pause_record(session, &new_hex, &reason)
-            };
-            if classify(&current.state, &record) != FoldStep::Applied {
-                return Ok(Attempt::Done(()));
-            }
-            Ok(Attempt::Write(vec![append_update(store, &current, &record, session)?], ()))
-        })?;
-        return Err(CliError::precondition(messages::main_advanced_error(&sha_hex, &new_hex)));
+        session
+            .store
+            .transact("deploybot: conditional pause", |store| {
+                let current = read_control(store)?;
+                let record = ControlRecord {
+                    requires_control_id: Some(unpaused.control_id.clone()),
+                    ..pause_record(session, &new_hex, &reason)
+                };
+                if classify(&current.state, &record) != FoldStep::Applied {
+                    return Ok(Attempt::Done(()));
+                }
+                Ok(Attempt::Write(
+                    vec![append_update(store, &current, &record, session)?],
+                    (),
+                ))
+            })?;
+        return Err(CliError::precondition(messages::main_advanced_error(
+            &sha_hex, &new_hex,
+        )));
     }
     Ok(unpaused)
 }

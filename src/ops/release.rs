@@ -1,13 +1,17 @@
 //! The release state of an exact base commit, read from its notes.
 
+use crate::core::policy::Policy;
 use crate::core::release::{Release, ReleaseInputs, ResultRecord, parse_note, release_state};
 use crate::git::store::Store;
 use crate::git::{ObjectId, names};
-use crate::core::policy::Policy;
 use anyhow::Result;
 
 /// The result records of `sha` in the notes ref `notes_ref`, plus unreadable lines.
-pub fn read_results(store: &Store, notes_ref: &str, sha: &ObjectId) -> Result<(Vec<ResultRecord>, Vec<String>)> {
+pub fn read_results(
+    store: &Store,
+    notes_ref: &str,
+    sha: &ObjectId,
+) -> Result<(Vec<ResultRecord>, Vec<String>)> {
     let text = store.repo.read_note(store.tip(notes_ref)?, sha)?;
     let parsed = parse_note(&text);
     Ok((parsed.records, parsed.problems))
@@ -25,7 +29,7 @@ pub fn release_of(store: &Store, policy: &Policy, sha: &ObjectId, now: i64) -> R
         ci_checks: &policy.pipeline.ci_checks,
         deploy_checks: &policy.pipeline.deploy_checks,
         verifications: &verifications,
-        grace_seconds: policy.pipeline.ci_failure_grace_seconds as i64,
+        grace_seconds: policy.pipeline.ci_failure_grace_seconds,
         now,
         is_watermark,
     }))

@@ -43,7 +43,12 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     let control = super::control::read_control(store)?;
     let base = session.base_sha()?;
     let release = match base {
-        Some(sha) => Some(super::release::release_of(store, &session.policy, &sha, super::now_seconds())?),
+        Some(sha) => Some(super::release::release_of(
+            store,
+            &session.policy,
+            &sha,
+            super::now_seconds(),
+        )?),
         None => None,
     };
     let source = match &store.sync {

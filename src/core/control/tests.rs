@@ -56,14 +56,26 @@ fn rule3_plain_pause_becomes_state() {
 #[test]
 fn rule3_newer_pause_replaces_older_pause() {
     let s = fold_all(&[pause("p1", A, "one"), pause("p2", B, "two")]);
-    assert_eq!(s.control_id.as_deref(), Some("p2"), "the latest pause owns the state");
+    assert_eq!(
+        s.control_id.as_deref(),
+        Some("p2"),
+        "the latest pause owns the state"
+    );
 }
 
 #[test]
 fn rule4_running_record_resumes_only_current_pause() {
-    let stale = fold_all(&[pause("p1", A, "one"), pause("p2", A, "two"), resume("r1", "p1")]);
+    let stale = fold_all(&[
+        pause("p1", A, "one"),
+        pause("p2", A, "two"),
+        resume("r1", "p1"),
+    ]);
     assert!(stale.is_paused(), "resuming a superseded pause is ignored");
-    let ok = fold_all(&[pause("p1", A, "one"), pause("p2", A, "two"), resume("r1", "p2")]);
+    let ok = fold_all(&[
+        pause("p1", A, "one"),
+        pause("p2", A, "two"),
+        resume("r1", "p2"),
+    ]);
     assert_eq!(ok.state, ControlMode::Running);
 }
 
@@ -104,7 +116,10 @@ fn rule2_stale_identical_repause_is_ignored() {
     let s = fold_all(&records);
     assert_eq!(s.state, ControlMode::Running, "the recovery survives");
     let before = fold_all(&records[..2]);
-    assert_eq!(fold_control(&before, &again).1, FoldStep::IgnoredAlreadyRecovered);
+    assert_eq!(
+        fold_control(&before, &again).1,
+        FoldStep::IgnoredAlreadyRecovered
+    );
 }
 
 #[test]
@@ -136,7 +151,11 @@ fn rule2_does_not_apply_without_a_recovery() {
 
 #[test]
 fn rule1_conditional_pause_applies_while_its_record_is_current() {
-    let s = fold_all(&[pause("p1", A, "x"), resume("r1", "p1"), conditional("c1", B, "r1")]);
+    let s = fold_all(&[
+        pause("p1", A, "x"),
+        resume("r1", "p1"),
+        conditional("c1", B, "r1"),
+    ]);
     assert!(s.is_paused());
     assert_eq!(s.requires_control_id.as_deref(), Some("r1"));
 }
@@ -150,7 +169,11 @@ fn rule1_conditional_pause_is_ignored_when_superseded() {
         conditional("c1", B, "r1"),
     ];
     assert_eq!(fold_all(&paused_again).control_id.as_deref(), Some("p2"));
-    let other_running = [pause("p1", A, "x"), resume("r1", "p1"), conditional("c1", B, "zz")];
+    let other_running = [
+        pause("p1", A, "x"),
+        resume("r1", "p1"),
+        conditional("c1", B, "zz"),
+    ];
     assert_eq!(fold_all(&other_running).state, ControlMode::Running);
 }
 
@@ -164,7 +187,12 @@ fn rule1_conditional_pause_never_applies_to_the_initial_state() {
 #[test]
 fn conditional_pause_can_be_resumed_and_then_restated_is_ignored() {
     let c = conditional("c1", B, "r1");
-    let s = fold_all(&[pause("p1", A, "x"), resume("r1", "p1"), c.clone(), resume("r2", "c1")]);
+    let s = fold_all(&[
+        pause("p1", A, "x"),
+        resume("r1", "p1"),
+        c.clone(),
+        resume("r2", "c1"),
+    ]);
     assert!(s.recovery_owns(B));
 }
 
@@ -210,8 +238,7 @@ fn reference(records: &[ControlRecord]) -> (bool, Option<String>, Option<(String
                     recovered = None;
                 }
             }
-            (ControlMode::Paused, false)
-                if recovered == Some((sha.clone(), r.reason.clone())) => {}
+            (ControlMode::Paused, false) if recovered == Some((sha.clone(), r.reason.clone())) => {}
             (ControlMode::Paused, _) => {
                 paused = true;
                 id = Some(r.control_id.clone());
@@ -233,11 +260,13 @@ fn arb_record() -> impl Strategy<Value = ControlRecord> {
     let ids = prop::sample::select(vec!["i0", "i1", "i2", "i3", "i4"]);
     let shas = prop::sample::select(vec![A, B]);
     let reasons = prop::sample::select(vec!["ci-failed", "deploy-failed"]);
-    (0..3u8, ids.clone(), ids, shas, reasons).prop_map(|(kind, id, other, sha, reason)| match kind {
-        0 => pause(id, sha, reason),
-        1 => conditional(id, sha, other),
-        _ => resume(id, other),
-    })
+    (0..3u8, ids.clone(), ids, shas, reasons).prop_map(
+        |(kind, id, other, sha, reason)| match kind {
+            0 => pause(id, sha, reason),
+            1 => conditional(id, sha, other),
+            _ => resume(id, other),
+        },
+    )
 }
 
 proptest! {

@@ -1,0 +1,226 @@
+//! A small world for end-to-end tests: a real bare server and real clones,
+//! driven through the real binary with a pinned environment.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use tempfile::TempDir;
+
+/// A throwaway universe: `server.git` plus named clones.
+pub struct World {
+    pub dir: TempDir,
+    pub server: PathBuf,
+}
+
+/// A clone of the server (or a standalone repository).
+pub struct Clone {
+    pub path: PathBuf,
+    home: PathBuf,
+}
+
+fn pinned(cmd: &mut std::process::Command, home: &Path) {
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.com")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE");
+}
+
+/// Runs git in `dir` and returns trimmed stdout; panics with stderr on failure.
+pub fn git_in(dir: &Path, home: &Path, args: &[&str]) -> String {
+    let out = git_output(dir, home, args);
+    assert!(
+        out.status.success(),
+        "git {args:?} in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Runs git in `dir` and returns its output whatever the status.
+pub fn git_output(dir: &Path, home: &Path, args: &[&str]) -> Output {
+    let mut cmd = std::process::Command::new("git");
+    cmd.current_dir(dir).args(args);
+    pinned(&mut cmd, home);
+    cmd.output().expect("git runs")
+}
+
+impl World {
+    /// A bare server whose `main` has one commit.
+    pub fn new() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let server = dir.path().join("server.git");
+        git_in(
+            dir.path(),
+            &home,
+            &["init", "-q", "--bare", "-b", "main", "server.git"],
+        );
+        let world = World { dir, server };
+        let seed = world.clone_as("seed");
+        seed.commit_file("README.md", "hello\n", "initial commit");
+        seed.git(&["push", "-q", "origin", "main"]);
+        world
+    }
+
+    /// The shared HOME of every process in this world.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// A new clone called `name`, with its own identity.
+    pub fn clone_as(&self, name: &str) -> Clone {
+        let home = self.home();
+        git_in(self.dir.path(), &home, &["clone", "-q", "server.git", name]);
+        let path = self.dir.path().join(name);
+        git_in(&path, &home, &["config", "user.name", name]);
+        git_in(
+            &path,
+            &home,
+            &["config", "user.email", &format!("{name}@example.com")],
+        );
+        Clone { path, home }
+    }
+
+    /// A standalone repository with no remote (the embedded default).
+    pub fn standalone(&self, name: &str) -> Clone {
+        let home = self.home();
+        git_in(self.dir.path(), &home, &["init", "-q", "-b", "main", name]);
+        let path = self.dir.path().join(name);
+        git_in(&path, &home, &["config", "user.name", name]);
+        git_in(
+            &path,
+            &home,
+            &["config", "user.email", &format!("{name}@example.com")],
+        );
+        let c = Clone { path, home };
+        c.commit_file("README.md", "hello\n", "initial commit");
+        c
+    }
+
+    /// git in the server repository.
+    pub fn server_git(&self, args: &[&str]) -> String {
+        git_in(&self.server, &self.home(), args)
+    }
+
+    /// Every ref on the server with its value: compare before and after to prove nothing moved.
+    pub fn server_refs(&self) -> String {
+        self.server_git(&["for-each-ref", "--format=%(refname) %(objectname)"])
+    }
+
+    /// How many commits a ref has on the server (0 when absent).
+    pub fn server_count(&self, full_ref: &str) -> usize {
+        let out = git_output(
+            &self.server,
+            &self.home(),
+            &["rev-list", "--count", full_ref],
+        );
+        if !out.status.success() {
+            return 0;
+        }
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("a count")
+    }
+
+    /// The server's value of a ref (None when absent).
+    pub fn server_ref(&self, full_ref: &str) -> Option<String> {
+        let out = git_output(
+            &self.server,
+            &self.home(),
+            &["rev-parse", "--verify", "-q", full_ref],
+        );
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Installs an executable hook script in the server.
+    pub fn install_server_hook(&self, name: &str, script: &str) {
+        let path = self.server.join("hooks").join(name);
+        std::fs::write(&path, script).expect("write hook");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+}
+
+impl Clone {
+    /// The binary as a plain process (for spawning several at once).
+    pub fn std_command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("git-deploybot"));
+        cmd.current_dir(&self.path).args(args);
+        pinned(&mut cmd, &self.home);
+        cmd
+    }
+
+    /// The binary, run in this clone with the pinned environment.
+    pub fn deploybot(&self, args: &[&str]) -> Command {
+        Command::from_std(self.std_command(args))
+    }
+
+    /// Runs the binary and returns its raw output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.deploybot(args).output().expect("binary runs")
+    }
+
+    /// Runs the binary, asserting success, returning stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "deploybot {args:?} failed ({:?}): {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `status --json` parsed.
+    pub fn status(&self) -> Value {
+        let text = self.ok(&["status", "--json"]);
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("status --json is JSON ({e}): {text}"))
+    }
+
+    /// The folded control state's field `name` as a string ("" when null).
+    pub fn control(&self, name: &str) -> String {
+        self.status()["control"][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// git in this clone.
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(&self.path, &self.home, args)
+    }
+
+    /// Writes a file, commits it, returns the new sha.
+    pub fn commit_file(&self, file: &str, content: &str, message: &str) -> String {
+        let path = self.path.join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("dirs");
+        }
+        std::fs::write(&path, content).expect("write file");
+        self.git(&["add", file]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// The server's main as this clone sees it after a fetch.
+    pub fn remote_main(&self) -> String {
+        self.git(&["fetch", "-q", "origin"]);
+        self.git(&["rev-parse", "origin/main"])
+    }
+}

@@ -1,0 +1,113 @@
+//! Bad input everywhere: one line naming the problem and the next step, non-zero exit, nothing written.
+
+mod common;
+use common::World;
+use predicates::prelude::*;
+
+fn one_line_error(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "exactly one line: {stderr}");
+    lines[0].to_string()
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let w = World::new();
+    let alice = w.clone_as("alice");
+    alice
+        .deploybot(&["pause", "--reason", "x", "--bogus"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--bogus"));
+    assert_eq!(w.server_ref("refs/deploybot/control"), None);
+}
+
+#[test]
+fn short_sha_is_refused() {
+    let w = World::new();
+    let alice = w.clone_as("alice");
+    let out = alice.run(&["pause", "--reason", "x", "--sha", "abc123"]);
+    assert_eq!(out.status.code(), Some(2));
+    let line = one_line_error(&out);
+    assert!(
+        line.contains("not a full 40-hex sha") && line.contains("status"),
+        "{line}"
+    );
+    assert_eq!(w.server_ref("refs/deploybot/control"), None);
+}
+
+#[test]
+fn empty_and_multiline_reasons_are_refused() {
+    let w = World::new();
+    let alice = w.clone_as("alice");
+    for reason in ["", "   ", "two\nlines"] {
+        let out = alice.run(&["pause", "--reason", reason]);
+        assert_eq!(out.status.code(), Some(2), "reason {reason:?}");
+        let line = one_line_error(&out);
+        assert!(line.contains("--reason"), "{line}");
+    }
+    assert_eq!(w.server_ref("refs/deploybot/control"), None);
+}
+
+#[test]
+fn not_a_repository() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("git-deploybot"))
+        .current_dir(dir.path())
+        .env(
+            "GIT_CEILING_DIRECTORIES",
+            dir.path().parent().expect("parent"),
+        )
+        .args(["status"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let line = one_line_error(&out);
+    assert!(
+        line.contains("not inside a git repository") && line.contains("-C"),
+        "{line}"
+    );
+}
+
+#[test]
+fn unreachable_remote() {
+    let w = World::new();
+    let alice = w.clone_as("alice");
+    alice.git(&["remote", "set-url", "origin", "/nonexistent/server.git"]);
+    let out = alice.run(&["pause", "--reason", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line_error(&out);
+    assert!(
+        line.contains("cannot fetch from remote `origin`") && line.contains("--offline"),
+        "{line}"
+    );
+}
+
+#[test]
+fn unknown_remote_name() {
+    let w = World::new();
+    let alice = w.clone_as("alice");
+    let out = alice.run(&["--remote", "upstream", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let line = one_line_error(&out);
+    assert!(line.contains("no remote named `upstream`"), "{line}");
+}
+
+#[test]
+fn unpause_timeout_below_one_is_a_usage_error() {
+    let w = World::new();
+    let alice = w.clone_as("alice");
+    let sha = alice.remote_main();
+    let out = alice.run(&[
+        "unpause",
+        "--sha",
+        &sha,
+        "--control-id",
+        "x",
+        "--timeout",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_line_error(&out).contains("--timeout"));
+}
