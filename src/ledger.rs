@@ -35,6 +35,10 @@ pub trait LedgerKind {
     fn fold(state: &Self::State, record: &Self::Record) -> Self::State;
     /// The commit subject.
     fn summary(record: &Self::Record) -> String;
+    /// The step for a commit whose record cannot be read (default: no change).
+    fn fold_unreadable(state: &Self::State) -> Self::State {
+        state.clone()
+    }
 }
 
 /// The `state.json` snapshot.
@@ -154,7 +158,10 @@ pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<F
         }
         match decode_record::<K>(repo, info.tree)? {
             Ok((record, _)) => state = K::fold(&state, &record),
-            Err(why) => problems.push(format!("{}: commit {short} {why}; ignored", K::REF)),
+            Err(why) => {
+                state = K::fold_unreadable(&state);
+                problems.push(format!("{}: commit {short} {why}; ignored", K::REF));
+            }
         }
     }
     let excess = problems.len().saturating_sub(MAX_PROBLEMS);
@@ -225,6 +232,27 @@ impl LedgerKind for ControlLedger {
     }
     fn fold(state: &Self::State, record: &Self::Record) -> Self::State {
         crate::core::control::fold_control(state, record).0
+    }
+    fn summary(record: &Self::Record) -> String {
+        record.summary()
+    }
+}
+
+/// The queue ledger.
+pub struct QueueLedger;
+
+impl LedgerKind for QueueLedger {
+    type Record = crate::core::queue::QueueRecord;
+    type State = crate::core::queue::QueueState;
+    const REF: &'static str = crate::git::names::QUEUE;
+    fn validate(record: &Self::Record) -> Result<(), String> {
+        record.validate()
+    }
+    fn fold(state: &Self::State, record: &Self::Record) -> Self::State {
+        crate::core::queue::fold_queue(state.clone(), record)
+    }
+    fn fold_unreadable(state: &Self::State) -> Self::State {
+        crate::core::queue::fold_unreadable(state.clone())
     }
     fn summary(record: &Self::Record) -> String {
         record.summary()

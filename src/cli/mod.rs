@@ -1,5 +1,6 @@
 //! The command line: one module per command, each parse → core → render.
 
+pub mod hook;
 pub mod pause;
 pub mod render;
 pub mod status;
@@ -59,6 +60,8 @@ pub enum Command {
     Pause(pause::PauseArgs),
     /// Resume a paused pipeline with a durable recovery of the failed sha.
     Unpause(unpause::UnpauseArgs),
+    /// Server-side hooks: `hook pre-receive`, `hook install <bare-repo>`.
+    Hook(hook::HookArgs),
 }
 
 /// Parses arguments, runs the command, prints errors, and returns the exit code.
@@ -103,6 +106,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Status(args) => status::run(&global, args),
         Command::Pause(args) => pause::run(&global, args),
         Command::Unpause(args) => unpause::run(&global, args),
+        Command::Hook(args) => hook::run(&global, args),
     }
 }
 
