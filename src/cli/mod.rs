@@ -1,11 +1,18 @@
 //! The command line: one module per command, each parse → core → render.
 
+pub mod ci;
+pub mod claim_repair;
+pub mod deploy;
 pub mod hook;
 pub mod pause;
+pub mod queue_edit;
+pub mod react;
 pub mod render;
+pub mod request;
 pub mod status;
 pub mod unpause;
 
+use crate::core::queue::QueueAction;
 use crate::error::{CliError, CliResult};
 use crate::messages;
 use crate::session::SessionOptions;
@@ -60,6 +67,22 @@ pub enum Command {
     Pause(pause::PauseArgs),
     /// Resume a paused pipeline with a durable recovery of the failed sha.
     Unpause(unpause::UnpauseArgs),
+    /// Ask for a branch's exact head to be merged.
+    Request(request::RequestArgs),
+    /// Remove a branch from the queue.
+    Cancel(queue_edit::BranchArgs),
+    /// Keep a queued branch from merging, with a reason.
+    Block(queue_edit::BlockArgs),
+    /// Let a blocked branch merge again.
+    Unblock(queue_edit::BranchArgs),
+    /// One coordinator pass: merge ready work, pause on failure.
+    React(react::ReactArgs),
+    /// Take the repair lease for the failed main (one winner).
+    ClaimRepair(claim_repair::ClaimRepairArgs),
+    /// CI runner commands.
+    Ci(ci::CiArgs),
+    /// Deploy runner commands.
+    Deploy(deploy::DeployArgs),
     /// Server-side hooks: `hook pre-receive`, `hook install <bare-repo>`.
     Hook(hook::HookArgs),
 }
@@ -106,6 +129,24 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Status(args) => status::run(&global, args),
         Command::Pause(args) => pause::run(&global, args),
         Command::Unpause(args) => unpause::run(&global, args),
+        Command::Request(args) => request::run(&global, args),
+        Command::Cancel(a) => {
+            queue_edit::run(&global, QueueAction::Cancel, &a.branch, None, a.json)
+        }
+        Command::Block(a) => queue_edit::run(
+            &global,
+            QueueAction::Block,
+            &a.branch,
+            Some(&a.reason),
+            a.json,
+        ),
+        Command::Unblock(a) => {
+            queue_edit::run(&global, QueueAction::Unblock, &a.branch, None, a.json)
+        }
+        Command::React(args) => react::run(&global, args),
+        Command::ClaimRepair(args) => claim_repair::run(&global, args),
+        Command::Ci(args) => ci::run(&global, args),
+        Command::Deploy(args) => deploy::run(&global, args),
         Command::Hook(args) => hook::run(&global, args),
     }
 }

@@ -72,6 +72,26 @@ pub fn render_text(report: &StatusReport) -> String {
         out.push_str(&field("queue", "empty"));
         out.push('\n');
     }
+    for (i, entry) in report.queue.iter().enumerate() {
+        let label = if i == 0 { "queue" } else { "" };
+        let line = format!(
+            "{} {} {} — {}",
+            entry.state.as_str(),
+            entry.branch,
+            short(&entry.head_sha),
+            entry.why
+        );
+        out.push_str(&field(label, line));
+        out.push('\n');
+    }
+    if let Some(repair) = &report.repair {
+        let line = format!(
+            "{} owned by {} since {}",
+            repair.branch, repair.lease.owner, repair.lease.claimed_at
+        );
+        out.push_str(&field("repair", line));
+        out.push('\n');
+    }
     out.push_str(&field("source", &report.source));
     out.push('\n');
     for problem in &report.problems {

@@ -54,9 +54,21 @@ pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
         println!("not waking the reactor (--no-wake); run `git deploybot react` when ready");
         return Ok(());
     }
-    println!(
-        "{}",
-        messages::wake_deferred("no reactor is available in this version")
-    );
+    // The recovery is durable: a wake-up failure is reported, never re-pauses, and unpause succeeds.
+    match super::react::react_and_follow(
+        &session,
+        args.follow,
+        args.dispatch_ci,
+        args.timeout,
+        false,
+    ) {
+        Ok(output) => {
+            print!("wake-up {}", super::react::render_text(&output));
+            if let Err(err) = super::react::follow_exit(output.follow.as_ref()) {
+                println!("{}", messages::wake_deferred(&err.message));
+            }
+        }
+        Err(err) => println!("{}", messages::wake_deferred(&err.message)),
+    }
     Ok(())
 }

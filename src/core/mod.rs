@@ -4,5 +4,6 @@
 pub mod control;
 pub mod policy;
 pub mod queue;
+pub mod react;
 pub mod release;
 pub mod time;

@@ -2,7 +2,12 @@
 //! returning typed outcomes that the CLI renders as text or JSON.
 
 pub mod control;
+pub mod follow;
+pub mod queue;
+pub mod react;
 pub mod release;
+pub mod repair;
+pub mod report;
 pub mod status;
 
 /// Seconds since the Unix epoch, now.

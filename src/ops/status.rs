@@ -1,9 +1,11 @@
 //! Everything `status` shows, gathered once and rendered as text or JSON.
 
 use crate::core::control::ControlState;
+use crate::core::queue::EntryView;
 use crate::core::release::Release;
 use crate::error::CliResult;
 use crate::git::names;
+use crate::ops::repair::{RepairView, find_lease};
 use crate::session::Session;
 use serde::Serialize;
 
@@ -26,9 +28,9 @@ pub struct StatusReport {
     /// The base branch and its release.
     pub main: MainView,
     /// Queue entries in FIFO order.
-    pub queue: Vec<serde_json::Value>,
-    /// The repair lease for the current failed base sha, or null.
-    pub repair: Option<serde_json::Value>,
+    pub queue: Vec<EntryView>,
+    /// The repair lease for the current base sha, or null.
+    pub repair: Option<RepairView>,
     /// Where `refs/deploybot/verified` points (null before the first verification).
     pub verified_sha: Option<String>,
     /// `origin` (or the remote's name), or `local` when offline / no remote.
@@ -55,6 +57,21 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
         crate::git::store::Sync::Remote(name) => name.clone(),
         crate::git::store::Sync::Local => "local".to_string(),
     };
+    let queue = super::queue::read_queue(store)?;
+    let entries =
+        super::queue::entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
+    let repair = match base {
+        Some(sha) => {
+            let branch = names::repair_branch(
+                &session.policy.pipeline.repair_branch_prefix,
+                &sha.to_string(),
+            );
+            find_lease(store, &branch, sha)?
+        }
+        None => None,
+    };
+    let mut problems = control.problems;
+    problems.extend(queue.problems);
     Ok(StatusReport {
         control: control.state,
         main: MainView {
@@ -62,10 +79,10 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
             sha: base.map(|s| s.to_string()),
             release,
         },
-        queue: Vec::new(),
-        repair: None,
+        queue: entries,
+        repair,
         verified_sha: store.tip(names::VERIFIED)?.map(|s| s.to_string()),
         source,
-        problems: control.problems,
+        problems,
     })
 }

@@ -1,0 +1,157 @@
+//! `git deploybot react`: one coordinator pass, optionally followed.
+
+use super::GlobalArgs;
+use super::render::print_json;
+use crate::error::{CliError, CliResult, ErrorKind};
+use crate::messages::short;
+use crate::ops::follow::{FollowEnd, FollowReport, Goal, follow};
+use crate::ops::react::{ReactReport, ReactState, react_once};
+use crate::session::Session;
+use clap::Args;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Arguments of `react`.
+#[derive(Debug, Args)]
+pub struct ReactArgs {
+    /// After merging, wait until the new base sha is admitted or fails.
+    #[arg(long)]
+    pub follow: bool,
+    /// Add a `pending` CI note on the new base sha and run pipeline.ci_dispatch_command.
+    #[arg(long)]
+    pub dispatch_ci: bool,
+    /// Bound on --follow's waiting, in seconds.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The react pass plus what following saw.
+#[derive(Debug, Serialize)]
+pub struct ReactOutput {
+    /// The pass.
+    #[serde(flatten)]
+    pub pass: ReactReport,
+    /// What --follow saw, if asked.
+    pub follow: Option<FollowReport>,
+}
+
+/// Runs `react`.
+pub fn run(global: &GlobalArgs, args: ReactArgs) -> CliResult {
+    if args.timeout < 1 {
+        return Err(CliError::usage("--timeout must be at least 1 second"));
+    }
+    let session = Session::open(&global.session_options())?;
+    let output = react_and_follow(
+        &session,
+        args.follow,
+        args.dispatch_ci,
+        args.timeout,
+        args.json,
+    )?;
+    if args.json {
+        print_json(&output)?;
+    } else {
+        print!("{}", render_text(&output));
+    }
+    follow_exit(output.follow.as_ref())
+}
+
+/// One pass, then (with `follow`) waiting for the new base sha; shared with unpause's wake-up.
+pub fn react_and_follow(
+    session: &Session,
+    do_follow: bool,
+    dispatch_ci: bool,
+    timeout: u64,
+    quiet: bool,
+) -> CliResult<ReactOutput> {
+    let pass = react_once(session, dispatch_ci)?;
+    let follow = if do_follow && pass.state == ReactState::Complete {
+        session.store.refresh()?;
+        let mut progress = |line: &str| {
+            if !quiet {
+                eprintln!("{line}");
+            }
+        };
+        Some(follow(
+            session,
+            Goal::Admitted,
+            Duration::from_secs(timeout),
+            Duration::from_secs(2),
+            &mut progress,
+        )?)
+    } else {
+        None
+    };
+    Ok(ReactOutput { pass, follow })
+}
+
+/// The exit status for a followed release: failed (6), timed out (7), else success.
+pub fn follow_exit(follow: Option<&FollowReport>) -> CliResult {
+    match follow.map(|f| f.outcome) {
+        Some(FollowEnd::Failed) => Err(CliError::new(
+            ErrorKind::ReleaseFailed,
+            "the followed release failed",
+        )),
+        Some(FollowEnd::TimedOut) => Err(CliError::new(
+            ErrorKind::TimedOut,
+            "timed out following the release",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The human rendering.
+pub fn render_text(output: &ReactOutput) -> String {
+    let pass = &output.pass;
+    let mut out = String::new();
+    let state = match pass.state {
+        ReactState::Paused => "paused",
+        ReactState::ReleaseHeld => "release-held",
+        ReactState::Complete => "complete",
+    };
+    out.push_str(&format!("react: {state}"));
+    if let Some(why) = &pass.why {
+        out.push_str(&format!(" — {why}"));
+    }
+    out.push('\n');
+    if let Some(sha) = &pass.watermark_set {
+        out.push_str(&format!(
+            "  first install: verified watermark set to {}\n",
+            short(sha)
+        ));
+    }
+    if let Some(reason) = &pass.paused_with {
+        out.push_str(&format!("  paused the pipeline: {reason}\n"));
+    }
+    for m in &pass.merged {
+        let tag = if pass.repair { " (repair)" } else { "" };
+        out.push_str(&format!(
+            "  merged {} at {} → {}{tag}\n",
+            m.branch,
+            short(&m.head_sha),
+            short(&m.merge_sha)
+        ));
+    }
+    for b in &pass.blocked {
+        out.push_str(&format!("  blocked {}: {}\n", b.branch, b.reason));
+    }
+    for w in &pass.waiting {
+        out.push_str(&format!("  {} {}: {}\n", w.state.as_str(), w.branch, w.why));
+    }
+    if pass.state == ReactState::Complete && pass.merged.is_empty() && pass.blocked.is_empty() {
+        out.push_str("  nothing ready to merge\n");
+    }
+    if let Some(f) = &output.follow {
+        let release = f.release.as_ref().map(|r| r.state.as_str()).unwrap_or("-");
+        out.push_str(&format!(
+            "follow: {:?} — {} is {release} after {}s\n",
+            f.outcome,
+            f.sha.as_deref().map(short).unwrap_or("-"),
+            f.elapsed_seconds
+        ));
+    }
+    out
+}

@@ -1,0 +1,37 @@
+//! `git deploybot request`: ask for a branch's exact head to be merged.
+
+use super::render::print_json;
+use super::{GlobalArgs, parse_sha_arg};
+use crate::error::CliResult;
+use crate::ops::queue::request;
+use crate::session::Session;
+use clap::Args;
+
+/// Arguments of `request`.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The branch to merge (its short name).
+    pub branch: String,
+    /// The exact head to bind to; must be the branch's current tip [default: that tip].
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `request`.
+pub fn run(global: &GlobalArgs, args: RequestArgs) -> CliResult {
+    let sha = args
+        .sha
+        .as_deref()
+        .map(|s| parse_sha_arg("--sha", s))
+        .transpose()?;
+    let session = Session::open(&global.session_options())?;
+    let change = request(&session, &args.branch, sha)?;
+    if args.json {
+        return print_json(&change);
+    }
+    println!("{}", change.message);
+    Ok(())
+}

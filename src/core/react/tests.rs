@@ -1,0 +1,255 @@
+use super::*;
+use crate::core::control::{ControlMode, ControlState};
+
+const SHA: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const REPAIR: &str = "deploybot/repair/aaaaaaaaaaaa";
+
+fn entry(branch: &str, state: EntryState) -> EntryView {
+    EntryView {
+        branch: branch.into(),
+        head_sha: SHA.into(),
+        state,
+        why: format!("{state:?}"),
+    }
+}
+
+fn running() -> ControlState {
+    ControlState::default()
+}
+
+fn recovering(sha: &str) -> ControlState {
+    ControlState {
+        control_id: Some("r1".into()),
+        recovered_main_sha: Some(sha.into()),
+        recovered_reason: Some(format!("ci-failed on {sha}")),
+        ..ControlState::default()
+    }
+}
+
+fn run(
+    control: &ControlState,
+    release: ReleaseState,
+    admission: AdmissionMode,
+    entries: &[EntryView],
+) -> ReactPlan {
+    plan(&ReactInputs {
+        control,
+        base_sha: SHA,
+        release,
+        admission,
+        pause_on_failure: true,
+        entries,
+        repair_branch: REPAIR,
+        max_batch: 2,
+    })
+}
+
+fn merge(branches: &[&str], repair: bool) -> ReactPlan {
+    ReactPlan::Merge {
+        branches: branches.iter().map(|b| b.to_string()).collect(),
+        repair,
+    }
+}
+
+#[test]
+fn paused_merges_nothing_whatever_else_holds() {
+    let paused = ControlState {
+        state: ControlMode::Paused,
+        ..recovering(SHA)
+    };
+    for release in ReleaseState::ALL {
+        let p = run(
+            &paused,
+            release,
+            AdmissionMode::Merged,
+            &[entry("a", EntryState::Queued)],
+        );
+        assert_eq!(p, ReactPlan::Paused, "{release:?}");
+    }
+}
+
+#[test]
+fn failed_release_without_recovery_pauses_with_pinned_reason() {
+    for (release, word) in [
+        (ReleaseState::CiFailed, "ci-failed"),
+        (ReleaseState::DeployFailed, "deploy-failed"),
+        (ReleaseState::VerifyFailed, "verify-failed"),
+    ] {
+        let p = run(
+            &running(),
+            release,
+            AdmissionMode::Merged,
+            &[entry("a", EntryState::Queued)],
+        );
+        assert_eq!(
+            p,
+            ReactPlan::PauseForFailure {
+                reason: format!("{word} on {SHA}")
+            }
+        );
+    }
+}
+
+#[test]
+fn failed_release_without_pause_on_failure_holds() {
+    let control = running();
+    let p = plan(&ReactInputs {
+        control: &control,
+        base_sha: SHA,
+        release: ReleaseState::CiFailed,
+        admission: AdmissionMode::Merged,
+        pause_on_failure: false,
+        entries: &[entry("a", EntryState::Queued)],
+        repair_branch: REPAIR,
+        max_batch: 3,
+    });
+    assert!(matches!(p, ReactPlan::Held { .. }), "{p:?}");
+}
+
+#[test]
+fn admission_fence_holds_exactly_what_the_mode_does_not_admit() {
+    let entries = [entry("a", EntryState::Queued)];
+    for mode in [
+        AdmissionMode::Merged,
+        AdmissionMode::CiPassed,
+        AdmissionMode::Verified,
+    ] {
+        for release in ReleaseState::ALL.into_iter().filter(|r| !r.is_failed()) {
+            let p = run(&running(), release, mode, &entries);
+            if admits(mode, release) {
+                assert_eq!(p, merge(&["a"], false), "{mode:?} admits {release:?}");
+            } else {
+                assert!(
+                    matches!(p, ReactPlan::Held { .. }),
+                    "{mode:?} holds {release:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fifo_up_to_batch_size_skipping_entries_that_are_not_ready() {
+    let entries = [
+        entry("w", EntryState::WaitingChecks),
+        entry("a", EntryState::Queued),
+        entry("b", EntryState::Blocked),
+        entry("c", EntryState::Queued),
+        entry("s", EntryState::Stale),
+        entry("d", EntryState::Queued),
+    ];
+    let p = run(
+        &running(),
+        ReleaseState::Verified,
+        AdmissionMode::Merged,
+        &entries,
+    );
+    assert_eq!(p, merge(&["a", "c"], false), "max_batch is 2");
+}
+
+#[test]
+fn recovery_lets_the_ready_repair_through_alone_and_first() {
+    let entries = [
+        entry("a", EntryState::Queued),
+        entry(REPAIR, EntryState::Queued),
+    ];
+    for mode in [
+        AdmissionMode::Merged,
+        AdmissionMode::CiPassed,
+        AdmissionMode::Verified,
+    ] {
+        let p = run(&recovering(SHA), ReleaseState::CiFailed, mode, &entries);
+        assert_eq!(p, merge(&[REPAIR], true), "{mode:?}");
+    }
+}
+
+#[test]
+fn recovery_holds_other_work_until_the_repair_is_ready() {
+    let waiting = [
+        entry("a", EntryState::Queued),
+        entry(REPAIR, EntryState::WaitingChecks),
+    ];
+    let p = run(
+        &recovering(SHA),
+        ReleaseState::CiFailed,
+        AdmissionMode::Merged,
+        &waiting,
+    );
+    assert!(
+        matches!(&p, ReactPlan::Held { why } if why.contains("not ready")),
+        "{p:?}"
+    );
+    let missing = [entry("a", EntryState::Queued)];
+    let p = run(
+        &recovering(SHA),
+        ReleaseState::CiFailed,
+        AdmissionMode::Merged,
+        &missing,
+    );
+    assert!(
+        matches!(&p, ReactPlan::Held { why } if why.contains("to be requested")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn a_new_failure_reason_on_the_recovered_sha_pauses_again() {
+    let entries = [entry(REPAIR, EntryState::Queued)];
+    let p = run(
+        &recovering(SHA),
+        ReleaseState::DeployFailed,
+        AdmissionMode::Merged,
+        &entries,
+    );
+    assert_eq!(
+        p,
+        ReactPlan::PauseForFailure {
+            reason: format!("deploy-failed on {SHA}")
+        }
+    );
+}
+
+#[test]
+fn the_bypass_belongs_to_the_exact_recovered_sha_only() {
+    let other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    let entries = [entry(REPAIR, EntryState::Queued)];
+    let p = run(
+        &recovering(other),
+        ReleaseState::CiFailed,
+        AdmissionMode::Merged,
+        &entries,
+    );
+    assert_eq!(
+        p,
+        ReactPlan::PauseForFailure {
+            reason: format!("ci-failed on {SHA}")
+        }
+    );
+}
+
+#[test]
+fn recovered_sha_that_turned_green_merges_normally_with_repair_first() {
+    let entries = [
+        entry("a", EntryState::Queued),
+        entry(REPAIR, EntryState::Queued),
+    ];
+    let p = run(
+        &recovering(SHA),
+        ReleaseState::Testing,
+        AdmissionMode::Verified,
+        &entries,
+    );
+    assert_eq!(p, merge(&[REPAIR], true));
+    let no_repair = [entry("a", EntryState::Queued)];
+    let p = run(
+        &recovering(SHA),
+        ReleaseState::Testing,
+        AdmissionMode::Verified,
+        &no_repair,
+    );
+    assert_eq!(
+        p,
+        merge(&["a"], false),
+        "the fence does not hold a recovered sha"
+    );
+}

@@ -1,0 +1,185 @@
+//! The queue: requesting exact heads, cancelling, blocking, and reading entries with their state.
+
+use crate::core::queue::{
+    EntryView, QueueAction, QueueRecord, QueueState, entry_state, validate_branch_name,
+};
+use crate::core::release::checks_green;
+use crate::error::{CliError, CliResult};
+use crate::git::refs::RefUpdate;
+use crate::git::store::{Attempt, Store};
+use crate::git::{ObjectId, names};
+use crate::ledger::{self, Folded, QueueLedger};
+use crate::messages;
+use crate::session::Session;
+use serde::Serialize;
+
+/// The queue ledger folded at its current tip.
+pub fn read_queue(store: &Store) -> anyhow::Result<Folded<QueueState>> {
+    ledger::read_state::<QueueLedger>(&store.repo, store.tip(names::QUEUE)?)
+}
+
+/// The ref update appending `records` (in order) to the queue ledger.
+pub fn append_updates(
+    store: &Store,
+    session: &Session,
+    current: &Folded<QueueState>,
+    records: &[QueueRecord],
+) -> anyhow::Result<Option<RefUpdate>> {
+    if records.is_empty() {
+        return Ok(None);
+    }
+    let mut folded = current.clone();
+    for record in records {
+        let (commit, state) = ledger::append_commit::<QueueLedger>(
+            &store.repo,
+            &folded,
+            record,
+            &session.identity(),
+        )?;
+        folded.tip = Some(commit);
+        folded.state = state;
+        folded.commits += 1;
+    }
+    Ok(Some(RefUpdate {
+        name: names::QUEUE.to_string(),
+        expected: current.tip,
+        new: folded.tip,
+    }))
+}
+
+/// A new queue record by the session's actor, now.
+pub fn record(session: &Session, action: QueueAction, branch: &str) -> QueueRecord {
+    QueueRecord::new(action, branch, &session.actor, &super::now_rfc3339())
+}
+
+/// What a queue command did.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueChange {
+    /// The branch.
+    pub branch: String,
+    /// The action recorded, or null when nothing needed writing.
+    pub recorded: Option<String>,
+    /// The exact head (requests).
+    pub head_sha: Option<String>,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// Requests `branch` at its exact head (the remote tip, or `sha` which must be that tip).
+pub fn request(session: &Session, branch: &str, sha: Option<ObjectId>) -> CliResult<QueueChange> {
+    validate_branch_name(branch)
+        .map_err(|why| CliError::usage(messages::bad_branch(branch, &why)))?;
+    if branch == session.policy.queue.base_branch {
+        return Err(CliError::usage(messages::request_base_branch(branch)));
+    }
+    let out = session.store.transact("deploybot: request", |store| {
+        let tip = store.tip(&names::branch_ref(branch))?;
+        let Some(tip) = tip else {
+            return Err(CliError::usage(messages::unknown_branch(branch)).into());
+        };
+        let head = sha.unwrap_or(tip);
+        if head != tip {
+            return Err(CliError::precondition(messages::request_not_tip(
+                branch,
+                &head.to_string(),
+                &tip.to_string(),
+            ))
+            .into());
+        }
+        let head_hex = head.to_string();
+        let current = read_queue(store)?;
+        if let Some(entry) = current.state.entries.iter().find(|e| e.branch == branch)
+            && entry.head_sha == head_hex
+            && entry.blocked.is_none()
+        {
+            return Ok(Attempt::Done(QueueChange {
+                branch: branch.to_string(),
+                recorded: None,
+                head_sha: Some(head_hex.clone()),
+                message: messages::already_requested(branch, &head_hex),
+            }));
+        }
+        let mut rec = record(session, QueueAction::Request, branch);
+        rec.head_sha = Some(head_hex.clone());
+        let update = append_updates(store, session, &current, &[rec])?.expect("one record");
+        Ok(Attempt::Write(
+            vec![update],
+            QueueChange {
+                branch: branch.to_string(),
+                recorded: Some("request".into()),
+                head_sha: Some(head_hex.clone()),
+                message: messages::requested(branch, &head_hex),
+            },
+        ))
+    })?;
+    Ok(out)
+}
+
+/// Cancels, blocks or unblocks a queued branch.
+pub fn change(
+    session: &Session,
+    action: QueueAction,
+    branch: &str,
+    reason: Option<&str>,
+) -> CliResult<QueueChange> {
+    validate_branch_name(branch)
+        .map_err(|why| CliError::usage(messages::bad_branch(branch, &why)))?;
+    if let Some(reason) = reason {
+        super::control::validate_reason(reason)?;
+    }
+    let out = session.store.transact("deploybot: queue", |store| {
+        let current = read_queue(store)?;
+        let Some(entry) = current.state.entries.iter().find(|e| e.branch == branch) else {
+            return Err(CliError::precondition(messages::not_queued(branch)).into());
+        };
+        let nothing_to_do = match action {
+            QueueAction::Block => entry.blocked.as_deref() == reason,
+            QueueAction::Unblock => entry.blocked.is_none(),
+            _ => false,
+        };
+        if nothing_to_do {
+            return Ok(Attempt::Done(QueueChange {
+                branch: branch.to_string(),
+                recorded: None,
+                head_sha: Some(entry.head_sha.clone()),
+                message: messages::queue_unchanged(branch, action.as_str()),
+            }));
+        }
+        let mut rec = record(session, action, branch);
+        rec.reason = reason.map(str::to_string);
+        rec.head_sha = Some(entry.head_sha.clone());
+        let update = append_updates(store, session, &current, &[rec])?.expect("one record");
+        Ok(Attempt::Write(
+            vec![update],
+            QueueChange {
+                branch: branch.to_string(),
+                recorded: Some(action.as_str().to_string()),
+                head_sha: Some(entry.head_sha.clone()),
+                message: messages::queue_changed(branch, action.as_str()),
+            },
+        ))
+    })?;
+    Ok(out)
+}
+
+/// Every queue entry with its state (queued, waiting-checks, blocked, stale) and why, FIFO.
+pub fn entry_views(
+    store: &Store,
+    required_checks: &[String],
+    state: &QueueState,
+) -> anyhow::Result<Vec<EntryView>> {
+    let mut views = Vec::with_capacity(state.entries.len());
+    for entry in &state.entries {
+        let tip = store
+            .tip(&names::branch_ref(&entry.branch))?
+            .map(|o| o.to_string());
+        let head = crate::git::parse_oid(&entry.head_sha);
+        let records = match head {
+            Some(head) => super::release::read_results(store, names::NOTES_CI, &head)?.0,
+            None => Vec::new(),
+        };
+        let checks = checks_green(&records, required_checks);
+        views.push(entry_state(entry, tip.as_deref(), &checks));
+    }
+    Ok(views)
+}

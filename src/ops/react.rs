@@ -1,0 +1,320 @@
+//! One coordinator pass: fold control, judge the base release, merge ready
+//! work in FIFO order in memory, and publish everything in one atomic push.
+
+use super::control::{append_update as control_update, pause_record, read_control};
+use super::queue::{append_updates as queue_updates, entry_views, read_queue, record};
+use crate::core::control::{FoldStep, classify};
+use crate::core::policy::MergeMethod;
+use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord};
+use crate::core::react::{ReactInputs, ReactPlan, plan};
+use crate::core::release::{ReleaseState, ResultRecord, ResultStatus};
+use crate::error::CliResult;
+use crate::git::merge::MergeOutcome;
+use crate::git::refs::RefUpdate;
+use crate::git::store::{Attempt, Store};
+use crate::git::{ObjectId, names};
+use crate::messages::{self, short};
+use crate::session::Session;
+use serde::Serialize;
+
+/// The pinned outcome names of `react --json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReactState {
+    /// The pipeline is paused; nothing merged.
+    Paused,
+    /// The base release holds merging (failed, or not admitted yet).
+    ReleaseHeld,
+    /// The pass ran (merging what was ready, possibly nothing).
+    Complete,
+}
+
+/// One entry merged by this pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergedView {
+    /// The branch.
+    pub branch: String,
+    /// The exact head merged.
+    pub head_sha: String,
+    /// The base commit that contains it.
+    pub merge_sha: String,
+}
+
+/// One entry this pass blocked (a conflict).
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockedView {
+    /// The branch.
+    pub branch: String,
+    /// Why, naming the base sha.
+    pub reason: String,
+}
+
+/// What one pass did (rendered as text or `react --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReactReport {
+    /// paused, release-held or complete.
+    pub state: ReactState,
+    /// The base sha the pass started from.
+    pub base_sha: Option<String>,
+    /// The base sha after the pass (same when nothing merged).
+    pub new_base_sha: Option<String>,
+    /// The base release state the pass judged.
+    pub release: Option<ReleaseState>,
+    /// Entries merged, in order.
+    pub merged: Vec<MergedView>,
+    /// Entries blocked by conflicts.
+    pub blocked: Vec<BlockedView>,
+    /// Entries not ready, with why.
+    pub waiting: Vec<EntryView>,
+    /// Why merging was held or paused.
+    pub why: Option<String>,
+    /// True when the elected repair landed past a failed base.
+    pub repair: bool,
+    /// The controller pause this pass appended (its reason).
+    pub paused_with: Option<String>,
+    /// The watermark set on first install.
+    pub watermark_set: Option<String>,
+}
+
+impl ReactReport {
+    fn new(state: ReactState, base: Option<ObjectId>) -> ReactReport {
+        ReactReport {
+            state,
+            base_sha: base.map(|b| b.to_string()),
+            new_base_sha: base.map(|b| b.to_string()),
+            release: None,
+            merged: Vec::new(),
+            blocked: Vec::new(),
+            waiting: Vec::new(),
+            why: None,
+            repair: false,
+            paused_with: None,
+            watermark_set: None,
+        }
+    }
+}
+
+/// Runs one pass, retrying from fresh state when another writer wins the push.
+pub fn react_once(session: &Session, dispatch_ci: bool) -> CliResult<ReactReport> {
+    let report = session.store.transact("deploybot: react", |store| {
+        attempt(session, store, dispatch_ci)
+    })?;
+    if dispatch_ci && !report.merged.is_empty() {
+        run_dispatch_command(session, &report);
+    }
+    Ok(report)
+}
+
+fn attempt(
+    session: &Session,
+    store: &Store,
+    dispatch_ci: bool,
+) -> anyhow::Result<Attempt<ReactReport>> {
+    let policy = &session.policy;
+    let control = read_control(store)?;
+    let base = session.require_base_sha()?;
+    let base_hex = base.to_string();
+    if control.state.is_paused() {
+        let mut report = ReactReport::new(ReactState::Paused, Some(base));
+        report.why = Some(messages::react_paused(&control.state));
+        return Ok(Attempt::Done(report));
+    }
+    let now = super::now_seconds();
+    let mut release = super::release::release_of(store, policy, &base, now)?;
+    let mut updates = Vec::new();
+    let mut watermark_set = None;
+    if store.tip(names::VERIFIED)?.is_none() && has_no_results(store, &base)? {
+        // First install: nothing is known against this base, so it is the baseline.
+        updates.push(RefUpdate {
+            name: names::VERIFIED.into(),
+            expected: None,
+            new: Some(base),
+        });
+        release.state = ReleaseState::Verified;
+        watermark_set = Some(base_hex.clone());
+    }
+    let queue = read_queue(store)?;
+    let views = entry_views(store, &policy.queue.required_checks, &queue.state)?;
+    let repair_branch = names::repair_branch(&policy.pipeline.repair_branch_prefix, &base_hex);
+    let decision = plan(&ReactInputs {
+        control: &control.state,
+        base_sha: &base_hex,
+        release: release.state,
+        admission: policy.pipeline.release_admission,
+        pause_on_failure: policy.pipeline.pause_on_failure,
+        entries: &views,
+        repair_branch: &repair_branch,
+        max_batch: policy.queue.max_batch_size,
+    });
+    let mut report = ReactReport::new(ReactState::Complete, Some(base));
+    report.release = Some(release.state);
+    report.watermark_set = watermark_set;
+    report.waiting = views
+        .iter()
+        .filter(|v| v.state != EntryState::Queued)
+        .cloned()
+        .collect();
+    match decision {
+        ReactPlan::Paused => {
+            report.state = ReactState::Paused;
+            report.why = Some(messages::react_paused(&control.state));
+        }
+        ReactPlan::PauseForFailure { reason } => {
+            report.state = ReactState::ReleaseHeld;
+            report.why = Some(format!("{}: {}", reason, release.why));
+            let pause = pause_record(session, &base_hex, &reason);
+            if classify(&control.state, &pause) == FoldStep::Applied {
+                updates.push(control_update(store, &control, &pause, session)?);
+                report.paused_with = Some(reason);
+            }
+        }
+        ReactPlan::Held { why } => {
+            report.state = ReactState::ReleaseHeld;
+            report.why = Some(why);
+        }
+        ReactPlan::Merge { branches, repair } => {
+            report.repair = repair;
+            let mut tip = base;
+            let mut records = Vec::new();
+            for branch in branches {
+                let view = views
+                    .iter()
+                    .find(|v| v.branch == branch)
+                    .expect("planned from views");
+                let head = crate::git::parse_oid(&view.head_sha).expect("validated ledger sha");
+                match merge_one(session, store, tip, head, &branch)? {
+                    Merged::Into(new_tip) => {
+                        tip = new_tip;
+                        let mut rec = record(session, QueueAction::Merged, &branch);
+                        rec.head_sha = Some(view.head_sha.clone());
+                        rec.merge_sha = Some(new_tip.to_string());
+                        records.push(rec);
+                        report.merged.push(MergedView {
+                            branch: branch.clone(),
+                            head_sha: view.head_sha.clone(),
+                            merge_sha: new_tip.to_string(),
+                        });
+                    }
+                    Merged::Conflict(paths) => {
+                        let reason = messages::merge_conflict(&base_hex, &paths);
+                        let mut rec: QueueRecord = record(session, QueueAction::Block, &branch);
+                        rec.head_sha = Some(view.head_sha.clone());
+                        rec.reason = Some(reason.clone());
+                        records.push(rec);
+                        report.blocked.push(BlockedView {
+                            branch: branch.clone(),
+                            reason,
+                        });
+                    }
+                }
+            }
+            if tip != base {
+                updates.push(RefUpdate {
+                    name: session.base_ref(),
+                    expected: Some(base),
+                    new: Some(tip),
+                });
+                report.new_base_sha = Some(tip.to_string());
+                if dispatch_ci {
+                    updates.extend(pending_ci_update(session, store, tip)?);
+                }
+            }
+            updates.extend(queue_updates(store, session, &queue, &records)?);
+        }
+    }
+    if updates.is_empty() {
+        Ok(Attempt::Done(report))
+    } else {
+        Ok(Attempt::Write(updates, report))
+    }
+}
+
+enum Merged {
+    Into(ObjectId),
+    Conflict(Vec<String>),
+}
+
+fn merge_one(
+    session: &Session,
+    store: &Store,
+    tip: ObjectId,
+    head: ObjectId,
+    branch: &str,
+) -> anyhow::Result<Merged> {
+    let repo = &store.repo;
+    if repo.is_ancestor(head, tip)? {
+        return Ok(Merged::Into(tip));
+    }
+    let message = messages::merge_message(branch, &head.to_string(), &session.actor);
+    match repo.merge_into(tip, head, &message, &session.identity())? {
+        MergeOutcome::Conflict(paths) => Ok(Merged::Conflict(paths)),
+        MergeOutcome::Merged(commit) => {
+            if session.policy.queue.merge_method == MergeMethod::Squash {
+                let tree = repo.find_commit_info(commit)?.tree;
+                return Ok(Merged::Into(repo.write_commit(
+                    tree,
+                    &[tip],
+                    &message,
+                    &session.identity(),
+                )?));
+            }
+            Ok(Merged::Into(commit))
+        }
+    }
+}
+
+fn has_no_results(store: &Store, sha: &ObjectId) -> anyhow::Result<bool> {
+    let (ci, _) = super::release::read_results(store, names::NOTES_CI, sha)?;
+    let (deploy, _) = super::release::read_results(store, names::NOTES_DEPLOY, sha)?;
+    Ok(ci.is_empty() && deploy.is_empty())
+}
+
+/// The notes update adding a `pending` line per CI check on `sha`, so runners find it.
+fn pending_ci_update(
+    session: &Session,
+    store: &Store,
+    sha: ObjectId,
+) -> anyhow::Result<Option<RefUpdate>> {
+    let tip = store.tip(names::NOTES_CI)?;
+    let mut current = tip;
+    let at = super::now_rfc3339();
+    for check in &session.policy.pipeline.ci_checks {
+        let mut line = ResultRecord::new(check, ResultStatus::Pending, &at);
+        line.runner = Some(session.actor.clone());
+        let subject = format!("ci: {check} pending on {}", short(&sha.to_string()));
+        current = Some(store.repo.append_note_commit(
+            current,
+            &sha,
+            &line.to_line(),
+            &subject,
+            &session.identity(),
+        )?);
+    }
+    Ok((current != tip).then(|| RefUpdate {
+        name: names::NOTES_CI.into(),
+        expected: tip,
+        new: current,
+    }))
+}
+
+/// Runs `pipeline.ci_dispatch_command` with the new base sha; its failure is a warning.
+fn run_dispatch_command(session: &Session, report: &ReactReport) {
+    let command = session.policy.pipeline.ci_dispatch_command.trim();
+    let Some(sha) = &report.new_base_sha else {
+        return;
+    };
+    if command.is_empty() {
+        return;
+    }
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("DEPLOYBOT_SHA", sha)
+        .env("DEPLOYBOT_BRANCH", &session.policy.queue.base_branch)
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => eprintln!("{}", messages::dispatch_failed(&format!("exit status {s}"))),
+        Err(e) => eprintln!("{}", messages::dispatch_failed(&e.to_string())),
+    }
+}

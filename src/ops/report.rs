@@ -1,0 +1,90 @@
+//! Recording CI and deploy results as JSON Lines notes on exact commits.
+
+use crate::core::release::{ResultRecord, ResultStatus};
+use crate::error::{CliError, CliResult};
+use crate::git::ObjectId;
+use crate::git::refs::RefUpdate;
+use crate::git::store::{Attempt, Store};
+use crate::messages;
+use crate::session::Session;
+
+/// One report to append.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The exact commit.
+    pub sha: ObjectId,
+    /// The check name.
+    pub check: String,
+    /// Its status.
+    pub status: ResultStatus,
+    /// A link to the run.
+    pub url: Option<String>,
+    /// The runner's id for the run.
+    pub run_id: Option<String>,
+    /// Who ran it.
+    pub runner: Option<String>,
+}
+
+/// Checks a check name given on the command line.
+pub fn validate_check_name(check: &str) -> CliResult<()> {
+    if check.trim().is_empty() || check.len() > 200 || check.chars().any(char::is_control) {
+        return Err(CliError::usage(messages::bad_check_name(check)));
+    }
+    Ok(())
+}
+
+/// The ref update appending `record` to the note on `sha` in `notes_ref`.
+pub fn note_append_update(
+    store: &Store,
+    session: &Session,
+    notes_ref: &str,
+    sha: &ObjectId,
+    line: &str,
+    subject: &str,
+) -> anyhow::Result<RefUpdate> {
+    let tip = store.tip(notes_ref)?;
+    let commit = store
+        .repo
+        .append_note_commit(tip, sha, line, subject, &session.identity())?;
+    Ok(RefUpdate {
+        name: notes_ref.to_string(),
+        expected: tip,
+        new: Some(commit),
+    })
+}
+
+/// Appends the report's line to the note on its commit and publishes it (retrying on contention).
+pub fn append_report(
+    session: &Session,
+    notes_ref: &str,
+    report: &Report,
+) -> CliResult<ResultRecord> {
+    validate_check_name(&report.check)?;
+    if !session.repo().has_object(report.sha) {
+        return Err(CliError::usage(messages::unknown_commit(
+            &report.sha.to_string(),
+        )));
+    }
+    let mut record = ResultRecord::new(&report.check, report.status, &super::now_rfc3339());
+    record.url = report.url.clone();
+    record.run_id = report.run_id.clone();
+    record.runner = Some(
+        report
+            .runner
+            .clone()
+            .unwrap_or_else(|| session.actor.clone()),
+    );
+    let line = record.to_line();
+    let subject = format!(
+        "{}: {} {} on {}",
+        notes_ref.rsplit('/').next().unwrap_or("result"),
+        record.check,
+        record.status.as_str(),
+        messages::short(&report.sha.to_string())
+    );
+    session.store.transact("deploybot: report", |store| {
+        let update = note_append_update(store, session, notes_ref, &report.sha, &line, &subject)?;
+        Ok(Attempt::Write(vec![update], ()))
+    })?;
+    Ok(record)
+}
