@@ -224,3 +224,48 @@ impl Clone {
         self.git(&["rev-parse", "origin/main"])
     }
 }
+
+/// A policy for delivery tests: no CI grace, so a failure counts at once.
+pub const FAST_POLICY: &str = "[pipeline]\nci_failure_grace_seconds = 0\n";
+
+impl World {
+    /// A world whose main carries `policy` as .deploybot.toml.
+    pub fn with_policy(policy: &str) -> World {
+        let world = World::new();
+        let seed = world.clone_as("policy-seed");
+        seed.commit_file(".deploybot.toml", policy, "policy");
+        seed.git(&["push", "-q", "origin", "main"]);
+        world
+    }
+}
+
+impl Clone {
+    /// Creates `branch` from the server's main with one commit touching `file`, pushes it, returns its head.
+    pub fn push_branch(&self, branch: &str, file: &str, content: &str) -> String {
+        self.git(&["fetch", "-q", "origin"]);
+        self.git(&["checkout", "-q", "-B", branch, "origin/main"]);
+        let head = self.commit_file(file, content, &format!("work on {branch}"));
+        self.git(&["push", "-q", "-f", "origin", &format!("HEAD:refs/heads/{branch}")]);
+        head
+    }
+
+    /// Reports a CI result on `sha`.
+    pub fn report_ci(&self, sha: &str, status: &str) {
+        self.ok(&["ci", "report", "--sha", sha, "--check", "CI", "--status", status]);
+    }
+
+    /// Runs react --json and returns it parsed.
+    pub fn react(&self) -> Value {
+        let text = self.ok(&["react", "--json"]);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("react --json is JSON ({e}): {text}"))
+    }
+
+    /// (control_id, main_sha) of the current pause.
+    pub fn pause_ids(&self) -> (String, String) {
+        let s = self.status();
+        (
+            s["control"]["control_id"].as_str().expect("control id").to_string(),
+            s["control"]["main_sha"].as_str().expect("main sha").to_string(),
+        )
+    }
+}
