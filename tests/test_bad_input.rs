@@ -111,3 +111,16 @@ fn unpause_timeout_below_one_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(one_line_error(&out).contains("--timeout"));
 }
+
+#[test]
+fn a_relative_dash_c_path_works() {
+    let w = World::new();
+    let _alice = w.clone_as("alice");
+    let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("git-deploybot"))
+        .current_dir(w.dir.path())
+        .env("HOME", w.home())
+        .args(["-C", "alice", "status", "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,9 +1,11 @@
 //! The git layer: the only code that touches gix or spawns `git`.
 
+pub mod history;
 pub mod merge;
 pub mod names;
 pub mod notes;
 pub mod objects;
+pub mod quarantine;
 pub mod refs;
 pub mod remote;
 pub mod store;
@@ -22,6 +24,8 @@ pub struct Repo {
 impl Repo {
     /// Opens the repository containing `dir`, like git does.
     pub fn discover(dir: &Path) -> Result<Repo> {
+        // Absolute paths, so `git --git-dir` works whatever the child's cwd.
+        let dir = std::fs::canonicalize(dir)?;
         let mut inner = gix::discover(dir)?;
         inner.object_cache_size_if_unset(8 * 1024 * 1024);
         Ok(Repo { inner })
@@ -29,6 +33,7 @@ impl Repo {
 
     /// Opens exactly the repository at `git_dir` (used by the server hook).
     pub fn open(git_dir: &Path) -> Result<Repo> {
+        let git_dir = std::fs::canonicalize(git_dir)?;
         let mut inner = gix::open(git_dir)?;
         inner.object_cache_size_if_unset(8 * 1024 * 1024);
         Ok(Repo { inner })
