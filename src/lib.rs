@@ -9,6 +9,7 @@ pub mod cli;
 pub mod core;
 pub mod error;
 pub mod git;
+pub mod hook;
 pub mod ledger;
 pub mod messages;
 pub mod ops;

@@ -1,7 +1,11 @@
-//! `git deploybot hook …`: server-side hooks (being written; see issue 4).
+//! `git deploybot hook …`: the server-side guard and its installer.
+
+pub mod install;
+pub mod pre_receive;
+pub mod reference_transaction;
 
 use super::GlobalArgs;
-use crate::error::{CliError, CliResult, ErrorKind};
+use crate::error::CliResult;
 use clap::{Args, Subcommand};
 
 /// Arguments of `hook`.
@@ -17,12 +21,35 @@ pub struct HookArgs {
 pub enum HookCommand {
     /// Validate a push on the server (reads `<old> <new> <ref>` lines on stdin).
     PreReceive,
+    /// Re-check, with ref locks held, that the base branch does not move while paused.
+    ReferenceTransaction(reference_transaction::ReferenceTransactionArgs),
+    /// Install the hooks into a bare server repository.
+    Install(install::InstallArgs),
 }
 
 /// Runs `hook`.
-pub fn run(_global: &GlobalArgs, _args: HookArgs) -> CliResult {
-    Err(CliError::new(
-        ErrorKind::Runtime,
-        "hook pre-receive is not available in this build",
-    ))
+pub fn run(_global: &GlobalArgs, args: HookArgs) -> CliResult {
+    match args.command {
+        HookCommand::PreReceive => pre_receive::run(),
+        HookCommand::ReferenceTransaction(args) => reference_transaction::run(args),
+        HookCommand::Install(args) => install::run(args),
+    }
+}
+
+/// The repository a hook runs in: `$GIT_DIR` (git sets it for hooks), else the current directory.
+pub fn hook_git_dir() -> std::path::PathBuf {
+    std::env::var_os("GIT_DIR")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
+/// Reads all of stdin.
+pub fn read_stdin() -> CliResult<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| crate::error::CliError::usage(format!("cannot read the hook input: {e}")))?;
+    Ok(text)
 }

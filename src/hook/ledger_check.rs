@@ -1,0 +1,247 @@
+//! Checking what a push appends to a ledger (`refs/deploybot/control`,
+//! `refs/deploybot/queue`): a fast-forward of single-parent commits, each with
+//! a valid `record.json` and, when present, a `state.json` snapshot equal to
+//! the fold of the parent's state and this record.
+//!
+//! Cost: one trusted snapshot at the old tip (`ledger::read_state`) plus the
+//! pushed commits. A rewrite is usually caught at the first commit whose
+//! snapshot claims a position at or below the old tip's.
+
+use super::identity::Role;
+use super::input::RefChange;
+use super::rules::check_record_bytes;
+use crate::core::control::MAX_REASON_BYTES;
+use crate::core::queue::QueueAction;
+use crate::core::time::parse_rfc3339;
+use crate::git::objects::CommitInfo;
+use crate::git::{ObjectId, Repo};
+use crate::ledger::{
+    self, ControlLedger, LedgerKind, QueueLedger, RECORD_FILE, STATE_FILE, Snapshot,
+};
+use crate::messages;
+use anyhow::Result;
+use serde_json::Value;
+
+/// Most commits one push may append to a ledger.
+pub const MAX_PUSHED_RECORDS: usize = 100_000;
+
+/// A ledger the hook understands: who may write each record.
+pub trait HookLedger: LedgerKind {
+    /// The role a record needs, and what it is for messages (`a pause record`).
+    fn role(record: &Self::Record) -> (Role, String);
+    /// Checks beyond `validate` that only the server insists on.
+    fn hook_checks(_record: &Self::Record) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl HookLedger for ControlLedger {
+    fn role(record: &Self::Record) -> (Role, String) {
+        (Role::Trusted, format!("{} records", record.state.as_str()))
+    }
+
+    fn hook_checks(record: &Self::Record) -> Result<(), String> {
+        if !record.at.is_empty() && parse_rfc3339(&record.at).is_none() {
+            return Err(format!("`at` is not an RFC 3339 time: `{}`", record.at));
+        }
+        let reason = record.recovered_reason.as_deref().unwrap_or("");
+        if reason.len() > MAX_REASON_BYTES {
+            return Err(format!(
+                "`recovered_reason` is over {MAX_REASON_BYTES} bytes"
+            ));
+        }
+        let ids = [&record.requires_control_id, &record.resumes_control_id];
+        if ids
+            .into_iter()
+            .flatten()
+            .any(|id| id.is_empty() || id.len() > 128)
+        {
+            return Err("a control id reference must be 1 to 128 characters".to_string());
+        }
+        Ok(())
+    }
+}
+
+impl HookLedger for QueueLedger {
+    fn role(record: &Self::Record) -> (Role, String) {
+        let role = match record.action {
+            QueueAction::Merged | QueueAction::Dequeue => Role::Coordinator,
+            _ => Role::Trusted,
+        };
+        (role, format!("`{}` records", record.action.as_str()))
+    }
+}
+
+/// What checking one ledger update found.
+#[derive(Debug)]
+pub struct LedgerVerdict<S> {
+    /// One line per problem (empty: acceptable).
+    pub problems: Vec<String>,
+    /// The role each appended record needs.
+    pub needs: Vec<(Role, String)>,
+    /// The folded state after the push (before it when the push is refused).
+    pub state_after: S,
+}
+
+/// One pushed ledger commit.
+struct Pushed {
+    commit: ObjectId,
+    info: CommitInfo,
+    snapshot: Option<Vec<u8>>,
+}
+
+/// Checks one update of the ledger `K` (its ref is `change.name`).
+pub fn check_ledger<K: HookLedger>(
+    repo: &Repo,
+    change: &RefChange,
+) -> Result<LedgerVerdict<K::State>> {
+    let before = ledger::read_state::<K>(repo, change.old)?;
+    let mut verdict = LedgerVerdict {
+        problems: Vec::new(),
+        needs: Vec::new(),
+        state_after: before.state.clone(),
+    };
+    let name = change.name.as_str();
+    let Some(new) = change.new else {
+        verdict.problems.push(messages::hook_deleted(name));
+        return Ok(verdict);
+    };
+    let old_hex = change.old.map(|o| o.to_string()).unwrap_or_default();
+    // Walk back from the new tip to the old one, newest first.
+    let mut chain: Vec<Pushed> = Vec::new();
+    let mut cursor = new;
+    while Some(cursor) != change.old {
+        if chain.len() >= MAX_PUSHED_RECORDS {
+            verdict
+                .problems
+                .push(messages::hook_not_fast_forward(name, &old_hex));
+            return Ok(verdict);
+        }
+        let info = repo.find_commit_info(cursor)?;
+        if info.parents.len() > 1 {
+            let n = info.parents.len();
+            verdict
+                .problems
+                .push(messages::hook_ledger_parents(name, &cursor.to_string(), n));
+            return Ok(verdict);
+        }
+        let snapshot = repo.try_read_path(info.tree, STATE_FILE)?;
+        let claims_old_position = snapshot
+            .as_deref()
+            .and_then(claimed_position)
+            .is_some_and(|n| change.old.is_some() && n <= before.commits);
+        let parent = info.parents.first().copied();
+        if claims_old_position || (parent.is_none() && change.old.is_some()) {
+            verdict
+                .problems
+                .push(messages::hook_not_fast_forward(name, &old_hex));
+            return Ok(verdict);
+        }
+        chain.push(Pushed {
+            commit: cursor,
+            info,
+            snapshot,
+        });
+        match parent {
+            Some(p) => cursor = p,
+            None => break,
+        }
+    }
+    let mut state = before.state;
+    let mut commits = before.commits;
+    for pushed in chain.into_iter().rev() {
+        let commit_hex = pushed.commit.to_string();
+        let (record, blob) = match read_record::<K>(repo, pushed.info.tree)? {
+            Ok(found) => found,
+            Err(why) => {
+                verdict
+                    .problems
+                    .push(messages::hook_bad_record(name, &commit_hex, &why));
+                return Ok(verdict);
+            }
+        };
+        let next = K::fold(&state, &record);
+        commits += 1;
+        if let Some(bytes) = &pushed.snapshot {
+            let parent = pushed.info.parents.first().copied();
+            if let Err(why) = check_snapshot::<K>(bytes, blob, parent, commits, &next) {
+                verdict
+                    .problems
+                    .push(messages::hook_bad_snapshot(name, &commit_hex, &why));
+                return Ok(verdict);
+            }
+        }
+        verdict.needs.push(K::role(&record));
+        state = next;
+    }
+    verdict.state_after = state;
+    Ok(verdict)
+}
+
+/// The `commits` a schema-1 snapshot claims, if it is one.
+fn claimed_position(bytes: &[u8]) -> Option<u64> {
+    let value: Value = serde_json::from_slice(bytes).ok()?;
+    (value.get("schema")?.as_u64()? == 1)
+        .then(|| value.get("commits")?.as_u64())
+        .flatten()
+}
+
+/// The record in `tree` and its blob id, or why it cannot be used.
+fn read_record<K: HookLedger>(
+    repo: &Repo,
+    tree: ObjectId,
+) -> Result<Result<(K::Record, ObjectId), String>> {
+    let Some(blob) = repo.try_find_path_id(tree, RECORD_FILE)? else {
+        return Ok(Err(format!("has no {RECORD_FILE}")));
+    };
+    let bytes = repo.find_blob(blob)?;
+    let value = match check_record_bytes(&bytes) {
+        Ok(v) => v,
+        Err(why) => return Ok(Err(why)),
+    };
+    let record: K::Record = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(format!("{RECORD_FILE} is not a valid record: {e}"))),
+    };
+    if let Err(why) = K::validate(&record).and_then(|()| K::hook_checks(&record)) {
+        return Ok(Err(format!("{RECORD_FILE} is invalid: {why}")));
+    }
+    Ok(Ok((record, blob)))
+}
+
+/// Checks a `state.json` against what the fold says it must hold. A snapshot
+/// of another schema is left alone: readers do not trust it and fold past it.
+pub fn check_snapshot<K: LedgerKind>(
+    bytes: &[u8],
+    record_blob: ObjectId,
+    parent: Option<ObjectId>,
+    commits: u64,
+    state: &K::State,
+) -> Result<(), String> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("state.json is not JSON: {e}"))?;
+    match value.get("schema").and_then(Value::as_u64) {
+        Some(1) => {}
+        Some(_) => return Ok(()),
+        None => return Err("state.json has no numeric `schema`".to_string()),
+    }
+    let snapshot: Snapshot<K::State> =
+        serde_json::from_value(value).map_err(|e| format!("state.json is not a snapshot: {e}"))?;
+    if crate::git::parse_oid(&snapshot.record_blob) != Some(record_blob) {
+        return Err("`record_blob` is not this commit's record.json".to_string());
+    }
+    let parent_hex = parent.map(|p| p.to_string()).unwrap_or_default();
+    if snapshot.parent != parent_hex {
+        return Err("`parent` is not this commit's parent".to_string());
+    }
+    if snapshot.commits != commits {
+        return Err(format!(
+            "`commits` is {} but this is commit {commits}",
+            snapshot.commits
+        ));
+    }
+    if snapshot.state != *state {
+        return Err("`state` is not the parent's state folded with this record".to_string());
+    }
+    Ok(())
+}

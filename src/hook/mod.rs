@@ -1,0 +1,202 @@
+//! The server as the final guard: validating a push inside git's hooks.
+//!
+//! [`check_push`] judges every ref of a push (pre-receive) and returns one
+//! line per problem; [`check_transaction`] re-checks, with the ref locks held
+//! (reference-transaction `prepared`), that the base branch does not move
+//! while the pipeline is paused. The pure rules live in [`rules`] and
+//! [`identity`]; the checks that read objects in [`ledger_check`],
+//! [`notes_check`] and [`refs_check`]. Everything here reads; nothing writes.
+
+pub mod identity;
+pub mod input;
+pub mod ledger_check;
+pub mod notes_check;
+pub mod refs_check;
+pub mod rules;
+
+use crate::core::control::ControlState;
+use crate::core::policy::{POLICY_FILE, Policy, parse_policy};
+use crate::git::history::Ancestry;
+use crate::git::{ObjectId, Repo, names};
+use crate::ledger::{self, ControlLedger, QueueLedger};
+use crate::messages;
+use anyhow::Result;
+use identity::{Denied, Role, authorize};
+use input::RefChange;
+use rules::{RefKind, classify_ref};
+
+/// Commits read breadth-first before a fast-forward question falls back to a merge-base.
+pub const ANCESTRY_BUDGET: usize = 10_000;
+
+/// True when `new` descends from `old` (or is it): a bounded walk first, then a merge-base.
+pub fn fast_forward(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<bool> {
+    Ok(match repo.ancestry_within(old, new, ANCESTRY_BUDGET)? {
+        Ancestry::Ancestor => true,
+        Ancestry::NotAncestor => false,
+        Ancestry::Unknown => repo.is_ancestor(old, new)?,
+    })
+}
+
+/// The policy the server enforces: `.deploybot.toml` at the current tip of the
+/// base branch (`deploybot.baseBranch` in the server's config, else `main`;
+/// when that policy names another base branch, that branch's policy).
+/// The inner `Err` is one line saying why it cannot be read.
+pub fn server_policy(repo: &Repo) -> Result<Result<Policy, String>> {
+    let configured = repo
+        .config_string("deploybot.baseBranch")
+        .unwrap_or_else(|| Policy::default().queue.base_branch);
+    let policy = match policy_at(repo, &configured)? {
+        Ok(p) => p,
+        Err(why) => return Ok(Err(why)),
+    };
+    if policy.queue.base_branch != configured {
+        return policy_at(repo, &policy.queue.base_branch);
+    }
+    Ok(Ok(policy))
+}
+
+fn policy_at(repo: &Repo, branch: &str) -> Result<Result<Policy, String>> {
+    let mut default = Policy::default();
+    default.queue.base_branch = branch.to_string();
+    let Some(tip) = repo.try_find_ref(&names::branch_ref(branch))? else {
+        return Ok(Ok(default));
+    };
+    let tree = repo.find_commit_info(tip)?.tree;
+    let Some(bytes) = repo.try_read_path(tree, POLICY_FILE)? else {
+        return Ok(Ok(default));
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(parse_policy(&text, &format!("{branch}:{POLICY_FILE}")).map_err(|e| e.to_string()))
+}
+
+/// Judges a whole push (pre-receive). `var` reads the hook's environment.
+/// Returns one `deploybot: <ref>: <why>; <what to do>` line per problem; empty accepts.
+pub fn check_push(
+    repo: &Repo,
+    changes: &[RefChange],
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>> {
+    let policy = match server_policy(repo)? {
+        Ok(policy) => policy,
+        Err(why) => {
+            // Without a policy nothing deploybot governs can be judged: refuse those refs.
+            let defaults = Policy::default();
+            let base = repo
+                .config_string("deploybot.baseBranch")
+                .map(|b| names::branch_ref(&b))
+                .unwrap_or_else(|| defaults.base_ref());
+            let prefix = &defaults.pipeline.repair_branch_prefix;
+            return Ok(changes
+                .iter()
+                .filter(|c| classify_ref(&c.name, &base, prefix).is_governed())
+                .map(|c| messages::hook_bad_policy(&c.name, &why))
+                .collect());
+        }
+    };
+    let base_ref = policy.base_ref();
+    let prefix = policy.pipeline.repair_branch_prefix.as_str();
+    let kinds: Vec<RefKind> = changes
+        .iter()
+        .map(|c| classify_ref(&c.name, &base_ref, prefix))
+        .collect();
+    let mut problems = Vec::new();
+    let mut needs: Vec<(&str, Role, String)> = Vec::new();
+    // The ledgers first: the base branch is judged by the control state after this push.
+    let mut control_after: Option<ControlState> = None;
+    for (change, kind) in changes.iter().zip(&kinds) {
+        let name = change.name.as_str();
+        match kind {
+            RefKind::Control => {
+                let v = ledger_check::check_ledger::<ControlLedger>(repo, change)?;
+                problems.extend(v.problems);
+                needs.extend(v.needs.into_iter().map(|(r, w)| (name, r, w)));
+                control_after = Some(v.state_after);
+            }
+            RefKind::Queue => {
+                let v = ledger_check::check_ledger::<QueueLedger>(repo, change)?;
+                problems.extend(v.problems);
+                needs.extend(v.needs.into_iter().map(|(r, w)| (name, r, w)));
+            }
+            _ => {}
+        }
+    }
+    let base_after = match changes.iter().find(|c| c.name == base_ref) {
+        Some(change) => change.new,
+        None => repo.try_find_ref(&base_ref)?,
+    };
+    for (change, kind) in changes.iter().zip(&kinds) {
+        let name = change.name.as_str();
+        let verdict = match kind {
+            RefKind::Control | RefKind::Queue | RefKind::Unrelated => continue,
+            RefKind::Base => {
+                let control = match &control_after {
+                    Some(state) => state.clone(),
+                    None => {
+                        let tip = repo.try_find_ref(names::CONTROL)?;
+                        ledger::read_state::<ControlLedger>(repo, tip)?.state
+                    }
+                };
+                let protect = policy.hook.protect_base;
+                refs_check::check_base(repo, change, &control, protect)?
+            }
+            RefKind::Verified => {
+                let branch = &policy.queue.base_branch;
+                refs_check::check_verified(repo, change, base_after, branch)?
+            }
+            RefKind::Lease(hex12) => refs_check::check_lease(repo, change, hex12)?,
+            RefKind::OtherDeploybot => refs_check::check_other_deploybot(change),
+            RefKind::ResultNotes | RefKind::RecoveryNotes => {
+                let recovery = *kind == RefKind::RecoveryNotes;
+                let v = notes_check::check_notes(repo, change, recovery)?;
+                refs_check::RefVerdict {
+                    problems: v.problems,
+                    needs: v.needs,
+                }
+            }
+        };
+        problems.extend(verdict.problems);
+        needs.extend(verdict.needs.into_iter().map(|(r, w)| (name, r, w)));
+    }
+    let pusher = identity::pusher(&policy.hook.identity_env, var);
+    for (name, role, what) in needs {
+        let line = match authorize(&policy, pusher.as_deref(), role) {
+            Ok(()) => continue,
+            Err(Denied::NoIdentity) => {
+                messages::hook_no_identity(name, &policy.hook.identity_env.join(", "))
+            }
+            Err(Denied::NotListed { who, lists }) => {
+                messages::hook_not_allowed(name, &who, &what, &lists)
+            }
+        };
+        if !problems.contains(&line) {
+            problems.push(line);
+        }
+    }
+    Ok(problems)
+}
+
+/// Re-checks a ref transaction about to commit (reference-transaction
+/// `prepared`, locks held): the base branch must not move while the control
+/// state, as this transaction leaves it, is paused. Everything else was judged
+/// by pre-receive; transactions that touch no branch cost nothing.
+pub fn check_transaction(repo: &Repo, changes: &[RefChange]) -> Result<Vec<String>> {
+    let Ok(policy) = server_policy(repo)? else {
+        return Ok(Vec::new());
+    };
+    let base_ref = policy.base_ref();
+    let Some(base) = changes
+        .iter()
+        .find(|c| c.name == base_ref && c.new.is_some() && c.new != c.old)
+    else {
+        return Ok(Vec::new());
+    };
+    let control_tip = match changes.iter().find(|c| c.name == names::CONTROL) {
+        Some(change) => change.new,
+        None => repo.try_find_ref(names::CONTROL)?,
+    };
+    let state = ledger::read_state::<ControlLedger>(repo, control_tip)?.state;
+    if state.is_paused() {
+        return Ok(vec![refs_check::paused_line(&base.name, &state)]);
+    }
+    Ok(Vec::new())
+}

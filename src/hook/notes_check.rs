@@ -1,0 +1,106 @@
+//! Checking a push to a notes ref under `refs/notes/deploybot/`: no deletes,
+//! no rewrites, and every line it adds to a note is a valid record. Only the
+//! notes trees of the old and new tips are compared, descending into changed
+//! fan-out subtrees only, so the cost follows the notes the push touches.
+
+use super::identity::Role;
+use super::input::RefChange;
+use super::rules::{appended_lines, check_recovery_line, check_result_line, note_target};
+use crate::git::{ObjectId, Repo};
+use crate::messages;
+use anyhow::Result;
+use std::collections::BTreeMap;
+
+/// Most problems reported per notes ref.
+const MAX_PROBLEMS: usize = 10;
+
+/// What checking one notes update found.
+#[derive(Debug, Default)]
+pub struct NotesVerdict {
+    /// One line per problem (empty: acceptable).
+    pub problems: Vec<String>,
+    /// The role the writer needs.
+    pub needs: Vec<(Role, String)>,
+}
+
+/// Checks one notes update; `recovery` selects the recovery-line rule.
+pub fn check_notes(repo: &Repo, change: &RefChange, recovery: bool) -> Result<NotesVerdict> {
+    let name = change.name.as_str();
+    let mut verdict = NotesVerdict::default();
+    verdict.needs.push(if recovery {
+        (Role::Trusted, "recovery notes".to_string())
+    } else {
+        (Role::CiRunner, "result notes".to_string())
+    });
+    let Some(new) = change.new else {
+        verdict.problems.push(messages::hook_deleted(name));
+        return Ok(verdict);
+    };
+    if let Some(old) = change.old
+        && !super::fast_forward(repo, old, new)?
+    {
+        verdict
+            .problems
+            .push(messages::hook_not_fast_forward(name, &old.to_string()));
+        return Ok(verdict);
+    }
+    let old_tree = match change.old {
+        Some(old) => Some(repo.find_commit_info(old)?.tree),
+        None => None,
+    };
+    let new_tree = repo.find_commit_info(new)?.tree;
+    // Group by annotated object: `git notes` moves notes between fan-out levels.
+    let mut by_target: BTreeMap<String, (Option<ObjectId>, Option<ObjectId>)> = BTreeMap::new();
+    for change in repo.changed_blobs(old_tree, new_tree)? {
+        let Some(target) = note_target(&change.path) else {
+            if verdict.problems.len() < MAX_PROBLEMS {
+                verdict
+                    .problems
+                    .push(messages::hook_not_a_note(name, &change.path));
+            }
+            continue;
+        };
+        let slot = by_target.entry(target).or_default();
+        slot.0 = slot.0.or(change.old);
+        slot.1 = slot.1.or(change.new);
+    }
+    for (target, (old_blob, new_blob)) in by_target {
+        if verdict.problems.len() >= MAX_PROBLEMS {
+            break;
+        }
+        if old_blob == new_blob {
+            continue;
+        }
+        let Some(new_blob) = new_blob else {
+            verdict
+                .problems
+                .push(messages::hook_note_rewritten(name, &target));
+            continue;
+        };
+        let old_text = match old_blob {
+            Some(blob) => String::from_utf8_lossy(&repo.find_blob(blob)?).into_owned(),
+            None => String::new(),
+        };
+        let new_text = String::from_utf8_lossy(&repo.find_blob(new_blob)?).into_owned();
+        let Some(added) = appended_lines(&old_text, &new_text) else {
+            verdict
+                .problems
+                .push(messages::hook_note_rewritten(name, &target));
+            continue;
+        };
+        for line in added {
+            let checked = if recovery {
+                check_recovery_line(&line)
+            } else {
+                check_result_line(&line)
+            };
+            if let Err(why) = checked {
+                verdict
+                    .problems
+                    .push(messages::hook_bad_note_line(name, &target, &why));
+                break;
+            }
+        }
+    }
+    Ok(verdict)
+}

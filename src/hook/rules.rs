@@ -1,0 +1,276 @@
+//! Pure rules over plain data: which refs the hook governs, what a record,
+//! a note line and a lease message must look like, and what "append-only"
+//! means for a note's text.
+
+use crate::core::control::is_full_sha;
+use crate::core::time::parse_rfc3339;
+use crate::git::names;
+use crate::ledger::MAX_RECORD_BYTES;
+use crate::ops::repair::Lease;
+use serde_json::Value;
+
+/// Longest line the hook accepts in a note, in bytes.
+pub const MAX_NOTE_LINE_BYTES: usize = 64 * 1024;
+
+/// What a pushed ref is to deploybot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefKind {
+    /// `refs/deploybot/control`.
+    Control,
+    /// `refs/deploybot/queue`.
+    Queue,
+    /// `refs/deploybot/verified`.
+    Verified,
+    /// Another ref under `refs/deploybot/`.
+    OtherDeploybot,
+    /// `refs/notes/deploybot/recovery`: recovery JSON lines.
+    RecoveryNotes,
+    /// Another notes ref under `refs/notes/deploybot/`: result records.
+    ResultNotes,
+    /// The base branch.
+    Base,
+    /// A repair lease branch; the 12 hex of the failed sha its name carries.
+    Lease(String),
+    /// Anything else: not deploybot's business.
+    Unrelated,
+}
+
+impl RefKind {
+    /// True for refs whose writers the policy's actor lists govern.
+    pub fn is_governed(&self) -> bool {
+        *self != RefKind::Unrelated
+    }
+}
+
+/// Classifies `name` given the base branch's full ref and the lease prefix (`deploybot/repair`).
+pub fn classify_ref(name: &str, base_ref: &str, repair_prefix: &str) -> RefKind {
+    match name {
+        names::CONTROL => return RefKind::Control,
+        names::QUEUE => return RefKind::Queue,
+        names::VERIFIED => return RefKind::Verified,
+        names::NOTES_RECOVERY => return RefKind::RecoveryNotes,
+        _ => {}
+    }
+    if name == base_ref {
+        return RefKind::Base;
+    }
+    if name.starts_with(names::DEPLOYBOT_PREFIX) {
+        return RefKind::OtherDeploybot;
+    }
+    if name.starts_with(names::NOTES_PREFIX) {
+        return RefKind::ResultNotes;
+    }
+    let lease_prefix = format!(
+        "{}/",
+        names::branch_ref(repair_prefix.trim_end_matches('/'))
+    );
+    if let Some(rest) = name.strip_prefix(&lease_prefix) {
+        let hex12 =
+            rest.len() == 12 && rest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if hex12 {
+            return RefKind::Lease(rest.to_string());
+        }
+    }
+    RefKind::Unrelated
+}
+
+/// Checks a ledger record's raw bytes before typed decoding: size, one JSON
+/// object, and no control characters in any string (keys and nested values too).
+pub fn check_record_bytes(bytes: &[u8]) -> Result<Value, String> {
+    if bytes.len() > MAX_RECORD_BYTES {
+        return Err(format!(
+            "record.json is {} bytes, over the {} KiB limit",
+            bytes.len(),
+            MAX_RECORD_BYTES / 1024
+        ));
+    }
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("record.json is not JSON: {e}"))?;
+    if !value.is_object() {
+        return Err("record.json is not a JSON object".to_string());
+    }
+    if has_control_chars(&value) {
+        return Err("record.json has control characters in a string".to_string());
+    }
+    Ok(value)
+}
+
+fn has_control_chars(value: &Value) -> bool {
+    let bad = |s: &str| s.chars().any(char::is_control);
+    match value {
+        Value::String(s) => bad(s),
+        Value::Array(items) => items.iter().any(has_control_chars),
+        Value::Object(map) => map.iter().any(|(k, v)| bad(k) || has_control_chars(v)),
+        _ => false,
+    }
+}
+
+/// The annotated object of a note path (`ab/cd…` fan-out allowed), if it is one.
+pub fn note_target(path: &str) -> Option<String> {
+    let hex: String = path.split('/').collect();
+    is_full_sha(&hex).then_some(hex)
+}
+
+/// The lines `new` adds to `old`, or `None` when a non-blank line of `old` is
+/// missing from `new` (reordering, as `git notes merge -s cat_sort_uniq` does, is fine).
+pub fn appended_lines(old: &str, new: &str) -> Option<Vec<String>> {
+    let before: std::collections::HashSet<&str> = old
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let after: std::collections::HashSet<&str> = new
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if !before.is_subset(&after) {
+        return None;
+    }
+    let mut added: Vec<String> = Vec::new();
+    for line in new.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !before.contains(line) && !added.iter().any(|a| a == line) {
+            added.push(line.to_string());
+        }
+    }
+    Some(added)
+}
+
+/// Checks one line added to a result note (ci, deploy, …).
+pub fn check_result_line(line: &str) -> Result<(), String> {
+    if line.len() > MAX_NOTE_LINE_BYTES {
+        return Err(format!("is over {} KiB", MAX_NOTE_LINE_BYTES / 1024));
+    }
+    crate::core::release::validate_line(line)
+        .map(|_| ())
+        .map_err(|why| format!("is not a result record: {why}"))
+}
+
+/// Checks one line added to the recovery notes: one JSON object.
+pub fn check_recovery_line(line: &str) -> Result<(), String> {
+    if line.len() > MAX_NOTE_LINE_BYTES {
+        return Err(format!("is over {} KiB", MAX_NOTE_LINE_BYTES / 1024));
+    }
+    match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(_)) => Ok(()),
+        Ok(_) => Err("is not a JSON object".to_string()),
+        Err(e) => Err(format!("is not JSON: {e}")),
+    }
+}
+
+/// Reads a lease commit's message (the whole message, or what follows its
+/// first blank line) and checks its fields and that its sha matches the branch name.
+pub fn parse_lease(message: &str, name_hex12: &str) -> Result<Lease, String> {
+    let whole = serde_json::from_str::<Lease>(message.trim());
+    let lease = match whole {
+        Ok(lease) => lease,
+        Err(e) => match message.split_once("\n\n") {
+            Some((_, body)) => serde_json::from_str::<Lease>(body.trim())
+                .map_err(|e| format!("the message is not lease JSON: {e}"))?,
+            None => return Err(format!("the message is not lease JSON: {e}")),
+        },
+    };
+    if lease.owner.trim().is_empty() || lease.owner.chars().any(char::is_control) {
+        return Err("`owner` is empty or has control characters".to_string());
+    }
+    if !is_full_sha(&lease.main_sha) {
+        return Err("`main_sha` is not 40 lowercase hex".to_string());
+    }
+    if !lease.main_sha.starts_with(name_hex12) {
+        return Err(format!(
+            "`main_sha` {} does not match the branch name",
+            &lease.main_sha[..12]
+        ));
+    }
+    if lease.failure_state.trim().is_empty() || lease.failure_state.chars().any(char::is_control) {
+        return Err("`failure_state` is empty or has control characters".to_string());
+    }
+    if parse_rfc3339(&lease.claimed_at).is_none() {
+        return Err("`claimed_at` is not an RFC 3339 time".to_string());
+    }
+    Ok(lease)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn refs_are_classified_by_role() {
+        let k = |n: &str| classify_ref(n, "refs/heads/main", "deploybot/repair");
+        assert_eq!(k("refs/deploybot/control"), RefKind::Control);
+        assert_eq!(k("refs/deploybot/queue"), RefKind::Queue);
+        assert_eq!(k("refs/deploybot/verified"), RefKind::Verified);
+        assert_eq!(k("refs/deploybot/other"), RefKind::OtherDeploybot);
+        assert_eq!(k("refs/notes/deploybot/ci"), RefKind::ResultNotes);
+        assert_eq!(k("refs/notes/deploybot/recovery"), RefKind::RecoveryNotes);
+        assert_eq!(k("refs/heads/main"), RefKind::Base);
+        assert_eq!(
+            k("refs/heads/deploybot/repair/0123456789ab"),
+            RefKind::Lease("0123456789ab".into())
+        );
+        assert_eq!(k("refs/heads/deploybot/repair/fix-it"), RefKind::Unrelated);
+        assert_eq!(k("refs/heads/feature"), RefKind::Unrelated);
+        assert_eq!(k("refs/notes/commits"), RefKind::Unrelated);
+    }
+
+    #[test]
+    fn records_must_be_small_objects_without_control_characters() {
+        assert!(check_record_bytes(br#"{"a":"b"}"#).is_ok());
+        assert!(check_record_bytes(b"[1]").is_err());
+        assert!(check_record_bytes(b"{").is_err());
+        let nested = check_record_bytes(br#"{"x":{"y":["ok","bell\u0007"]}}"#);
+        assert!(nested.expect_err("nested control").contains("control"));
+        let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_RECORD_BYTES));
+        assert!(check_record_bytes(big.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn notes_are_append_only_but_may_be_reordered() {
+        assert_eq!(
+            appended_lines("a\n", "a\n\nb\n"),
+            Some(vec!["b".to_string()])
+        );
+        assert_eq!(
+            appended_lines("b\na\n", "a\nb\nc\n"),
+            Some(vec!["c".to_string()])
+        );
+        assert_eq!(appended_lines("a\nb\n", "a\n"), None, "b was removed");
+        assert_eq!(appended_lines("", "x\nx\n"), Some(vec!["x".to_string()]));
+    }
+
+    #[test]
+    fn note_paths_carry_forty_hex() {
+        assert_eq!(note_target(SHA).as_deref(), Some(SHA));
+        assert_eq!(
+            note_target(&format!("{}/{}", &SHA[..2], &SHA[2..])).as_deref(),
+            Some(SHA)
+        );
+        assert_eq!(note_target("README"), None);
+    }
+
+    #[test]
+    fn note_lines_are_checked_by_kind() {
+        let good = r#"{"check":"CI","status":"success","at":"2026-01-01T00:00:00Z"}"#;
+        assert!(check_result_line(good).is_ok());
+        assert!(check_result_line(r#"{"check":"CI","status":"green","at":"x"}"#).is_err());
+        assert!(check_recovery_line(r#"{"anything":1}"#).is_ok());
+        assert!(check_recovery_line("[1]").is_err());
+        assert!(check_recovery_line(good).is_ok());
+    }
+
+    #[test]
+    fn lease_messages_are_json_bound_to_the_branch() {
+        let msg = format!(
+            r#"{{"owner":"bob","main_sha":"{SHA}","failure_state":"ci-failed","claimed_at":"2026-01-01T00:00:00Z"}}"#
+        );
+        assert_eq!(parse_lease(&msg, &SHA[..12]).expect("valid").owner, "bob");
+        assert!(parse_lease(&format!("claim\n\n{msg}"), &SHA[..12]).is_ok());
+        assert!(parse_lease(&msg, "ffffffffffff").is_err(), "wrong branch");
+        assert!(parse_lease("just words", &SHA[..12]).is_err());
+        let bad_time = msg.replace("2026-01-01T00:00:00Z", "soon");
+        assert!(parse_lease(&bad_time, &SHA[..12]).is_err());
+    }
+}
