@@ -126,11 +126,11 @@ pub fn check_ledger<K: HookLedger>(
             return Ok(verdict);
         }
         let snapshot = repo.try_read_path(info.tree, STATE_FILE)?;
+        let parent = info.parents.first().copied();
         let claims_old_position = snapshot
             .as_deref()
-            .and_then(claimed_position)
+            .and_then(|bytes| claimed_position(bytes, parent))
             .is_some_and(|n| change.old.is_some() && n <= before.commits);
-        let parent = info.parents.first().copied();
         if claims_old_position || (parent.is_none() && change.old.is_some()) {
             verdict
                 .problems
@@ -178,12 +178,14 @@ pub fn check_ledger<K: HookLedger>(
     Ok(verdict)
 }
 
-/// The `commits` a schema-1 snapshot claims, if it is one.
-fn claimed_position(bytes: &[u8]) -> Option<u64> {
+/// The `commits` a schema-1 snapshot claims, if it is one written for this
+/// very parent (a snapshot copied from elsewhere claims nothing here).
+fn claimed_position(bytes: &[u8], parent: Option<ObjectId>) -> Option<u64> {
     let value: Value = serde_json::from_slice(bytes).ok()?;
-    (value.get("schema")?.as_u64()? == 1)
-        .then(|| value.get("commits")?.as_u64())
-        .flatten()
+    let parent_hex = parent.map(|p| p.to_string()).unwrap_or_default();
+    let positioned =
+        value.get("schema")?.as_u64()? == 1 && value.get("parent")?.as_str()? == parent_hex;
+    positioned.then(|| value.get("commits")?.as_u64()).flatten()
 }
 
 /// The record in `tree` and its blob id, or why it cannot be used.

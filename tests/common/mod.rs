@@ -269,3 +269,134 @@ impl Clone {
         )
     }
 }
+
+// ---- Server hook helpers (tests/test_hook*.rs) ----
+
+/// A `git daemon` serving a world's directory on 127.0.0.1, killed on drop.
+pub struct Daemon {
+    child: std::process::Child,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl Daemon {
+    /// The git:// URL of `repo` (a directory name under the world).
+    pub fn url(&self, repo: &str) -> String {
+        format!("git://127.0.0.1:{}/{repo}", self.port)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl World {
+    /// Installs git-deploybot's hooks into the server with `hook install`.
+    pub fn install_deploybot_hooks(&self) {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("git-deploybot"));
+        cmd.current_dir(self.dir.path())
+            .arg("hook")
+            .arg("install")
+            .arg(&self.server);
+        pinned(&mut cmd, &self.home());
+        let out = cmd.output().expect("binary runs");
+        assert!(
+            out.status.success(),
+            "hook install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts `git daemon --enable=receive-pack` on a free port of 127.0.0.1, with `env` set for its hooks.
+    pub fn daemon(&self, env: &[(&str, &str)]) -> Daemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut cmd = std::process::Command::new("git");
+        cmd.current_dir(self.dir.path())
+            .arg("daemon")
+            .args([
+                "--reuseaddr",
+                "--export-all",
+                "--enable=receive-pack",
+                "--listen=127.0.0.1",
+            ])
+            .arg(format!("--port={port}"))
+            .arg(format!("--base-path={}", self.dir.path().display()))
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        pinned(&mut cmd, &self.home());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("git daemon starts");
+        let daemon = Daemon { child, port };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return daemon;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("git daemon did not listen on port {port}");
+    }
+}
+
+impl Clone {
+    /// Runs git with extra environment variables and returns its raw output.
+    pub fn git_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = std::process::Command::new("git");
+        cmd.current_dir(&self.path).args(args);
+        pinned(&mut cmd, &self.home);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("git runs")
+    }
+
+    /// Runs git with `input` on stdin; returns trimmed stdout, panicking on failure.
+    pub fn git_stdin(&self, args: &[&str], input: &str) -> String {
+        use std::io::Write;
+        let mut cmd = std::process::Command::new("git");
+        cmd.current_dir(&self.path)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        pinned(&mut cmd, &self.home);
+        let mut child = cmd.spawn().expect("git runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("git finishes");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Writes a commit whose tree holds `files` (name → text) on `parents`; returns its sha.
+    pub fn raw_commit(&self, files: &[(&str, &str)], parents: &[&str], message: &str) -> String {
+        let mut listing = String::new();
+        for (name, text) in files {
+            let blob = self.git_stdin(&["hash-object", "-w", "--stdin"], text);
+            listing.push_str(&format!("100644 blob {blob}\t{name}\n"));
+        }
+        let tree = self.git_stdin(&["mktree"], &listing);
+        let mut args = vec!["commit-tree", tree.as_str(), "-m", message];
+        for parent in parents {
+            args.push("-p");
+            args.push(parent);
+        }
+        self.git(&args)
+    }
+}
