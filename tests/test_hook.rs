@@ -16,37 +16,14 @@ fn guarded() -> (World, Clone) {
     (w, alice)
 }
 
-/// Runs `git <args>` in `c` with `env`, asserting the server refused it
-/// with `needle` in its message and that no server ref moved.
+/// Asserts the push is refused with `needle` and changes nothing.
 fn refused(w: &World, c: &Clone, args: &[&str], env: &[(&str, &str)], needle: &str) -> String {
-    let before = w.server_refs();
-    let out = c.git_env(args, env);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success(),
-        "git {args:?} should be refused: {stderr}"
-    );
-    assert!(
-        stderr.contains("pre-receive hook declined"),
-        "the hook declined: {stderr}"
-    );
-    assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
-    assert_eq!(
-        w.server_refs(),
-        before,
-        "a refused push changes nothing on the server"
-    );
-    stderr
+    w.assert_refused(c, args, env, needle)
 }
 
-/// Runs `git <args>` in `c` with `env`, asserting success.
+/// Asserts the push lands.
 fn accepted(c: &Clone, args: &[&str], env: &[(&str, &str)]) {
-    let out = c.git_env(args, env);
-    assert!(
-        out.status.success(),
-        "git {args:?} should pass: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    c.assert_git_ok(args, env)
 }
 
 fn pause_record(id: &str, sha: &str, reason: &str) -> serde_json::Value {
@@ -223,148 +200,6 @@ fn snapshots_must_agree_with_the_fold_but_may_be_absent() {
 }
 
 #[test]
-fn the_watermark_moves_forward_along_main_only() {
-    let (w, alice) = guarded();
-    let first = w.server_ref("refs/heads/main").expect("main");
-    accepted(
-        &alice,
-        &[
-            "push",
-            "origin",
-            &format!("{first}:refs/deploybot/verified"),
-        ],
-        &[],
-    );
-    let second = alice.commit_file("a.txt", "a\n", "second");
-    accepted(
-        &alice,
-        &[
-            "push",
-            "origin",
-            "main",
-            &format!("{second}:refs/deploybot/verified"),
-        ],
-        &[],
-    );
-    refused(
-        &w,
-        &alice,
-        &[
-            "push",
-            "origin",
-            &format!("+{first}:refs/deploybot/verified"),
-        ],
-        &[],
-        "does not descend from it",
-    );
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", ":refs/deploybot/verified"],
-        &[],
-        "deleting it is refused",
-    );
-    let side = alice.push_branch("feature/side", "s.txt", "s\n");
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", &format!("{side}:refs/deploybot/verified")],
-        &[],
-        "is not on main",
-    );
-}
-
-#[test]
-fn result_notes_are_append_only_and_validated() {
-    let (w, alice) = guarded();
-    let main = w.server_ref("refs/heads/main").expect("main");
-    alice.report_ci(&main, "pending");
-    alice.git(&[
-        "fetch",
-        "-q",
-        "origin",
-        "+refs/notes/deploybot/*:refs/notes/deploybot/*",
-    ]);
-    let notes = "refs/notes/deploybot/ci";
-    let good = r#"{"check":"CI","status":"success","at":"2026-01-01T00:00:10Z"}"#;
-    alice.git(&[
-        "notes",
-        "--ref=deploybot/ci",
-        "append",
-        "-m",
-        "this is not json",
-        &main,
-    ]);
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", notes],
-        &[],
-        "is not a result record",
-    );
-    alice.git(&["update-ref", notes, &format!("{notes}^")]);
-    alice.git(&["notes", "--ref=deploybot/ci", "append", "-m", good, &main]);
-    accepted(&alice, &["push", "origin", notes], &[]);
-    let note = w.server_git(&["notes", "--ref=deploybot/ci", "show", &main]);
-    assert!(note.ends_with(good), "the plain-git line landed: {note}");
-    // Replacing the note drops the earlier lines.
-    alice.git(&[
-        "notes",
-        "--ref=deploybot/ci",
-        "add",
-        "-f",
-        "-m",
-        good,
-        &main,
-    ]);
-    refused(&w, &alice, &["push", "origin", notes], &[], "loses lines");
-    // Rewinding the notes ref, or deleting it.
-    let tip = w.server_ref(notes).expect("notes");
-    alice.git(&["update-ref", notes, &format!("{tip}^")]);
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", &format!("+{notes}")],
-        &[],
-        "not a fast-forward",
-    );
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", &format!(":{notes}")],
-        &[],
-        "deleting it is refused",
-    );
-    // The recovery notes hold JSON objects, not result records.
-    let recovery = "refs/notes/deploybot/recovery";
-    alice.git(&[
-        "notes",
-        "--ref=deploybot/recovery",
-        "add",
-        "-m",
-        "plain words",
-        &main,
-    ]);
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", recovery],
-        &[],
-        "is not JSON",
-    );
-    alice.git(&[
-        "notes",
-        "--ref=deploybot/recovery",
-        "add",
-        "-f",
-        "-m",
-        r#"{"resumes_control_id":"x"}"#,
-        &main,
-    ]);
-    accepted(&alice, &["push", "origin", recovery], &[]);
-}
-
-#[test]
 fn the_base_branch_moves_forward_and_never_while_paused() {
     let (w, alice) = guarded();
     let main = w.server_ref("refs/heads/main").expect("main");
@@ -447,68 +282,6 @@ fn a_push_mixing_a_good_and_a_bad_ref_is_refused_whole_even_with_no_verify() {
         &["push", "origin", "HEAD:refs/deploybot/elsewhere"],
         &[],
         "holds only control, queue and verified",
-    );
-}
-
-#[test]
-fn repair_leases_are_created_in_format_and_only_grow() {
-    let (w, alice) = guarded();
-    let main = w.server_ref("refs/heads/main").expect("main");
-    let branch = format!("refs/heads/deploybot/repair/{}", &main[..12]);
-    let plain = alice.commit_file("x.txt", "x\n", "not a lease");
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", &format!("{plain}:{branch}")],
-        &[],
-        "not a repair lease",
-    );
-    let tree = alice.git(&["rev-parse", &format!("{main}^{{tree}}")]);
-    let lease = |owner: &str| {
-        let message = json!({"owner": owner, "main_sha": main, "failure_state": "ci-failed",
-                             "claimed_at": "2026-01-01T00:00:00Z"})
-        .to_string();
-        alice.git(&["commit-tree", &tree, "-p", &main, "-m", &message])
-    };
-    let wrong_tree = alice.git(&["commit-tree", &format!("{plain}^{{tree}}"), "-p", &main, "-m",
-        &json!({"owner": "x", "main_sha": main, "failure_state": "ci-failed", "claimed_at": "2026-01-01T00:00:00Z"}).to_string()]);
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", &format!("{wrong_tree}:{branch}")],
-        &[],
-        "tree must be the failed main_sha's tree",
-    );
-    let mine = lease("alice");
-    accepted(
-        &alice,
-        &["push", "origin", &format!("{mine}:{branch}")],
-        &[],
-    );
-    let theirs = lease("bob");
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", &format!("+{theirs}:{branch}")],
-        &[],
-        "not a fast-forward",
-    );
-    // The owner may remove a bare lease (claim-repair does when main moves).
-    accepted(&alice, &["push", "origin", &format!(":{branch}")], &[]);
-    accepted(
-        &alice,
-        &["push", "origin", &format!("{mine}:{branch}")],
-        &[],
-    );
-    alice.git(&["checkout", "-q", "-B", "repair", &mine]);
-    alice.commit_file("fix.txt", "fixed\n", "fix");
-    accepted(&alice, &["push", "origin", &format!("HEAD:{branch}")], &[]);
-    refused(
-        &w,
-        &alice,
-        &["push", "origin", &format!(":{branch}")],
-        &[],
-        "already has commits on top",
     );
 }
 

@@ -400,3 +400,46 @@ impl Clone {
         self.git(&args)
     }
 }
+
+impl World {
+    /// Runs `git <args>` in `c` with `env`, asserting the server's hook refused
+    /// it with `needle` in its message and that no server ref moved; returns stderr.
+    pub fn assert_refused(
+        &self,
+        c: &Clone,
+        args: &[&str],
+        env: &[(&str, &str)],
+        needle: &str,
+    ) -> String {
+        let before = self.server_refs();
+        let out = c.git_env(args, env);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "git {args:?} should be refused: {stderr}"
+        );
+        assert!(
+            stderr.contains("pre-receive hook declined"),
+            "the hook declined: {stderr}"
+        );
+        assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
+        assert_eq!(
+            self.server_refs(),
+            before,
+            "a refused push changes nothing on the server"
+        );
+        stderr
+    }
+}
+
+impl Clone {
+    /// Runs `git <args>` with `env`, asserting success.
+    pub fn assert_git_ok(&self, args: &[&str], env: &[(&str, &str)]) {
+        let out = self.git_env(args, env);
+        assert!(
+            out.status.success(),
+            "git {args:?} should pass: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! The server hook on the watermark, the notes refs and repair leases: real
+//! `git push` into a guarded bare repository; every refusal leaves the server
+//! refs unchanged.
+
+mod common;
+use common::{Clone, World};
+use serde_json::json;
+
+/// A world whose server runs git-deploybot's hooks, and a clone called alice.
+fn guarded() -> (World, Clone) {
+    let w = World::new();
+    w.install_deploybot_hooks();
+    let alice = w.clone_as("alice");
+    (w, alice)
+}
+
+/// Asserts the push is refused with `needle` and changes nothing.
+fn refused(w: &World, c: &Clone, args: &[&str], env: &[(&str, &str)], needle: &str) -> String {
+    w.assert_refused(c, args, env, needle)
+}
+
+/// Asserts the push lands.
+fn accepted(c: &Clone, args: &[&str], env: &[(&str, &str)]) {
+    c.assert_git_ok(args, env)
+}
+
+#[test]
+fn the_watermark_moves_forward_along_main_only() {
+    let (w, alice) = guarded();
+    let first = w.server_ref("refs/heads/main").expect("main");
+    accepted(
+        &alice,
+        &[
+            "push",
+            "origin",
+            &format!("{first}:refs/deploybot/verified"),
+        ],
+        &[],
+    );
+    let second = alice.commit_file("a.txt", "a\n", "second");
+    accepted(
+        &alice,
+        &[
+            "push",
+            "origin",
+            "main",
+            &format!("{second}:refs/deploybot/verified"),
+        ],
+        &[],
+    );
+    refused(
+        &w,
+        &alice,
+        &[
+            "push",
+            "origin",
+            &format!("+{first}:refs/deploybot/verified"),
+        ],
+        &[],
+        "does not descend from it",
+    );
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", ":refs/deploybot/verified"],
+        &[],
+        "deleting it is refused",
+    );
+    let side = alice.push_branch("feature/side", "s.txt", "s\n");
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", &format!("{side}:refs/deploybot/verified")],
+        &[],
+        "is not on main",
+    );
+}
+
+#[test]
+fn result_notes_are_append_only_and_validated() {
+    let (w, alice) = guarded();
+    let main = w.server_ref("refs/heads/main").expect("main");
+    alice.report_ci(&main, "pending");
+    alice.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/notes/deploybot/*:refs/notes/deploybot/*",
+    ]);
+    let notes = "refs/notes/deploybot/ci";
+    let good = r#"{"check":"CI","status":"success","at":"2026-01-01T00:00:10Z"}"#;
+    alice.git(&[
+        "notes",
+        "--ref=deploybot/ci",
+        "append",
+        "-m",
+        "this is not json",
+        &main,
+    ]);
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", notes],
+        &[],
+        "is not a result record",
+    );
+    alice.git(&["update-ref", notes, &format!("{notes}^")]);
+    alice.git(&["notes", "--ref=deploybot/ci", "append", "-m", good, &main]);
+    accepted(&alice, &["push", "origin", notes], &[]);
+    let note = w.server_git(&["notes", "--ref=deploybot/ci", "show", &main]);
+    assert!(note.ends_with(good), "the plain-git line landed: {note}");
+    // Replacing the note drops the earlier lines.
+    alice.git(&[
+        "notes",
+        "--ref=deploybot/ci",
+        "add",
+        "-f",
+        "-m",
+        good,
+        &main,
+    ]);
+    refused(&w, &alice, &["push", "origin", notes], &[], "loses lines");
+    // Rewinding the notes ref, or deleting it.
+    let tip = w.server_ref(notes).expect("notes");
+    alice.git(&["update-ref", notes, &format!("{tip}^")]);
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", &format!("+{notes}")],
+        &[],
+        "not a fast-forward",
+    );
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", &format!(":{notes}")],
+        &[],
+        "deleting it is refused",
+    );
+    // The recovery notes hold JSON objects, not result records.
+    let recovery = "refs/notes/deploybot/recovery";
+    alice.git(&[
+        "notes",
+        "--ref=deploybot/recovery",
+        "add",
+        "-m",
+        "plain words",
+        &main,
+    ]);
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", recovery],
+        &[],
+        "is not JSON",
+    );
+    alice.git(&[
+        "notes",
+        "--ref=deploybot/recovery",
+        "add",
+        "-f",
+        "-m",
+        r#"{"resumes_control_id":"x"}"#,
+        &main,
+    ]);
+    accepted(&alice, &["push", "origin", recovery], &[]);
+}
+
+#[test]
+fn repair_leases_are_created_in_format_and_only_grow() {
+    let (w, alice) = guarded();
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let branch = format!("refs/heads/deploybot/repair/{}", &main[..12]);
+    let plain = alice.commit_file("x.txt", "x\n", "not a lease");
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", &format!("{plain}:{branch}")],
+        &[],
+        "not a repair lease",
+    );
+    let tree = alice.git(&["rev-parse", &format!("{main}^{{tree}}")]);
+    let lease = |owner: &str| {
+        let message = json!({"owner": owner, "main_sha": main, "failure_state": "ci-failed",
+                             "claimed_at": "2026-01-01T00:00:00Z"})
+        .to_string();
+        alice.git(&["commit-tree", &tree, "-p", &main, "-m", &message])
+    };
+    let wrong_tree = alice.git(&["commit-tree", &format!("{plain}^{{tree}}"), "-p", &main, "-m",
+        &json!({"owner": "x", "main_sha": main, "failure_state": "ci-failed", "claimed_at": "2026-01-01T00:00:00Z"}).to_string()]);
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", &format!("{wrong_tree}:{branch}")],
+        &[],
+        "tree must be the failed main_sha's tree",
+    );
+    let mine = lease("alice");
+    accepted(
+        &alice,
+        &["push", "origin", &format!("{mine}:{branch}")],
+        &[],
+    );
+    let theirs = lease("bob");
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", &format!("+{theirs}:{branch}")],
+        &[],
+        "not a fast-forward",
+    );
+    // The owner may remove a bare lease (claim-repair does when main moves).
+    accepted(&alice, &["push", "origin", &format!(":{branch}")], &[]);
+    accepted(
+        &alice,
+        &["push", "origin", &format!("{mine}:{branch}")],
+        &[],
+    );
+    alice.git(&["checkout", "-q", "-B", "repair", &mine]);
+    alice.commit_file("fix.txt", "fixed\n", "fix");
+    accepted(&alice, &["push", "origin", &format!("HEAD:{branch}")], &[]);
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", &format!(":{branch}")],
+        &[],
+        "already has commits on top",
+    );
+}
