@@ -183,22 +183,45 @@ pub fn append_commit<K: LedgerKind>(
     record: &K::Record,
     who: &Identity,
 ) -> Result<(ObjectId, K::State)> {
-    let state = K::fold(&current.state, record);
-    let record_bytes = serde_json::to_vec_pretty(record)?;
-    let record_blob = repo.write_blob(&record_bytes)?;
-    let snapshot = Snapshot {
-        schema: 1,
-        record_blob: record_blob.to_string(),
-        parent: current.tip.map(|p| p.to_string()).unwrap_or_default(),
-        commits: current.commits + 1,
-        state: state.clone(),
-        problems: current.problems.clone(),
-    };
-    let state_blob = repo.write_blob(&serde_json::to_vec_pretty(&snapshot)?)?;
-    let tree = repo.write_flat_tree(&[(RECORD_FILE, record_blob), (STATE_FILE, state_blob)])?;
-    let parents: Vec<ObjectId> = current.tip.into_iter().collect();
-    let commit = repo.write_commit(tree, &parents, &K::summary(record), who)?;
-    Ok((commit, state))
+    let after = append_commits::<K>(repo, current, std::slice::from_ref(record), who)?;
+    let tip = after.tip.expect("one commit was written");
+    Ok((tip, after.state))
+}
+
+/// Writes one commit per record on top of `current` (no ref moves) and
+/// returns the folded result. Only the last commit carries a snapshot: the
+/// ones before it are folded from the previous snapshot by any reader, so a
+/// batch costs one snapshot, not one per record.
+pub fn append_commits<K: LedgerKind>(
+    repo: &Repo,
+    current: &Folded<K::State>,
+    records: &[K::Record],
+    who: &Identity,
+) -> Result<Folded<K::State>> {
+    let mut folded = current.clone();
+    for (i, record) in records.iter().enumerate() {
+        let state = K::fold(&folded.state, record);
+        let record_blob = repo.write_blob(&serde_json::to_vec_pretty(record)?)?;
+        let mut files = vec![(RECORD_FILE, record_blob)];
+        if i + 1 == records.len() {
+            let snapshot = Snapshot {
+                schema: 1,
+                record_blob: record_blob.to_string(),
+                parent: folded.tip.map(|p| p.to_string()).unwrap_or_default(),
+                commits: folded.commits + 1,
+                state: state.clone(),
+                problems: folded.problems.clone(),
+            };
+            files.push((STATE_FILE, repo.write_blob(&serde_json::to_vec(&snapshot)?)?));
+        }
+        let tree = repo.write_flat_tree(&files)?;
+        let parents: Vec<ObjectId> = folded.tip.into_iter().collect();
+        let commit = repo.write_commit(tree, &parents, &K::summary(record), who)?;
+        folded.tip = Some(commit);
+        folded.state = state;
+        folded.commits += 1;
+    }
+    Ok(folded)
 }
 
 /// One ledger commit and its record, or why it has none.

@@ -365,3 +365,27 @@ fn a_claim_is_undone_when_main_moves_during_it() {
     let branches = w.server_git(&["for-each-ref", "--format=%(refname)", "refs/heads/deploybot/repair/"]);
     assert_eq!(branches, "", "the lease was deleted again");
 }
+
+#[test]
+fn a_large_batch_is_stored_as_one_pack_and_the_server_stays_consistent() {
+    let w = World::with_policy("[queue]\nmax_batch_size = 16\n[pipeline]\nci_failure_grace_seconds = 0\n");
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    for i in 0..16 {
+        let head = dev.push_branch(&format!("p{i:02}"), &format!("p{i}.txt"), "x\n");
+        dev.report_ci(&head, "success");
+        dev.ok(&["request", &format!("p{i:02}")]);
+    }
+    coord.status(); // fetch everything first, so the only new pack is react's own
+    let packs_before = coord.git(&["count-objects", "-v"]);
+    let r = coord.react();
+    assert_eq!(r["merged"].as_array().expect("merged").len(), 16);
+    let packs_after = coord.git(&["count-objects", "-v"]);
+    let packs = |text: &str| -> u64 {
+        text.lines().find_map(|l| l.strip_prefix("packs: ")).expect("packs line").parse().expect("number")
+    };
+    assert_eq!(packs(&packs_after), packs(&packs_before) + 1, "one new pack for the whole pass");
+    w.server_git(&["fsck", "--strict", "--no-progress"]);
+    coord.git(&["fsck", "--no-progress"]);
+    assert_eq!(w.server_git(&["rev-list", "--merges", "--count", "main"]), "16");
+}

@@ -4,6 +4,7 @@ pub mod history;
 pub mod merge;
 pub mod names;
 pub mod notes;
+pub mod pack;
 pub mod objects;
 pub mod quarantine;
 pub mod refs;
@@ -26,7 +27,8 @@ impl Repo {
     pub fn discover(dir: &Path) -> Result<Repo> {
         // Absolute paths, so `git --git-dir` works whatever the child's cwd.
         let dir = std::fs::canonicalize(dir)?;
-        let mut inner = gix::discover(dir)?;
+        // Writes stay in memory until `flush_objects` (see `pack`).
+        let mut inner = gix::discover(dir)?.with_object_memory();
         inner.object_cache_size_if_unset(8 * 1024 * 1024);
         Ok(Repo { inner })
     }

@@ -110,6 +110,7 @@ impl Store {
 
     /// Applies the updates once, compare-and-swap.
     pub fn apply(&self, updates: &[RefUpdate], message: &str) -> Result<CasOutcome> {
+        self.repo.flush_objects()?;
         match &self.sync {
             Sync::Remote(name) => self.repo.push_atomic(name, updates),
             Sync::Local => self.repo.update_refs_cas(updates, message),

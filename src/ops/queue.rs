@@ -28,18 +28,7 @@ pub fn append_updates(
     if records.is_empty() {
         return Ok(None);
     }
-    let mut folded = current.clone();
-    for record in records {
-        let (commit, state) = ledger::append_commit::<QueueLedger>(
-            &store.repo,
-            &folded,
-            record,
-            &session.identity(),
-        )?;
-        folded.tip = Some(commit);
-        folded.state = state;
-        folded.commits += 1;
-    }
+    let folded = ledger::append_commits::<QueueLedger>(&store.repo, current, records, &session.identity())?;
     Ok(Some(RefUpdate {
         name: names::QUEUE.to_string(),
         expected: current.tip,
