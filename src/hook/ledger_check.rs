@@ -247,3 +247,72 @@ pub fn check_snapshot<K: LedgerKind>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::control::{ControlMode, ControlState};
+
+    const BLOB: &str = "1111111111111111111111111111111111111111";
+    const PARENT: &str = "2222222222222222222222222222222222222222";
+
+    fn oid(hex: &str) -> ObjectId {
+        crate::git::parse_oid(hex).expect("a sha")
+    }
+
+    fn paused() -> ControlState {
+        ControlState {
+            state: ControlMode::Paused,
+            control_id: Some("p".into()),
+            ..ControlState::default()
+        }
+    }
+
+    fn snapshot(record_blob: &str, parent: &str, commits: u64, state: &ControlState) -> Vec<u8> {
+        serde_json::to_vec(&Snapshot {
+            schema: 1,
+            record_blob: record_blob.into(),
+            parent: parent.into(),
+            commits,
+            state: state.clone(),
+            problems: Vec::new(),
+        })
+        .expect("serializes")
+    }
+
+    fn check(bytes: &[u8]) -> Result<(), String> {
+        check_snapshot::<ControlLedger>(bytes, oid(BLOB), Some(oid(PARENT)), 3, &paused())
+    }
+
+    #[test]
+    fn a_snapshot_must_be_the_fold_at_its_place() {
+        assert_eq!(check(&snapshot(BLOB, PARENT, 3, &paused())), Ok(()));
+        let wrong_blob = check(&snapshot(PARENT, PARENT, 3, &paused()));
+        assert!(wrong_blob.expect_err("blob").contains("record_blob"));
+        let replayed = check(&snapshot(BLOB, "", 3, &paused()));
+        assert!(replayed.expect_err("parent").contains("parent"));
+        let miscounted = check(&snapshot(BLOB, PARENT, 9, &paused()));
+        assert!(miscounted.expect_err("count").contains("commit 3"));
+        let lie = check(&snapshot(BLOB, PARENT, 3, &ControlState::default()));
+        assert!(lie.expect_err("state").contains("`state`"));
+    }
+
+    #[test]
+    fn other_snapshot_schemas_are_left_to_readers_but_garbage_is_not() {
+        assert_eq!(check(br#"{"schema": 2, "anything": true}"#), Ok(()));
+        assert!(check(b"not json").is_err());
+        assert!(check(br#"{"state": {}}"#).is_err(), "no schema");
+        assert!(
+            check(br#"{"schema": 1}"#).is_err(),
+            "schema 1 must be complete"
+        );
+    }
+
+    #[test]
+    fn only_snapshots_written_for_their_parent_claim_a_position() {
+        let bytes = snapshot(BLOB, PARENT, 7, &paused());
+        assert_eq!(claimed_position(&bytes, Some(oid(PARENT))), Some(7));
+        assert_eq!(claimed_position(&bytes, None), None, "copied elsewhere");
+        assert_eq!(claimed_position(b"{}", Some(oid(PARENT))), None);
+    }
+}
