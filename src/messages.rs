@@ -465,3 +465,36 @@ pub fn hook_install_not_bare(path: &str) -> String {
         "{path} is not a bare git repository; give the server repository's path (e.g. /srv/git/project.git)"
     )
 }
+
+/// `ci run` without --sha found nothing to do.
+pub fn nothing_pending(check: &str) -> String {
+    format!(
+        "no commit needs a run of `{check}` (see `git deploybot ci pending`); pass --sha to run one anyway"
+    )
+}
+
+/// Another runner holds the claim.
+pub fn already_claimed(check: &str, sha: &str) -> String {
+    format!(
+        "`{check}` on {} is already claimed or has a result; pass --sha explicitly to run it again",
+        short(sha)
+    )
+}
+
+/// A deploy for a sha that is no longer the base tip.
+pub fn superseded(base: &str) -> String {
+    format!(
+        "superseded: main is now {}; never deploy an older sha after a newer one",
+        short(base)
+    )
+}
+
+/// follow stopped because the pipeline is paused.
+pub fn follow_paused() -> String {
+    "the pipeline is paused; see `git deploybot status`, fix and unpause, then follow again".into()
+}
+
+/// The reason of the running record that clears a superseded controller pause.
+pub fn supersedes(new_main: &str, paused: &str) -> String {
+    format!("newer verified main {new_main} supersedes paused {paused}")
+}

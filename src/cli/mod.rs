@@ -3,8 +3,10 @@
 pub mod ci;
 pub mod claim_repair;
 pub mod deploy;
+pub mod follow;
 pub mod hook;
 pub mod pause;
+pub mod progress;
 pub mod queue_edit;
 pub mod react;
 pub mod render;
@@ -77,6 +79,8 @@ pub enum Command {
     Unblock(queue_edit::BranchArgs),
     /// One coordinator pass: merge ready work, pause on failure.
     React(react::ReactArgs),
+    /// Follow the newest base sha through CI, deploy and verification.
+    Follow(follow::FollowArgs),
     /// Take the repair lease for the failed main (one winner).
     ClaimRepair(claim_repair::ClaimRepairArgs),
     /// CI runner commands.
@@ -144,6 +148,7 @@ pub fn run(cli: Cli) -> CliResult {
             queue_edit::run(&global, QueueAction::Unblock, &a.branch, None, a.json)
         }
         Command::React(args) => react::run(&global, args),
+        Command::Follow(args) => follow::run(&global, args),
         Command::ClaimRepair(args) => claim_repair::run(&global, args),
         Command::Ci(args) => ci::run(&global, args),
         Command::Deploy(args) => deploy::run(&global, args),

@@ -1,10 +1,11 @@
 //! `git deploybot react`: one coordinator pass, optionally followed.
 
 use super::GlobalArgs;
+use super::progress::Progress;
 use super::render::print_json;
 use crate::error::{CliError, CliResult, ErrorKind};
 use crate::messages::short;
-use crate::ops::follow::{FollowEnd, FollowReport, Goal, follow};
+use crate::ops::follow::{FollowEnd, FollowOptions, FollowReport, Goal, follow};
 use crate::ops::react::{ReactReport, ReactState, react_once};
 use crate::session::Session;
 use clap::Args;
@@ -70,18 +71,16 @@ pub fn react_and_follow(
     let pass = react_once(session, dispatch_ci)?;
     let follow = if do_follow && pass.state == ReactState::Complete {
         session.store.refresh()?;
-        let mut progress = |line: &str| {
-            if !quiet {
-                eprintln!("{line}");
-            }
+        let mut progress = Progress::new(quiet);
+        let options = FollowOptions {
+            goal: Goal::Admitted,
+            timeout: Duration::from_secs(timeout),
+            poll: Duration::from_secs(2),
+            if_needed: false,
         };
-        Some(follow(
-            session,
-            Goal::Admitted,
-            Duration::from_secs(timeout),
-            Duration::from_secs(2),
-            &mut progress,
-        )?)
+        let report = follow(session, options, &mut |line| progress.update(line))?;
+        progress.finish();
+        Some(report)
     } else {
         None
     };

@@ -129,6 +129,26 @@ impl ControlState {
         self.state == ControlMode::Running && self.recovered_main_sha.as_deref() == Some(sha)
     }
 
+    /// True when a pause for `sha` with `reason` would only restate the failure
+    /// the current recovery resumed (rule 2): such a failure is let through.
+    pub fn restates_recovered(&self, sha: &str, reason: &str) -> bool {
+        self.recovery_owns(sha) && self.recovered_reason.as_deref() == Some(reason)
+    }
+
+    /// The failed sha of a controller pause (`<state> on <sha>` bound to that
+    /// sha, unconditional); None for operator and conditional pauses.
+    pub fn controller_pause_sha(&self) -> Option<&str> {
+        if !self.is_paused() || self.requires_control_id.is_some() {
+            return None;
+        }
+        let sha = self.main_sha.as_deref()?;
+        let reason = self.reason.as_deref()?;
+        let failed = ["ci-failed", "deploy-failed", "verify-failed"]
+            .iter()
+            .any(|state| reason == format!("{state} on {sha}"));
+        failed.then_some(sha)
+    }
+
     fn from_record(record: &ControlRecord) -> ControlState {
         ControlState {
             state: record.state,

@@ -61,8 +61,7 @@ pub fn plan(inputs: &ReactInputs) -> ReactPlan {
         // Only the very failure the recovery resumed is let through; a new
         // reason on the same sha (a later deploy failure) pauses again.
         let reason = format!("{} on {}", inputs.release.as_str(), inputs.base_sha);
-        let restates = owned && inputs.control.recovered_reason.as_deref() == Some(reason.as_str());
-        if !restates {
+        if !inputs.control.restates_recovered(inputs.base_sha, &reason) {
             return if inputs.pause_on_failure {
                 ReactPlan::PauseForFailure { reason }
             } else {

@@ -1,10 +1,13 @@
-//! Following the newest exact base sha until it is admitted (or verified) or fails.
+//! Following the newest exact base sha through CI, deploy and verification
+//! until it is admitted (or verified), fails, or the deadline passes.
 
 use super::control::{append_update, pause_record, read_control};
 use crate::core::control::{FoldStep, classify};
 use crate::core::release::{Release, ReleaseState, admits};
 use crate::error::CliResult;
+use crate::git::refs::RefUpdate;
 use crate::git::store::Attempt;
+use crate::git::{ObjectId, names};
 use crate::messages::short;
 use crate::session::Session;
 use serde::Serialize;
@@ -22,6 +25,8 @@ pub enum FollowEnd {
     Paused,
     /// The deadline passed first.
     TimedOut,
+    /// `--if-needed` and nothing was unfinished.
+    NothingToFollow,
 }
 
 /// What following saw last.
@@ -37,6 +42,8 @@ pub struct FollowReport {
     pub elapsed_seconds: u64,
     /// The controller pause appended, if any.
     pub paused_with: Option<String>,
+    /// Where refs/deploybot/verified points at the end.
+    pub verified_sha: Option<String>,
 }
 
 /// What counts as done.
@@ -48,70 +55,184 @@ pub enum Goal {
     Verified,
 }
 
-/// Polls until the newest base sha reaches `goal` or fails, or `timeout` passes.
-/// `progress` receives one line per change of state.
+/// How to follow.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowOptions {
+    /// What counts as done.
+    pub goal: Goal,
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// Re-read the remote this often.
+    pub poll: Duration,
+    /// Return at once when nothing is unfinished.
+    pub if_needed: bool,
+}
+
+/// The refs whose tips decide a release; unchanged tips mean nothing new to read.
+fn watched_tips(session: &Session) -> CliResult<Vec<Option<ObjectId>>> {
+    let store = &session.store;
+    let refs = [
+        session.base_ref(),
+        names::NOTES_CI.into(),
+        names::NOTES_DEPLOY.into(),
+        names::CONTROL.into(),
+        names::VERIFIED.into(),
+    ];
+    let mut tips = Vec::with_capacity(refs.len());
+    for r in refs {
+        tips.push(store.tip(&r)?);
+    }
+    Ok(tips)
+}
+
+/// Polls until the newest base sha reaches the goal or fails, or the deadline passes.
+/// Runs `pipeline.deploy_command` and verifications when they are configured.
+/// `progress` receives a line per poll (the caller decides how to show it).
 pub fn follow(
     session: &Session,
-    goal: Goal,
-    timeout: Duration,
-    poll: Duration,
+    options: FollowOptions,
     progress: &mut dyn FnMut(&str),
 ) -> CliResult<FollowReport> {
     let start = Instant::now();
-    let mut last_line = String::new();
+    let mut last_tips = None;
+    let mut last_release: Option<(ObjectId, Release)> = None;
+    let mut first_poll = true;
     loop {
+        let elapsed = start.elapsed();
+        let deadline_near = elapsed + options.poll >= options.timeout;
+        let tips = watched_tips(session)?;
         let control = read_control(&session.store)?;
         let base = session.require_base_sha()?;
-        let release = super::release::release_of(
-            &session.store,
-            &session.policy,
-            &base,
-            super::now_seconds(),
-        )?;
-        let elapsed = start.elapsed().as_secs();
+        let base_hex = base.to_string();
+        // Cheap when nothing changed: only time can move a release that is still testing (grace).
+        let release = match &last_release {
+            Some((sha, r))
+                if last_tips.as_ref() == Some(&tips)
+                    && *sha == base
+                    && r.state != ReleaseState::Testing =>
+            {
+                r.clone()
+            }
+            _ => super::release::release_of(
+                &session.store,
+                &session.policy,
+                &base,
+                super::now_seconds(),
+            )?,
+        };
+        last_tips = Some(tips);
+        last_release = Some((base, release.clone()));
         let mut report = FollowReport {
             outcome: FollowEnd::TimedOut,
-            sha: Some(base.to_string()),
+            sha: Some(base_hex.clone()),
             release: Some(release.clone()),
-            elapsed_seconds: elapsed,
+            elapsed_seconds: elapsed.as_secs(),
             paused_with: None,
-        };
-        let reached = match goal {
-            Goal::Admitted => admits(session.policy.pipeline.release_admission, release.state),
-            Goal::Verified => release.state == ReleaseState::Verified,
+            verified_sha: session.store.tip(names::VERIFIED)?.map(|o| o.to_string()),
         };
         if control.state.is_paused() {
             report.outcome = FollowEnd::Paused;
             return Ok(report);
         }
+        if release.state == ReleaseState::Verified {
+            report.verified_sha = advance_watermark(session, base)?.or(report.verified_sha);
+        }
+        let reached = match options.goal {
+            Goal::Admitted => admits(session.policy.pipeline.release_admission, release.state),
+            Goal::Verified => release.state == ReleaseState::Verified,
+        };
         if reached {
-            report.outcome = FollowEnd::Reached;
+            report.outcome = if options.if_needed && first_poll {
+                FollowEnd::NothingToFollow
+            } else {
+                FollowEnd::Reached
+            };
             return Ok(report);
         }
-        if release.state.is_failed() && !control.state.recovery_owns(&base.to_string()) {
+        if let Some(reason) = release.state.pause_reason(&base_hex)
+            && !control.state.restates_recovered(&base_hex, &reason)
+        {
             report.outcome = FollowEnd::Failed;
-            report.paused_with = pause_on_failure(session, &base.to_string(), release.state)?;
+            report.paused_with = pause_on_failure(session, &base_hex, release.state)?;
             return Ok(report);
         }
-        let line = format!(
-            "following {}: {} ({})",
-            short(&base.to_string()),
+        first_poll = false;
+        act(session, base, &release, deadline_near, progress)?;
+        progress(&format!(
+            "{}: {} — {}",
+            short(&base_hex),
             release.state.as_str(),
             release.why
-        );
-        if line != last_line {
-            progress(&format!("{line} [{elapsed}s]"));
-            last_line = line;
-        }
-        if start.elapsed() >= timeout {
+        ));
+        if elapsed >= options.timeout {
             return Ok(report);
         }
         std::thread::sleep(
-            poll.min(timeout.saturating_sub(start.elapsed()))
+            options
+                .poll
+                .min(options.timeout.saturating_sub(elapsed))
                 .max(Duration::from_millis(50)),
         );
         session.store.refresh()?;
     }
+}
+
+/// Does this tool's share of the release: deploy when CI passed, verify after the deploy.
+fn act(
+    session: &Session,
+    base: ObjectId,
+    release: &Release,
+    final_attempt: bool,
+    progress: &mut dyn FnMut(&str),
+) -> CliResult<()> {
+    let pipeline = &session.policy.pipeline;
+    match release.state {
+        ReleaseState::AwaitingDeploy if !pipeline.deploy_command.trim().is_empty() => {
+            super::deploy::run_deploy_command(session, base, progress)?;
+        }
+        ReleaseState::Deploying if !pipeline.verifications.is_empty() => {
+            let verifications = session.policy.verification_names();
+            let only_verifications_left = !release.waiting_for.is_empty()
+                && release
+                    .waiting_for
+                    .iter()
+                    .all(|w| verifications.contains(w));
+            if only_verifications_left {
+                super::deploy::verify(session, base, final_attempt, progress)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Moves refs/deploybot/verified forward to `sha` (compare-and-swap; never backwards or off the base branch).
+pub fn advance_watermark(session: &Session, sha: ObjectId) -> CliResult<Option<String>> {
+    let moved = session.store.transact("deploybot: verified", |store| {
+        let current = store.tip(names::VERIFIED)?;
+        if current == Some(sha) {
+            return Ok(Attempt::Done(None));
+        }
+        let base = store.tip(&session.base_ref())?;
+        let on_base = match base {
+            Some(base) => store.repo.is_ancestor(sha, base)?,
+            None => false,
+        };
+        let forward = match current {
+            Some(old) => store.repo.is_ancestor(old, sha)?,
+            None => true,
+        };
+        if !on_base || !forward {
+            return Ok(Attempt::Done(None));
+        }
+        let update = RefUpdate {
+            name: names::VERIFIED.into(),
+            expected: current,
+            new: Some(sha),
+        };
+        Ok(Attempt::Write(vec![update], Some(sha.to_string())))
+    })?;
+    Ok(moved)
 }
 
 /// Appends the controller pause for a failed base sha (when `pause_on_failure`).

@@ -2,12 +2,14 @@
 //! returning typed outcomes that the CLI renders as text or JSON.
 
 pub mod control;
+pub mod deploy;
 pub mod follow;
 pub mod queue;
 pub mod react;
 pub mod release;
 pub mod repair;
 pub mod report;
+pub mod runner;
 pub mod status;
 
 /// Seconds since the Unix epoch, now.

@@ -28,7 +28,8 @@ pub fn append_updates(
     if records.is_empty() {
         return Ok(None);
     }
-    let folded = ledger::append_commits::<QueueLedger>(&store.repo, current, records, &session.identity())?;
+    let folded =
+        ledger::append_commits::<QueueLedger>(&store.repo, current, records, &session.identity())?;
     Ok(Some(RefUpdate {
         name: names::QUEUE.to_string(),
         expected: current.tip,

@@ -3,6 +3,7 @@
 
 use super::control::{append_update as control_update, pause_record, read_control};
 use super::queue::{append_updates as queue_updates, entry_views, read_queue, record};
+use crate::core::control::{ControlMode, ControlRecord, fold_control};
 use crate::core::control::{FoldStep, classify};
 use crate::core::policy::MergeMethod;
 use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord};
@@ -70,6 +71,8 @@ pub struct ReactReport {
     pub why: Option<String>,
     /// True when the elected repair landed past a failed base.
     pub repair: bool,
+    /// The running record this pass appended because a newer verified main superseded a controller pause.
+    pub superseded: Option<String>,
     /// The controller pause this pass appended (its reason).
     pub paused_with: Option<String>,
     /// The watermark set on first install.
@@ -88,6 +91,7 @@ impl ReactReport {
             waiting: Vec::new(),
             why: None,
             repair: false,
+            superseded: None,
             paused_with: None,
             watermark_set: None,
         }
@@ -111,9 +115,18 @@ fn attempt(
     dispatch_ci: bool,
 ) -> anyhow::Result<Attempt<ReactReport>> {
     let policy = &session.policy;
-    let control = read_control(store)?;
+    let mut control = read_control(store)?;
     let base = session.require_base_sha()?;
     let base_hex = base.to_string();
+    let mut updates = Vec::new();
+    let superseded = supersede_record(session, store, &control.state, base)?;
+    if let Some(record) = &superseded {
+        // A newer verified main supersedes the controller pause: resume, then run the pass.
+        updates.push(control_update(store, &control, record, session)?);
+        control.state = fold_control(&control.state, record).0;
+        control.tip = updates.last().and_then(|u: &RefUpdate| u.new);
+        control.commits += 1;
+    }
     if control.state.is_paused() {
         let mut report = ReactReport::new(ReactState::Paused, Some(base));
         report.why = Some(messages::react_paused(&control.state));
@@ -121,7 +134,6 @@ fn attempt(
     }
     let now = super::now_seconds();
     let mut release = super::release::release_of(store, policy, &base, now)?;
-    let mut updates = Vec::new();
     let mut watermark_set = None;
     if store.tip(names::VERIFIED)?.is_none() && has_no_results(store, &base)? {
         // First install: nothing is known against this base, so it is the baseline.
@@ -147,6 +159,8 @@ fn attempt(
         max_batch: policy.queue.max_batch_size,
     });
     let mut report = ReactReport::new(ReactState::Complete, Some(base));
+    let superseded_nothing = superseded.is_none();
+    report.superseded = superseded.map(|r| r.reason);
     report.release = Some(release.state);
     report.watermark_set = watermark_set;
     report.waiting = views
@@ -163,7 +177,8 @@ fn attempt(
             report.state = ReactState::ReleaseHeld;
             report.why = Some(format!("{}: {}", reason, release.why));
             let pause = pause_record(session, &base_hex, &reason);
-            if classify(&control.state, &pause) == FoldStep::Applied {
+            // A supersede needs a verified base, which never fails: the two never meet.
+            if superseded_nothing && classify(&control.state, &pause) == FoldStep::Applied {
                 updates.push(control_update(store, &control, &pause, session)?);
                 report.paused_with = Some(reason);
             }
@@ -261,6 +276,35 @@ fn merge_one(
             Ok(Merged::Into(commit))
         }
     }
+}
+
+/// The running record that clears a controller pause for P when main moved
+/// to a verified M that contains P (DESIGN.md); None in every other case.
+fn supersede_record(
+    session: &Session,
+    store: &Store,
+    control: &crate::core::control::ControlState,
+    base: ObjectId,
+) -> anyhow::Result<Option<ControlRecord>> {
+    let Some(paused_sha) = control.controller_pause_sha() else {
+        return Ok(None);
+    };
+    let Some(paused) = crate::git::parse_oid(paused_sha) else {
+        return Ok(None);
+    };
+    let verified_at_base = store.tip(names::VERIFIED)? == Some(base);
+    if paused == base || !verified_at_base || !store.repo.is_ancestor(paused, base)? {
+        return Ok(None);
+    }
+    let reason = messages::supersedes(&base.to_string(), paused_sha);
+    Ok(Some(ControlRecord {
+        state: ControlMode::Running,
+        main_sha: None,
+        resumes_control_id: control.control_id.clone(),
+        recovered_main_sha: Some(paused_sha.to_string()),
+        recovered_reason: control.reason.clone(),
+        ..pause_record(session, paused_sha, &reason)
+    }))
 }
 
 fn has_no_results(store: &Store, sha: &ObjectId) -> anyhow::Result<bool> {

@@ -219,6 +219,36 @@ fn validate_rejects_bad_shapes() {
     assert!(r.validate().unwrap_err().contains("reason"));
 }
 
+#[test]
+fn controller_pauses_are_recognised_by_their_pinned_reason() {
+    for state in ["ci-failed", "deploy-failed", "verify-failed"] {
+        let s = fold_all(&[pause("p1", A, &format!("{state} on {A}"))]);
+        assert_eq!(s.controller_pause_sha(), Some(A), "{state}");
+    }
+    let operator = fold_all(&[pause("p1", A, "maintenance window")]);
+    assert_eq!(operator.controller_pause_sha(), None);
+    let other_sha = fold_all(&[pause("p1", A, &format!("ci-failed on {B}"))]);
+    assert_eq!(
+        other_sha.controller_pause_sha(),
+        None,
+        "the reason must name the bound sha"
+    );
+    let conditional = fold_all(&[
+        pause("p1", A, "x"),
+        resume("r1", "p1"),
+        ControlRecord {
+            reason: format!("ci-failed on {B}"),
+            ..conditional("c1", B, "r1")
+        },
+    ]);
+    assert_eq!(
+        conditional.controller_pause_sha(),
+        None,
+        "conditional pauses never clear themselves"
+    );
+    assert_eq!(fold_all(&[]).controller_pause_sha(), None);
+}
+
 /// A deliberately naive reference: the four rules as one match over the
 /// previous state, written independently of `classify`.
 fn reference(records: &[ControlRecord]) -> (bool, Option<String>, Option<(String, String)>) {

@@ -1,0 +1,99 @@
+//! `git deploybot follow`: follow the newest base sha through CI, deploy and verification.
+
+use super::GlobalArgs;
+use super::progress::Progress;
+use super::render::print_json;
+use crate::error::{CliError, CliResult, ErrorKind};
+use crate::messages::{self, short};
+use crate::ops::follow::{FollowEnd, FollowOptions, FollowReport, Goal, follow};
+use crate::session::Session;
+use clap::Args;
+use std::time::Duration;
+
+/// Arguments of `follow`.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Return at once (exit 0) when the base sha is already verified.
+    #[arg(long)]
+    pub if_needed: bool,
+    /// Give up after this many seconds (exit 7).
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Re-read the remote this often, in seconds.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    pub poll: u64,
+    /// Print only the final JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `follow`.
+pub fn run(global: &GlobalArgs, args: FollowArgs) -> CliResult {
+    if args.timeout < 1 || args.poll < 1 {
+        return Err(CliError::usage(
+            "--timeout and --poll must be at least 1 second",
+        ));
+    }
+    let session = Session::open(&global.session_options())?;
+    let options = FollowOptions {
+        goal: Goal::Verified,
+        timeout: Duration::from_secs(args.timeout),
+        poll: Duration::from_secs(args.poll),
+        if_needed: args.if_needed,
+    };
+    let mut progress = Progress::new(args.json);
+    let report = follow(&session, options, &mut |line| progress.update(line))?;
+    progress.finish();
+    if args.json {
+        print_json(&report)?;
+    } else {
+        println!("{}", render_text(&report));
+    }
+    exit_for(&report)
+}
+
+/// The one-line human summary.
+pub fn render_text(report: &FollowReport) -> String {
+    let sha = report.sha.as_deref().map(short).unwrap_or("-");
+    let state = report
+        .release
+        .as_ref()
+        .map(|r| r.state.as_str())
+        .unwrap_or("-");
+    let why = report
+        .release
+        .as_ref()
+        .map(|r| r.why.as_str())
+        .unwrap_or("");
+    match report.outcome {
+        FollowEnd::Reached | FollowEnd::NothingToFollow => format!(
+            "verified: {sha} (refs/deploybot/verified at {})",
+            report.verified_sha.as_deref().map(short).unwrap_or("-")
+        ),
+        FollowEnd::Failed => match &report.paused_with {
+            Some(reason) => format!("failed: {sha} is {state} ({why}); paused: {reason}"),
+            None => format!("failed: {sha} is {state} ({why})"),
+        },
+        FollowEnd::Paused => format!("paused: {sha} is {state}; {}", messages::follow_paused()),
+        FollowEnd::TimedOut => format!(
+            "timed out after {}s: {sha} is still {state} ({why})",
+            report.elapsed_seconds
+        ),
+    }
+}
+
+/// Exit codes scripts branch on: 0 verified, 6 failed, 7 timed out, 3 paused.
+pub fn exit_for(report: &FollowReport) -> CliResult {
+    match report.outcome {
+        FollowEnd::Reached | FollowEnd::NothingToFollow => Ok(()),
+        FollowEnd::Failed => Err(CliError::new(
+            ErrorKind::ReleaseFailed,
+            "the followed release failed",
+        )),
+        FollowEnd::TimedOut => Err(CliError::new(
+            ErrorKind::TimedOut,
+            "timed out following the release",
+        )),
+        FollowEnd::Paused => Err(CliError::precondition(messages::follow_paused())),
+    }
+}

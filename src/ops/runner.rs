@@ -1,0 +1,310 @@
+//! The runner side: which exact commits need a run of a check, and running
+//! one (claim with a `pending` line, run in a temporary worktree, report).
+
+use super::report::note_append_update;
+use crate::core::release::{ReleaseState, ResultRecord, ResultStatus, latest_per_check};
+use crate::error::{CliError, CliResult};
+use crate::git::store::Attempt;
+use crate::git::{ObjectId, names};
+use crate::messages::{self, short};
+use crate::session::Session;
+use serde::Serialize;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// CI (any commit) or deploy (only the base tip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pipeline {
+    /// `refs/notes/deploybot/ci`.
+    Ci,
+    /// `refs/notes/deploybot/deploy`.
+    Deploy,
+}
+
+impl Pipeline {
+    /// Its notes ref.
+    pub fn notes_ref(self) -> &'static str {
+        match self {
+            Pipeline::Ci => names::NOTES_CI,
+            Pipeline::Deploy => names::NOTES_DEPLOY,
+        }
+    }
+}
+
+/// One commit that needs a run of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingRun {
+    /// The exact commit.
+    pub sha: String,
+    /// The check to run.
+    pub check: String,
+    /// `main` (the base tip) or `request` (a queued head).
+    pub source: String,
+    /// The branch it comes from.
+    pub branch: String,
+}
+
+/// True when `check` has no result on the commit, or only an unclaimed `pending` request.
+fn needs_run(records: &[ResultRecord], check: &str) -> bool {
+    match latest_per_check(records).get(check) {
+        None => true,
+        Some(r) => r.status == ResultStatus::Pending && r.run_id.is_none(),
+    }
+}
+
+/// Commits needing a run: the base tip and the requested heads (CI), or the base tip awaiting deploy.
+pub fn pending(session: &Session, pipeline: Pipeline) -> CliResult<Vec<PendingRun>> {
+    let store = &session.store;
+    let policy = &session.policy;
+    let mut out = Vec::new();
+    let Some(base) = session.base_sha()? else {
+        return Ok(out);
+    };
+    let base_branch = policy.queue.base_branch.clone();
+    let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &base)?;
+    let checks = match pipeline {
+        Pipeline::Ci => policy.pipeline.ci_checks.clone(),
+        Pipeline::Deploy => {
+            let release = super::release::release_of(store, policy, &base, super::now_seconds())?;
+            if release.state == ReleaseState::AwaitingDeploy {
+                policy.pipeline.deploy_checks.clone()
+            } else {
+                Vec::new()
+            }
+        }
+    };
+    for check in checks.iter().filter(|c| needs_run(&records, c)) {
+        out.push(PendingRun {
+            sha: base.to_string(),
+            check: check.clone(),
+            source: "main".into(),
+            branch: base_branch.clone(),
+        });
+    }
+    if pipeline == Pipeline::Ci {
+        let queue = super::queue::read_queue(store)?;
+        let views = super::queue::entry_views(store, &policy.queue.required_checks, &queue.state)?;
+        for view in views
+            .iter()
+            .filter(|v| v.state == crate::core::queue::EntryState::WaitingChecks)
+        {
+            let Some(head) = crate::git::parse_oid(&view.head_sha) else {
+                continue;
+            };
+            let (records, _) = super::release::read_results(store, names::NOTES_CI, &head)?;
+            for check in policy
+                .queue
+                .required_checks
+                .iter()
+                .filter(|c| needs_run(&records, c))
+            {
+                out.push(PendingRun {
+                    sha: view.head_sha.clone(),
+                    check: check.clone(),
+                    source: "request".into(),
+                    branch: view.branch.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    /// The exact commit.
+    pub sha: String,
+    /// The check.
+    pub check: String,
+    /// The reported status (`skipped` when superseded or already claimed).
+    pub status: ResultStatus,
+    /// The run's id.
+    pub run_id: String,
+    /// Seconds the command ran.
+    pub duration_seconds: f64,
+    /// Why, for people.
+    pub message: String,
+}
+
+/// Appends one result line (with extra fields) to `sha`'s note, retrying on contention.
+pub fn report_line(
+    session: &Session,
+    pipeline: Pipeline,
+    sha: ObjectId,
+    record: &ResultRecord,
+) -> CliResult {
+    let line = record.to_line();
+    let subject = format!(
+        "{}: {} {} on {}",
+        pipeline.notes_ref().rsplit('/').next().unwrap_or("result"),
+        record.check,
+        record.status.as_str(),
+        short(&sha.to_string())
+    );
+    session.store.transact("deploybot: report", |store| {
+        let update =
+            note_append_update(store, session, pipeline.notes_ref(), &sha, &line, &subject)?;
+        Ok(Attempt::Write(vec![update], ()))
+    })?;
+    Ok(())
+}
+
+/// A result record by this runner, now.
+pub fn result(session: &Session, check: &str, status: ResultStatus, run_id: &str) -> ResultRecord {
+    let mut r = ResultRecord::new(check, status, &super::now_rfc3339());
+    r.run_id = Some(run_id.to_string());
+    r.runner = Some(session.actor.clone());
+    r
+}
+
+/// Claims `check` on `sha` with a `pending` line unless another run holds it; true when claimed.
+fn claim(
+    session: &Session,
+    pipeline: Pipeline,
+    sha: ObjectId,
+    check: &str,
+    run_id: &str,
+    force: bool,
+) -> CliResult<bool> {
+    let line = result(session, check, ResultStatus::Pending, run_id).to_line();
+    let subject = format!("claim: {check} on {}", short(&sha.to_string()));
+    let claimed = session.store.transact("deploybot: claim run", |store| {
+        let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
+        if !force && !needs_run(&records, check) {
+            return Ok(Attempt::Done(false));
+        }
+        let update =
+            note_append_update(store, session, pipeline.notes_ref(), &sha, &line, &subject)?;
+        Ok(Attempt::Write(vec![update], true))
+    })?;
+    Ok(claimed)
+}
+
+/// Runs `command` for `check` on `sha` (or the first pending commit for it) in a temporary worktree.
+pub fn run(
+    session: &Session,
+    pipeline: Pipeline,
+    check: &str,
+    sha: Option<ObjectId>,
+    command: &[String],
+    quiet_stdout: bool,
+) -> CliResult<RunOutcome> {
+    super::report::validate_check_name(check)?;
+    let explicit = sha.is_some();
+    let sha = match sha {
+        Some(sha) => sha,
+        None => {
+            let found = pending(session, pipeline)?
+                .into_iter()
+                .find(|p| p.check == check);
+            let Some(found) = found else {
+                return Err(CliError::precondition(messages::nothing_pending(check)));
+            };
+            crate::git::parse_oid(&found.sha).expect("pending shas come from refs")
+        }
+    };
+    if !session.repo().has_object(sha) {
+        return Err(CliError::usage(messages::unknown_commit(&sha.to_string())));
+    }
+    let run_id = super::new_record_id();
+    let sha_hex = sha.to_string();
+    if pipeline == Pipeline::Deploy {
+        let base = session.require_base_sha()?;
+        if base != sha {
+            let mut skipped = result(session, check, ResultStatus::Skipped, &run_id);
+            skipped.extra.insert(
+                "reason".into(),
+                messages::superseded(&base.to_string()).into(),
+            );
+            report_line(session, pipeline, sha, &skipped)?;
+            return Ok(RunOutcome {
+                sha: sha_hex,
+                check: check.into(),
+                status: ResultStatus::Skipped,
+                run_id,
+                duration_seconds: 0.0,
+                message: messages::superseded(&base.to_string()),
+            });
+        }
+    }
+    if !claim(session, pipeline, sha, check, &run_id, explicit)? {
+        return Err(CliError::precondition(messages::already_claimed(
+            check, &sha_hex,
+        )));
+    }
+    let started = Instant::now();
+    let status = run_in_worktree(session, sha, check, &run_id, command, quiet_stdout);
+    let duration = started.elapsed().as_secs_f64();
+    let (status, message) = match status {
+        Ok(true) => (
+            ResultStatus::Success,
+            format!("{check} passed on {} in {duration:.1}s", short(&sha_hex)),
+        ),
+        Ok(false) => (
+            ResultStatus::Failure,
+            format!("{check} failed on {} in {duration:.1}s", short(&sha_hex)),
+        ),
+        Err(e) => (
+            ResultStatus::Failure,
+            format!("{check} could not run on {}: {e}", short(&sha_hex)),
+        ),
+    };
+    let mut record = result(session, check, status, &run_id);
+    record.extra.insert(
+        "duration_seconds".into(),
+        serde_json::json!((duration * 10.0).round() / 10.0),
+    );
+    session.store.refresh()?;
+    report_line(session, pipeline, sha, &record)?;
+    Ok(RunOutcome {
+        sha: sha_hex,
+        check: check.into(),
+        status,
+        run_id,
+        duration_seconds: duration,
+        message,
+    })
+}
+
+/// Runs the command in a detached worktree of `sha`, streaming its output; true on success.
+fn run_in_worktree(
+    session: &Session,
+    sha: ObjectId,
+    check: &str,
+    run_id: &str,
+    command: &[String],
+    quiet_stdout: bool,
+) -> anyhow::Result<bool> {
+    let Some((program, args)) = command.split_first() else {
+        anyhow::bail!("no command given after --");
+    };
+    let dir = std::env::temp_dir().join(format!("deploybot-run-{run_id}"));
+    let dir_text = dir.to_string_lossy().to_string();
+    session.repo().run_git(&[
+        "worktree",
+        "add",
+        "--detach",
+        "--quiet",
+        &dir_text,
+        &sha.to_string(),
+    ])?;
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(&dir)
+        .env("DEPLOYBOT_SHA", sha.to_string())
+        .env("DEPLOYBOT_CHECK", check)
+        .env("DEPLOYBOT_RUN_ID", run_id)
+        .stdin(Stdio::null());
+    if quiet_stdout {
+        cmd.stdout(std::io::stderr());
+    }
+    let status = cmd.status();
+    let _ = session
+        .repo()
+        .run_git(&["worktree", "remove", "--force", &dir_text]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = status.map_err(|e| anyhow::anyhow!("cannot start `{program}`: {e}"))?;
+    Ok(status.success())
+}
