@@ -162,3 +162,71 @@ fn unpause_waking_react_passes_the_hook() {
     );
     assert_eq!(c.control("state"), "running");
 }
+
+#[test]
+fn runners_and_follow_pass_a_guarded_server() {
+    let policy = ACTORS.replace(
+        "ci_failure_grace_seconds = 0\n",
+        "ci_failure_grace_seconds = 0\ndeploy_command = \"true\"\n",
+    );
+    let w = World::with_policy(&policy);
+    w.install_deploybot_hooks();
+    let (dev, coord, ci) = (w.clone_as("dev"), w.clone_as("coord"), w.clone_as("ci"));
+    let a = dev.push_branch("feature/a", "a.txt", "a\n");
+    // A CI runner claims the requested head, runs, reports (notes: ci_runners).
+    run_as(&dev, Some("dev"), &["request", "feature/a"]);
+    let out = run_as(
+        &ci,
+        Some("ci"),
+        &["ci", "run", "--check", "CI", "--sha", &a, "--", "true"],
+    );
+    assert!(out.contains("passed") && out.contains(&a[..12]), "{out}");
+    run_as(&coord, Some("coord"), &["react"]);
+    let main = w.server_ref("refs/heads/main").expect("main");
+    run_as(
+        &ci,
+        Some("ci"),
+        &["ci", "run", "--check", "CI", "--", "true"],
+    );
+    // The coordinator follows: deploy_command, then the watermark (coordinator_actors).
+    let report = json(&run_as(
+        &coord,
+        Some("coord"),
+        &["follow", "--json", "--poll", "1", "--timeout", "20"],
+    ));
+    assert_eq!(report["outcome"], "reached", "{report}");
+    assert_eq!(
+        w.server_ref("refs/deploybot/verified").as_deref(),
+        Some(main.as_str())
+    );
+    // A failing run, then follow pausing on the failure, through the hook.
+    let b = dev.push_branch("feature/b", "b.txt", "b\n");
+    run_as(
+        &ci,
+        Some("ci"),
+        &[
+            "ci", "report", "--sha", &b, "--check", "CI", "--status", "success",
+        ],
+    );
+    run_as(&dev, Some("dev"), &["request", "feature/b"]);
+    run_as(&coord, Some("coord"), &["react"]);
+    let failing = w.server_ref("refs/heads/main").expect("main");
+    let out = ci
+        .deploybot(&["ci", "run", "--check", "CI", "--", "false"])
+        .env("GL_USER", "ci")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(6));
+    let out = coord
+        .deploybot(&["follow", "--json", "--poll", "1", "--timeout", "10"])
+        .env("GL_USER", "coord")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(coord.control("reason"), format!("ci-failed on {failing}"));
+}
