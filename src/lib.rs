@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! git-deploybot: a git-native merge queue and delivery controller.
 //!
 //! `core` is pure (folds, state machines, admission); `git` is the only layer

@@ -13,7 +13,12 @@ fn merge_two(w: &World, dev: &Clone, coord: &Clone) -> String {
     dev.ok(&["request", "feature/b"]);
     let r = coord.react();
     assert_eq!(r["state"], "complete", "{r}");
-    let merged: Vec<&str> = r["merged"].as_array().expect("merged").iter().map(|m| m["branch"].as_str().expect("branch")).collect();
+    let merged: Vec<&str> = r["merged"]
+        .as_array()
+        .expect("merged")
+        .iter()
+        .map(|m| m["branch"].as_str().expect("branch"))
+        .collect();
     assert_eq!(merged, ["feature/a", "feature/b"], "FIFO order");
     let main = w.server_ref("refs/heads/main").expect("main");
     assert_eq!(r["new_base_sha"], main.as_str());
@@ -34,15 +39,27 @@ fn the_seed_story_end_to_end() {
     assert_eq!(r["paused_with"], format!("ci-failed on {failed}"));
     assert_eq!(ops.control("state"), "paused");
     // A repair is claimed, fixed, made green and requested.
-    let claim: serde_json::Value = serde_json::from_str(&dev.ok(&["claim-repair", "--owner", "dev", "--json"])).expect("json");
+    let claim: serde_json::Value =
+        serde_json::from_str(&dev.ok(&["claim-repair", "--owner", "dev", "--json"])).expect("json");
     assert_eq!(claim["state"], "created");
     let repair_branch = format!("deploybot/repair/{}", &failed[..12]);
     assert_eq!(claim["branch"], repair_branch.as_str());
     assert_eq!(ops.status()["repair"]["owner"], "dev");
     dev.git(&["fetch", "-q", "origin"]);
-    dev.git(&["checkout", "-q", "-B", &repair_branch, &format!("origin/{repair_branch}")]);
+    dev.git(&[
+        "checkout",
+        "-q",
+        "-B",
+        &repair_branch,
+        &format!("origin/{repair_branch}"),
+    ]);
     let fix = dev.commit_file("fix.txt", "fixed\n", "fix main");
-    dev.git(&["push", "-q", "origin", &format!("HEAD:refs/heads/{repair_branch}")]);
+    dev.git(&[
+        "push",
+        "-q",
+        "origin",
+        &format!("HEAD:refs/heads/{repair_branch}"),
+    ]);
     dev.report_ci(&fix, "success");
     dev.ok(&["request", &repair_branch]);
     // While paused, nothing merges.
@@ -55,20 +72,42 @@ fn the_seed_story_end_to_end() {
     ops.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
     // An older writer re-pauses, byte for byte, as a raw commit.
     let ledger = w.server_git(&["log", "--format=%H %s", "refs/deploybot/control"]);
-    let pause_commit = ledger.lines().find(|l| l.contains("pause: ci-failed")).expect("pause commit").split(' ').next().expect("sha").to_string();
+    let pause_commit = ledger
+        .lines()
+        .find(|l| l.contains("pause: ci-failed"))
+        .expect("pause commit")
+        .split(' ')
+        .next()
+        .expect("sha")
+        .to_string();
     let tip = w.server_ref("refs/deploybot/control").expect("tip");
     let tree = w.server_git(&["rev-parse", &format!("{pause_commit}^{{tree}}")]);
-    let stale = w.server_git(&["commit-tree", &tree, "-p", &tip, "-m", "pause: ci-failed (older worker)"]);
+    let stale = w.server_git(&[
+        "commit-tree",
+        &tree,
+        "-p",
+        &tip,
+        "-m",
+        "pause: ci-failed (older worker)",
+    ]);
     w.server_git(&["update-ref", "refs/deploybot/control", &stale, &tip]);
     // React merges the repair past the failed sha.
     let r = coord.react();
     assert_eq!(r["state"], "complete", "{r}");
     assert_eq!(r["repair"], true);
     assert_eq!(r["merged"][0]["branch"], repair_branch.as_str());
-    assert_eq!(r["merged"].as_array().expect("list").len(), 1, "the repair lands alone");
+    assert_eq!(
+        r["merged"].as_array().expect("list").len(),
+        1,
+        "the repair lands alone"
+    );
     let new_main = w.server_ref("refs/heads/main").expect("main");
     assert_ne!(new_main, failed);
-    assert_eq!(w.server_git(&["rev-parse", &format!("{new_main}^1")]), failed, "merged on top of the failed main");
+    assert_eq!(
+        w.server_git(&["rev-parse", &format!("{new_main}^1")]),
+        failed,
+        "merged on top of the failed main"
+    );
     // The new main is tracked: running, testing, its own release.
     let s = ops.status();
     assert_eq!(s["control"]["state"], "running");
@@ -93,7 +132,9 @@ fn a_new_failure_reason_on_the_recovered_sha_still_pauses() {
     coord.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
     // A CI retry passes, then the deploy fails on the same sha.
     dev.report_ci(&failed, "success");
-    dev.ok(&["deploy", "report", "--sha", &failed, "--check", "Deploy", "--status", "failure"]);
+    dev.ok(&[
+        "deploy", "report", "--sha", &failed, "--check", "Deploy", "--status", "failure",
+    ]);
     let r = coord.react();
     assert_eq!(r["paused_with"], format!("deploy-failed on {failed}"));
     assert_eq!(coord.control("state"), "paused");
@@ -110,9 +151,20 @@ fn unpause_wakes_the_reactor_and_merges_the_repair_before_returning() {
     dev.ok(&["claim-repair", "--owner", "dev"]);
     let repair_branch = format!("deploybot/repair/{}", &failed[..12]);
     dev.git(&["fetch", "-q", "origin"]);
-    dev.git(&["checkout", "-q", "-B", &repair_branch, &format!("origin/{repair_branch}")]);
+    dev.git(&[
+        "checkout",
+        "-q",
+        "-B",
+        &repair_branch,
+        &format!("origin/{repair_branch}"),
+    ]);
     let fix = dev.commit_file("fix.txt", "fixed\n", "fix");
-    dev.git(&["push", "-q", "origin", &format!("HEAD:refs/heads/{repair_branch}")]);
+    dev.git(&[
+        "push",
+        "-q",
+        "origin",
+        &format!("HEAD:refs/heads/{repair_branch}"),
+    ]);
     dev.report_ci(&fix, "success");
     dev.ok(&["request", &repair_branch]);
     let (id, sha) = coord.pause_ids();
@@ -139,14 +191,29 @@ fn a_wake_up_error_is_deferred_and_unpause_still_succeeds() {
     let repair_branch = format!("deploybot/repair/{}", &failed[..12]);
     dev.ok(&["claim-repair", "--owner", "dev"]);
     dev.git(&["fetch", "-q", "origin"]);
-    dev.git(&["checkout", "-q", "-B", &repair_branch, &format!("origin/{repair_branch}")]);
+    dev.git(&[
+        "checkout",
+        "-q",
+        "-B",
+        &repair_branch,
+        &format!("origin/{repair_branch}"),
+    ]);
     let fix = dev.commit_file("fix.txt", "fixed\n", "fix");
-    dev.git(&["push", "-q", "origin", &format!("HEAD:refs/heads/{repair_branch}")]);
+    dev.git(&[
+        "push",
+        "-q",
+        "origin",
+        &format!("HEAD:refs/heads/{repair_branch}"),
+    ]);
     dev.report_ci(&fix, "success");
     dev.ok(&["request", &repair_branch]);
     let out = coord.ok(&["unpause", "--sha", &sha, "--control-id", &id]);
     assert!(out.contains("wake-up deferred"), "{out}");
-    assert_eq!(coord.control("state"), "running", "the recovery is durable and not re-paused");
+    assert_eq!(
+        coord.control("state"),
+        "running",
+        "the recovery is durable and not re-paused"
+    );
 }
 
 #[test]
@@ -162,23 +229,39 @@ fn two_coordinators_never_merge_twice_or_lose_records() {
     }
     let spawn = |c: &Clone| {
         let mut cmd = c.std_command(&["react", "--json"]);
-        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         cmd.spawn().expect("spawn")
     };
     let (h1, h2) = (spawn(&c1), spawn(&c2));
     let mut merged_total = 0;
     for h in [h1, h2] {
         let out = h.wait_with_output().expect("wait");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         merged_total += r["merged"].as_array().expect("merged").len();
     }
-    assert_eq!(merged_total, 3, "each entry merged exactly once across both coordinators");
+    assert_eq!(
+        merged_total, 3,
+        "each entry merged exactly once across both coordinators"
+    );
     let merges = w.server_git(&["rev-list", "--merges", "--count", "main"]);
     assert_eq!(merges, "3", "three merge commits on main");
     let log = w.server_git(&["log", "--format=%s", "refs/deploybot/queue"]);
-    assert_eq!(log.lines().filter(|l| l.starts_with("merged")).count(), 3, "{log}");
-    assert_eq!(log.lines().filter(|l| l.starts_with("request")).count(), 3, "{log}");
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("merged")).count(),
+        3,
+        "{log}"
+    );
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("request")).count(),
+        3,
+        "{log}"
+    );
 }
 
 #[test]
@@ -192,26 +275,42 @@ fn two_claimers_get_one_lease() {
     let b = w.clone_as("b");
     let spawn = |c: &Clone, owner: &str| {
         let mut cmd = c.std_command(&["claim-repair", "--owner", owner, "--json"]);
-        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         cmd.spawn().expect("spawn")
     };
     let outs: Vec<serde_json::Value> = [spawn(&a, "alice"), spawn(&b, "bob")]
         .into_iter()
         .map(|h| {
             let out = h.wait_with_output().expect("wait");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             serde_json::from_slice(&out.stdout).expect("json")
         })
         .collect();
     let created: Vec<_> = outs.iter().filter(|o| o["state"] == "created").collect();
     assert_eq!(created.len(), 1, "{outs:?}");
     let winner = created[0]["owner"].as_str().expect("owner");
-    let loser = outs.iter().find(|o| o["state"] != "created").expect("a loser");
+    let loser = outs
+        .iter()
+        .find(|o| o["state"] != "created")
+        .expect("a loser");
     assert_eq!(loser["state"], "claimed");
-    assert_eq!(loser["owner"], winner, "the loser is told the recorded owner");
-    let again: serde_json::Value = serde_json::from_str(&a.ok(&["claim-repair", "--owner", winner, "--json"])).expect("json");
+    assert_eq!(
+        loser["owner"], winner,
+        "the loser is told the recorded owner"
+    );
+    let again: serde_json::Value =
+        serde_json::from_str(&a.ok(&["claim-repair", "--owner", winner, "--json"])).expect("json");
     assert_eq!(again["state"], "owned");
-    let branches = w.server_git(&["for-each-ref", "--format=%(refname)", "refs/heads/deploybot/repair/"]);
+    let branches = w.server_git(&[
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/heads/deploybot/repair/",
+    ]);
     assert_eq!(branches.lines().count(), 1, "never a second branch");
 }
 
@@ -237,11 +336,19 @@ fn a_conflict_is_blocked_while_independent_work_merges() {
         dev.ok(&["request", b]);
     }
     let r = coord.react();
-    let merged: Vec<&str> = r["merged"].as_array().expect("merged").iter().map(|m| m["branch"].as_str().expect("b")).collect();
+    let merged: Vec<&str> = r["merged"]
+        .as_array()
+        .expect("merged")
+        .iter()
+        .map(|m| m["branch"].as_str().expect("b"))
+        .collect();
     assert_eq!(merged, ["x", "z"]);
     assert_eq!(r["blocked"][0]["branch"], "y");
     let reason = r["blocked"][0]["reason"].as_str().expect("reason");
-    assert!(reason.contains("same.txt") && reason.contains("rebase"), "{reason}");
+    assert!(
+        reason.contains("same.txt") && reason.contains("rebase"),
+        "{reason}"
+    );
     let s = coord.status();
     assert_eq!(s["queue"][0]["branch"], "y");
     assert_eq!(s["queue"][0]["state"], "blocked");
@@ -264,7 +371,12 @@ fn a_moved_branch_is_stale_and_never_merges() {
     assert_eq!(w.server_ref("refs/heads/main"), before);
     let s = coord.status();
     assert_eq!(s["queue"][0]["state"], "stale");
-    assert!(s["queue"][0]["why"].as_str().expect("why").contains("request it again"));
+    assert!(
+        s["queue"][0]["why"]
+            .as_str()
+            .expect("why")
+            .contains("request it again")
+    );
     dev.ok(&["request", "s"]);
     assert_eq!(coord.react()["merged"][0]["head_sha"], moved.as_str());
 }
@@ -301,7 +413,11 @@ fn queue_commands_cancel_block_unblock() {
     dev.ok(&["cancel", "q"]);
     assert_eq!(dev.status()["queue"].as_array().expect("list").len(), 0);
     let out = dev.run(&["cancel", "q"]);
-    assert_eq!(out.status.code(), Some(3), "cancelling what is not queued is refused");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "cancelling what is not queued is refused"
+    );
     let out = dev.run(&["request", "no-such-branch"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist on the remote"));
@@ -316,18 +432,35 @@ fn eight_runners_reporting_at_once_all_survive() {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let mut cmd = c.std_command(&["ci", "report", "--sha", &main, "--check", &format!("job{i}"), "--status", "success"]);
-            cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            let mut cmd = c.std_command(&[
+                "ci",
+                "report",
+                "--sha",
+                &main,
+                "--check",
+                &format!("job{i}"),
+                "--status",
+                "success",
+            ]);
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
             cmd.spawn().expect("spawn")
         })
         .collect();
     for h in handles {
         let out = h.wait_with_output().expect("wait");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let note = w.server_git(&["notes", "--ref=deploybot/ci", "show", &main]);
     for i in 0..8 {
-        assert!(note.contains(&format!("\"check\":\"job{i}\"")), "job{i} survived: {note}");
+        assert!(
+            note.contains(&format!("\"check\":\"job{i}\"")),
+            "job{i} survived: {note}"
+        );
     }
     assert_eq!(note.lines().filter(|l| !l.trim().is_empty()).count(), 8);
 }
@@ -337,8 +470,22 @@ fn notes_written_by_plain_git_are_read() {
     let w = World::with_policy(FAST_POLICY);
     let runner = w.clone_as("runner");
     let main = w.server_ref("refs/heads/main").expect("main");
-    runner.git(&["notes", "--ref=deploybot/ci", "append", "-m", r#"{"check":"CI","status":"pending","at":"2026-01-01T00:00:00Z"}"#, &main]);
-    runner.git(&["notes", "--ref=deploybot/ci", "append", "-m", r#"{"check":"CI","status":"failure","at":"2026-01-01T00:05:00Z"}"#, &main]);
+    runner.git(&[
+        "notes",
+        "--ref=deploybot/ci",
+        "append",
+        "-m",
+        r#"{"check":"CI","status":"pending","at":"2026-01-01T00:00:00Z"}"#,
+        &main,
+    ]);
+    runner.git(&[
+        "notes",
+        "--ref=deploybot/ci",
+        "append",
+        "-m",
+        r#"{"check":"CI","status":"failure","at":"2026-01-01T00:05:00Z"}"#,
+        &main,
+    ]);
     runner.git(&["push", "-q", "origin", "refs/notes/deploybot/ci"]);
     let s = runner.status();
     assert_eq!(s["main"]["release"]["state"], "ci-failed", "{s}");
@@ -360,15 +507,26 @@ fn a_claim_is_undone_when_main_moves_during_it() {
         ),
     );
     let out = dev.run(&["claim-repair", "--owner", "dev"]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("main moved"));
-    let branches = w.server_git(&["for-each-ref", "--format=%(refname)", "refs/heads/deploybot/repair/"]);
+    let branches = w.server_git(&[
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/heads/deploybot/repair/",
+    ]);
     assert_eq!(branches, "", "the lease was deleted again");
 }
 
 #[test]
 fn a_large_batch_is_stored_as_one_pack_and_the_server_stays_consistent() {
-    let w = World::with_policy("[queue]\nmax_batch_size = 16\n[pipeline]\nci_failure_grace_seconds = 0\n");
+    let w = World::with_policy(
+        "[queue]\nmax_batch_size = 16\n[pipeline]\nci_failure_grace_seconds = 0\n",
+    );
     let dev = w.clone_as("dev");
     let coord = w.clone_as("coord");
     for i in 0..16 {
@@ -382,10 +540,78 @@ fn a_large_batch_is_stored_as_one_pack_and_the_server_stays_consistent() {
     assert_eq!(r["merged"].as_array().expect("merged").len(), 16);
     let packs_after = coord.git(&["count-objects", "-v"]);
     let packs = |text: &str| -> u64 {
-        text.lines().find_map(|l| l.strip_prefix("packs: ")).expect("packs line").parse().expect("number")
+        text.lines()
+            .find_map(|l| l.strip_prefix("packs: "))
+            .expect("packs line")
+            .parse()
+            .expect("number")
     };
-    assert_eq!(packs(&packs_after), packs(&packs_before) + 1, "one new pack for the whole pass");
+    assert_eq!(
+        packs(&packs_after),
+        packs(&packs_before) + 1,
+        "one new pack for the whole pass"
+    );
     w.server_git(&["fsck", "--strict", "--no-progress"]);
     coord.git(&["fsck", "--no-progress"]);
-    assert_eq!(w.server_git(&["rev-list", "--merges", "--count", "main"]), "16");
+    assert_eq!(
+        w.server_git(&["rev-list", "--merges", "--count", "main"]),
+        "16"
+    );
+}
+
+#[test]
+fn squash_merge_method_lands_one_parent_commits() {
+    let w = World::with_policy(
+        "[queue]\nmerge_method = \"squash\"\n[pipeline]\nci_failure_grace_seconds = 0\n",
+    );
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    let before = w.server_ref("refs/heads/main").expect("main");
+    let head = dev.push_branch("sq", "sq.txt", "squashed\n");
+    dev.report_ci(&head, "success");
+    dev.ok(&["request", "sq"]);
+    assert_eq!(coord.react()["merged"][0]["branch"], "sq");
+    let main = w.server_ref("refs/heads/main").expect("main");
+    assert_eq!(
+        w.server_git(&["rev-list", "--parents", "-n1", &main]),
+        format!("{main} {before}"),
+        "one parent: the old main"
+    );
+    assert_eq!(
+        w.server_git(&["show", &format!("{main}:sq.txt")]),
+        "squashed"
+    );
+}
+
+#[test]
+fn dispatch_ci_leaves_a_pending_note_and_runs_the_dispatch_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("dispatched");
+    let policy = format!(
+        "[pipeline]\nci_failure_grace_seconds = 0\nci_dispatch_command = \"echo $DEPLOYBOT_SHA > {}\"\n",
+        marker.display()
+    );
+    let w = World::with_policy(&policy);
+    let dev = w.clone_as("dev");
+    let head = dev.push_branch("d", "d.txt", "d\n");
+    dev.report_ci(&head, "success");
+    dev.ok(&["request", "d"]);
+    dev.ok(&["react", "--dispatch-ci"]);
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let note = w.server_git(&["notes", "--ref=deploybot/ci", "show", &main]);
+    assert!(
+        note.contains("\"check\":\"CI\"") && note.contains("\"status\":\"pending\""),
+        "{note}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&marker)
+            .expect("the command ran")
+            .trim(),
+        main
+    );
+    let pending = dev.ok(&["ci", "pending", "--json"]);
+    assert!(
+        pending.contains(&main),
+        "a dispatched (unclaimed) pending request is still pending for runners: {pending}"
+    );
 }
