@@ -2,9 +2,13 @@
 
 pub mod ci;
 pub mod claim_repair;
+pub mod demo;
 pub mod deploy;
+pub mod doctor;
 pub mod follow;
 pub mod hook;
+pub mod init;
+pub mod man;
 pub mod pause;
 pub mod progress;
 pub mod queue_edit;
@@ -89,6 +93,19 @@ pub enum Command {
     Deploy(deploy::DeployArgs),
     /// Server-side hooks: `hook pre-receive`, `hook install <bare-repo>`.
     Hook(hook::HookArgs),
+    /// Write a starter .deploybot.toml and the git config for fetching deploybot's refs.
+    Init(init::InitArgs),
+    /// Check this installation: PATH, remote, refspecs, policy, actors, hook, ledgers.
+    Doctor(doctor::DoctorArgs),
+    /// Play the whole story against a throwaway server and clones, checking each step.
+    Demo(demo::DemoArgs),
+    /// Print or install the man pages (for `git help deploybot`).
+    Man(man::ManArgs),
+    /// Print shell completions for git-deploybot.
+    Completions(man::CompletionsArgs),
+    /// Print docs/commands.md (the command reference) from the clap definitions.
+    #[command(hide = true)]
+    HelpMarkdown,
 }
 
 /// Parses arguments, runs the command, prints errors, and returns the exit code.
@@ -153,6 +170,15 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Ci(args) => ci::run(&global, args),
         Command::Deploy(args) => deploy::run(&global, args),
         Command::Hook(args) => hook::run(&global, args),
+        Command::Init(args) => init::run(&global, args),
+        Command::Doctor(args) => doctor::run(&global, args),
+        Command::Demo(args) => demo::run(&global, args),
+        Command::Man(args) => man::run(args),
+        Command::Completions(args) => man::completions(args),
+        Command::HelpMarkdown => {
+            print!("{}", man::commands_markdown());
+            Ok(())
+        }
     }
 }
 

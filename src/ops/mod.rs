@@ -3,7 +3,9 @@
 
 pub mod control;
 pub mod deploy;
+pub mod doctor;
 pub mod follow;
+pub mod init;
 pub mod queue;
 pub mod react;
 pub mod release;

@@ -1,0 +1,48 @@
+//! `git deploybot init`: a commented starter `.deploybot.toml` and the git
+//! config that lets plain `git fetch` and `git log` show deploybot's state.
+
+use super::GlobalArgs;
+use crate::error::{CliError, CliResult};
+use crate::git::Repo;
+use crate::messages;
+use crate::ops::init::{PolicyWrite, init};
+use clap::Args;
+
+/// Arguments of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Replace an existing .deploybot.toml with the starter.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs `init`.
+pub fn run(global: &GlobalArgs, args: InitArgs) -> CliResult {
+    let dir = match &global.directory {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| CliError::usage(format!("cannot read the current directory: {e}")))?,
+    };
+    let repo =
+        Repo::discover(&dir).map_err(|_| CliError::usage(messages::not_a_repository(&dir)))?;
+    let remote = global
+        .remote
+        .clone()
+        .or_else(|| repo.config_string("deploybot.remote"))
+        .unwrap_or_else(|| "origin".to_string());
+    let report = init(&repo, &remote, args.force)?;
+    let path = report.policy_path.display().to_string();
+    match report.policy {
+        PolicyWrite::Written => println!("wrote {path} (commit it to the base branch to use it)"),
+        PolicyWrite::Overwritten => println!("replaced {path} with the starter (--force)"),
+        PolicyWrite::Kept => println!("{}", messages::init_kept(&path)),
+    }
+    if report.remote.is_none() {
+        println!("{}", messages::init_no_remote(&remote));
+    }
+    for value in &report.config {
+        let verb = if value.added { "added" } else { "already set" };
+        println!("{verb}: git config {} {}", value.key, value.value);
+    }
+    Ok(())
+}
