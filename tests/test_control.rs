@@ -6,20 +6,6 @@ use predicates::prelude::*;
 
 const OTHER: &str = "0123456789abcdef0123456789abcdef01234567";
 
-fn paused_ids(c: &common::Clone) -> (String, String) {
-    let s = c.status();
-    (
-        s["control"]["control_id"]
-            .as_str()
-            .expect("control id")
-            .to_string(),
-        s["control"]["main_sha"]
-            .as_str()
-            .expect("main sha")
-            .to_string(),
-    )
-}
-
 #[test]
 fn pause_binds_to_base_and_status_shows_it() {
     let w = World::new();
@@ -63,7 +49,7 @@ fn unpause_records_recovery_and_note() {
     let w = World::new();
     let alice = w.clone_as("alice");
     alice.ok(&["pause", "--reason", "ci-failed on x"]);
-    let (id, sha) = paused_ids(&alice);
+    let (id, sha) = alice.pause_ids();
     alice.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
     let s = alice.status();
     assert_eq!(s["control"]["state"], "running");
@@ -80,7 +66,7 @@ fn stale_identical_repause_through_the_cli_is_ignored() {
     let w = World::new();
     let alice = w.clone_as("alice");
     alice.ok(&["pause", "--reason", "ci-failed on x"]);
-    let (id, sha) = paused_ids(&alice);
+    let (id, sha) = alice.pause_ids();
     alice.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
     let before = w.server_refs();
     alice
@@ -101,7 +87,7 @@ fn foreign_byte_identical_pause_commit_is_ignored() {
     let w = World::new();
     let alice = w.clone_as("alice");
     alice.ok(&["pause", "--reason", "ci-failed on x"]);
-    let (id, sha) = paused_ids(&alice);
+    let (id, sha) = alice.pause_ids();
     let pause_commit = w
         .server_ref("refs/deploybot/control")
         .expect("ledger exists");
@@ -180,7 +166,7 @@ fn unpause_refusals_write_nothing_and_say_refresh() {
         .stderr(predicate::str::contains("not paused").and(predicate::str::contains("status")));
     assert_eq!(w.server_refs(), before);
     alice.ok(&["pause", "--reason", "hold"]);
-    let (id, sha) = paused_ids(&alice);
+    let (id, sha) = alice.pause_ids();
     let before = w.server_refs();
     // Wrong id.
     alice
@@ -232,7 +218,7 @@ fn base_moving_during_unpause_leaves_a_conditional_pause() {
     let w = World::new();
     let alice = w.clone_as("alice");
     alice.ok(&["pause", "--reason", "ci-failed on x"]);
-    let (id, sha) = paused_ids(&alice);
+    let (id, sha) = alice.pause_ids();
     // A second commit sits on the server, unreferenced until the race.
     let bob = w.clone_as("bob");
     let next = bob.commit_file("b.txt", "b\n", "racing commit");
@@ -345,7 +331,7 @@ fn offline_on_a_repository_with_no_remote() {
     let s = solo.status();
     assert_eq!(s["source"], "local");
     assert_eq!(s["control"]["main_sha"], head.as_str());
-    let (id, sha) = paused_ids(&solo);
+    let (id, sha) = solo.pause_ids();
     solo.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
     assert_eq!(solo.control("state"), "running");
     assert_eq!(

@@ -45,23 +45,7 @@ fn the_seed_story_end_to_end() {
     let repair_branch = format!("deploybot/repair/{}", &failed[..12]);
     assert_eq!(claim["branch"], repair_branch.as_str());
     assert_eq!(ops.status()["repair"]["owner"], "dev");
-    dev.git(&["fetch", "-q", "origin"]);
-    dev.git(&[
-        "checkout",
-        "-q",
-        "-B",
-        &repair_branch,
-        &format!("origin/{repair_branch}"),
-    ]);
-    let fix = dev.commit_file("fix.txt", "fixed\n", "fix main");
-    dev.git(&[
-        "push",
-        "-q",
-        "origin",
-        &format!("HEAD:refs/heads/{repair_branch}"),
-    ]);
-    dev.report_ci(&fix, "success");
-    dev.ok(&["request", &repair_branch]);
+    dev.push_fix_to_repair(&failed);
     // While paused, nothing merges.
     let before = w.server_ref("refs/heads/main");
     assert_eq!(coord.react()["state"], "paused");
@@ -149,24 +133,7 @@ fn unpause_wakes_the_reactor_and_merges_the_repair_before_returning() {
     dev.report_ci(&failed, "failure");
     coord.react();
     dev.ok(&["claim-repair", "--owner", "dev"]);
-    let repair_branch = format!("deploybot/repair/{}", &failed[..12]);
-    dev.git(&["fetch", "-q", "origin"]);
-    dev.git(&[
-        "checkout",
-        "-q",
-        "-B",
-        &repair_branch,
-        &format!("origin/{repair_branch}"),
-    ]);
-    let fix = dev.commit_file("fix.txt", "fixed\n", "fix");
-    dev.git(&[
-        "push",
-        "-q",
-        "origin",
-        &format!("HEAD:refs/heads/{repair_branch}"),
-    ]);
-    dev.report_ci(&fix, "success");
-    dev.ok(&["request", &repair_branch]);
+    let (repair_branch, _) = dev.push_fix_to_repair(&failed);
     let (id, sha) = coord.pause_ids();
     let out = coord.ok(&["unpause", "--sha", &sha, "--control-id", &id]);
     assert!(out.contains(&format!("merged {repair_branch}")), "{out}");
@@ -188,25 +155,8 @@ fn a_wake_up_error_is_deferred_and_unpause_still_succeeds() {
         "pre-receive",
         "#!/bin/sh\nwhile read old new ref; do [ \"$ref\" = refs/heads/main ] && { echo 'deploybot: refs/heads/main: frozen; try later' >&2; exit 1; }; done; exit 0\n",
     );
-    let repair_branch = format!("deploybot/repair/{}", &failed[..12]);
     dev.ok(&["claim-repair", "--owner", "dev"]);
-    dev.git(&["fetch", "-q", "origin"]);
-    dev.git(&[
-        "checkout",
-        "-q",
-        "-B",
-        &repair_branch,
-        &format!("origin/{repair_branch}"),
-    ]);
-    let fix = dev.commit_file("fix.txt", "fixed\n", "fix");
-    dev.git(&[
-        "push",
-        "-q",
-        "origin",
-        &format!("HEAD:refs/heads/{repair_branch}"),
-    ]);
-    dev.report_ci(&fix, "success");
-    dev.ok(&["request", &repair_branch]);
+    dev.push_fix_to_repair(&failed);
     let out = coord.ok(&["unpause", "--sha", &sha, "--control-id", &id]);
     assert!(out.contains("wake-up deferred"), "{out}");
     assert_eq!(

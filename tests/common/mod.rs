@@ -245,13 +245,21 @@ impl Clone {
         self.git(&["fetch", "-q", "origin"]);
         self.git(&["checkout", "-q", "-B", branch, "origin/main"]);
         let head = self.commit_file(file, content, &format!("work on {branch}"));
-        self.git(&["push", "-q", "-f", "origin", &format!("HEAD:refs/heads/{branch}")]);
+        self.git(&[
+            "push",
+            "-q",
+            "-f",
+            "origin",
+            &format!("HEAD:refs/heads/{branch}"),
+        ]);
         head
     }
 
     /// Reports a CI result on `sha`.
     pub fn report_ci(&self, sha: &str, status: &str) {
-        self.ok(&["ci", "report", "--sha", sha, "--check", "CI", "--status", status]);
+        self.ok(&[
+            "ci", "report", "--sha", sha, "--check", "CI", "--status", status,
+        ]);
     }
 
     /// Runs react --json and returns it parsed.
@@ -264,8 +272,14 @@ impl Clone {
     pub fn pause_ids(&self) -> (String, String) {
         let s = self.status();
         (
-            s["control"]["control_id"].as_str().expect("control id").to_string(),
-            s["control"]["main_sha"].as_str().expect("main sha").to_string(),
+            s["control"]["control_id"]
+                .as_str()
+                .expect("control id")
+                .to_string(),
+            s["control"]["main_sha"]
+                .as_str()
+                .expect("main sha")
+                .to_string(),
         )
     }
 }
@@ -441,5 +455,20 @@ impl Clone {
             "git {args:?} should pass: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+impl Clone {
+    /// On the claimed lease branch of `failed`: commits a fix, pushes it, reports
+    /// CI green and requests it. Returns (branch, fix sha).
+    pub fn push_fix_to_repair(&self, failed: &str) -> (String, String) {
+        let branch = format!("deploybot/repair/{}", &failed[..12]);
+        self.git(&["fetch", "-q", "origin"]);
+        self.git(&["checkout", "-q", "-B", &branch, &format!("origin/{branch}")]);
+        let fix = self.commit_file("fix.txt", "fixed\n", "fix main");
+        self.git(&["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")]);
+        self.report_ci(&fix, "success");
+        self.ok(&["request", &branch]);
+        (branch, fix)
     }
 }
