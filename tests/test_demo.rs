@@ -12,11 +12,7 @@ fn demo() -> Command {
 fn the_demo_plays_the_seed_story_and_passes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let world = dir.path().join("world");
-    let out = demo()
-        .arg("--dir")
-        .arg(&world)
-        .output()
-        .expect("demo runs");
+    let out = demo().arg("--dir").arg(&world).output().expect("demo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -47,7 +43,10 @@ fn the_demo_plays_the_seed_story_and_passes() {
         from += at + beat.len();
     }
     assert!(!stdout.contains('✗'), "no missed expectation:\n{stdout}");
-    assert!(!stdout.contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(
+        !stdout.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
     // --dir keeps the world: the server's verified watermark is the repaired main.
     let git = |args: &[&str]| {
         let out = std::process::Command::new("git")
@@ -62,7 +61,10 @@ fn the_demo_plays_the_seed_story_and_passes() {
     assert_eq!(git(&["rev-parse", "refs/deploybot/verified"]), main);
     let failed = git(&["rev-parse", "refs/heads/main^1"]);
     let note = git(&["notes", "--ref=deploybot/recovery", "show", &failed]);
-    assert!(!note.is_empty(), "the failed main carries the recovery note");
+    assert!(
+        !note.is_empty(),
+        "the failed main carries the recovery note"
+    );
 }
 
 #[test]

@@ -110,7 +110,7 @@ pub fn completions(args: CompletionsArgs) -> CliResult {
 pub fn commands_markdown() -> String {
     fn walk(cmd: &mut clap::Command, path: &str, out: &mut String) {
         out.push_str(&format!("\n## `{path}`\n\n```text\n"));
-        let help = cmd.render_long_help().to_string();
+        let help = cmd.render_help().to_string();
         for line in help.lines() {
             out.push_str(line.trim_end());
             out.push('\n');

@@ -1,0 +1,212 @@
+//! The error catalogue: each bad input with its exact message and exit code,
+//! pinned (README "Errors" lists the same). A change of wording or code here
+//! is a change of the interface: update README with it.
+
+mod common;
+use common::{Clone, World};
+
+/// (exit code, the stderr lines) of a run that must fail.
+fn failure(c: &Clone, args: &[&str]) -> (Option<i32>, Vec<String>) {
+    let out = c.run(args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines = stderr.lines().map(str::to_string).collect();
+    (out.status.code(), lines)
+}
+
+/// Asserts a one-line error with exactly `line`.
+fn pinned(c: &Clone, args: &[&str], code: i32, line: &str) {
+    let (got, lines) = failure(c, args);
+    assert_eq!(lines, [line.to_string()], "{args:?}");
+    assert_eq!(got, Some(code), "{args:?}: {line}");
+}
+
+#[test]
+fn not_a_repository() {
+    let w = World::new();
+    let dir = w.dir.path().join("empty");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("git-deploybot"))
+        .env("GIT_CEILING_DIRECTORIES", w.dir.path())
+        .arg("-C")
+        .arg(&dir)
+        .arg("status")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "error: {} is not inside a git repository; run from a clone or pass -C <path>",
+            dir.display()
+        )
+    );
+}
+
+#[test]
+fn no_such_remote() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    pinned(
+        &dev,
+        &["--remote", "upstream", "status"],
+        2,
+        "error: no remote named `upstream`; add it with `git remote add upstream <url>` or pass --offline",
+    );
+}
+
+#[test]
+fn unreachable_remote() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    dev.git(&["remote", "set-url", "origin", "/nonexistent/server.git"]);
+    pinned(
+        &dev,
+        &["status"],
+        1,
+        "error: cannot fetch from remote `origin`: fatal: '/nonexistent/server.git' does not appear to be a git repository; check the remote URL and network, or pass --offline",
+    );
+}
+
+#[test]
+fn bad_policy_key() {
+    let w = World::with_policy("[queue]\ncolour = \"blue\"\n");
+    let dev = w.clone_as("dev");
+    pinned(
+        &dev,
+        &["status"],
+        2,
+        "error: main:.deploybot.toml: unknown key `queue.colour` at line 2, column 1 (expected one of base_branch, remote, required_checks, merge_method, max_batch_size, trusted_actors, coordinator_actors, ci_runners); fix or remove it",
+    );
+}
+
+#[test]
+fn malformed_sha() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    pinned(
+        &dev,
+        &["pause", "--reason", "x", "--sha", "abc123"],
+        2,
+        "error: --sha `abc123` is not a full 40-hex sha; copy it from `git deploybot status`",
+    );
+}
+
+#[test]
+fn unknown_branch() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    pinned(
+        &dev,
+        &["request", "feature/nope"],
+        2,
+        "error: branch `feature/nope` does not exist on the remote; push it first (git push origin feature/nope)",
+    );
+}
+
+#[test]
+fn stale_control_id_and_not_paused() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let main = dev.remote_main();
+    pinned(
+        &dev,
+        &[
+            "unpause",
+            "--sha",
+            &main,
+            "--control-id",
+            "0123456789abcdef",
+        ],
+        3,
+        "error: the pipeline is not paused; nothing to unpause (refresh with `git deploybot status`)",
+    );
+    dev.ok(&["pause", "--reason", "maintenance"]);
+    let id = dev.control("control_id");
+    pinned(
+        &dev,
+        &[
+            "unpause",
+            "--sha",
+            &main,
+            "--control-id",
+            "0123456789abcdef",
+        ],
+        3,
+        &format!(
+            "error: --control-id 0123456789abcdef is not the current pause ({id}); refresh with `git deploybot status` and retry"
+        ),
+    );
+}
+
+#[test]
+fn paused_pipeline_and_healthy_main() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let main = dev.remote_main();
+    pinned(
+        &dev,
+        &["claim-repair", "--owner", "dev"],
+        3,
+        &format!(
+            "error: main {} is testing, not failed; claim-repair is only for a failed main (refresh with `git deploybot status`)",
+            &main[..12]
+        ),
+    );
+    dev.ok(&["pause", "--reason", "maintenance"]);
+    pinned(
+        &dev,
+        &["follow", "--timeout", "5", "--json"],
+        3,
+        "error: the pipeline is paused; see `git deploybot status`, fix and unpause, then follow again",
+    );
+}
+
+#[test]
+fn hook_rejection() {
+    let w = World::with_policy("[queue]\ntrusted_actors = [\"alice\"]\n");
+    w.install_deploybot_hooks();
+    let dev = w.clone_as("dev");
+    let (code, lines) = failure(&dev, &["pause", "--reason", "maintenance"]);
+    assert_eq!(code, Some(4));
+    assert_eq!(
+        lines,
+        [
+            "error: the server refused the push; nothing was written (reasons below)",
+            "  deploybot: refs/deploybot/control: the policy names actors but the pusher is unknown (none of GL_USER, GITEA_PUSHER_NAME, GL_USERNAME, REMOTE_USER is set); push through the server's authenticated access (gitolite, Gitea, GitLab, HTTP auth)",
+            "  error: git-deploybot refused the push (1 problem(s) above); nothing was updated",
+        ]
+    );
+    assert_eq!(
+        w.server_ref("refs/deploybot/control"),
+        None,
+        "nothing written"
+    );
+}
+
+#[test]
+fn usage_errors() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    pinned(
+        &dev,
+        &["react", "--timeout", "0"],
+        2,
+        "error: --timeout must be at least 1 second",
+    );
+    pinned(
+        &dev,
+        &[
+            "ci",
+            "report",
+            "--sha",
+            &"a".repeat(40),
+            "--check",
+            "CI",
+            "--status",
+            "green",
+        ],
+        2,
+        "error: --status `green` is not one of pending, success, failure, cancelled, skipped",
+    );
+}
