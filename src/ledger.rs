@@ -212,7 +212,10 @@ pub fn append_commits<K: LedgerKind>(
                 state: state.clone(),
                 problems: folded.problems.clone(),
             };
-            files.push((STATE_FILE, repo.write_blob(&serde_json::to_vec(&snapshot)?)?));
+            files.push((
+                STATE_FILE,
+                repo.write_blob(&serde_json::to_vec(&snapshot)?)?,
+            ));
         }
         let tree = repo.write_flat_tree(&files)?;
         let parents: Vec<ObjectId> = folded.tip.into_iter().collect();

@@ -122,5 +122,9 @@ fn a_relative_dash_c_path_works() {
         .args(["-C", "alice", "status", "--json"])
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

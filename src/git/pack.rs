@@ -22,7 +22,9 @@ fn type_code(kind: Kind) -> u8 {
 }
 
 /// Encodes whole (undeltified) objects as a version-2 pack stream with its trailing checksum.
-pub fn encode_pack<'a>(objects: impl ExactSizeIterator<Item = (Kind, &'a [u8])>) -> Result<Vec<u8>> {
+pub fn encode_pack<'a>(
+    objects: impl ExactSizeIterator<Item = (Kind, &'a [u8])>,
+) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     out.extend_from_slice(b"PACK");
     out.extend_from_slice(&2u32.to_be_bytes());
@@ -37,7 +39,8 @@ pub fn encode_pack<'a>(objects: impl ExactSizeIterator<Item = (Kind, &'a [u8])>)
             size >>= 7;
         }
         out.push(byte);
-        let mut deflate = gix_zlib::stream::deflate::Write::new(&mut out, gix_zlib::Compression::BEST_SPEED);
+        let mut deflate =
+            gix_zlib::stream::deflate::Write::new(&mut out, gix_zlib::Compression::BEST_SPEED);
         deflate.write_all(data)?;
         deflate.flush()?;
     }
@@ -61,7 +64,11 @@ impl Repo {
             }
             return Ok(count);
         }
-        let pack = encode_pack(storage.values().map(|(kind, data)| (*kind, data.as_slice())))?;
+        let pack = encode_pack(
+            storage
+                .values()
+                .map(|(kind, data)| (*kind, data.as_slice())),
+        )?;
         let mut child = self
             .git()
             .args(["index-pack", "--stdin"])
@@ -93,10 +100,23 @@ mod tests {
     #[test]
     fn pack_header_counts_objects_and_encodes_sizes() {
         let big = vec![b'x'; 300];
-        let pack = encode_pack([(Kind::Blob, &b"hi"[..]), (Kind::Blob, big.as_slice())].into_iter()).expect("encodes");
+        let pack =
+            encode_pack([(Kind::Blob, &b"hi"[..]), (Kind::Blob, big.as_slice())].into_iter())
+                .expect("encodes");
         assert_eq!(&pack[..4], b"PACK");
-        assert_eq!(u32::from_be_bytes(pack[8..12].try_into().expect("4 bytes")), 2);
-        assert_eq!(pack[12], (3 << 4) | 2, "blob of 2 bytes fits in one header byte");
-        assert_eq!(pack.len() - pack.len().min(20), pack.len() - 20, "20-byte trailer");
+        assert_eq!(
+            u32::from_be_bytes(pack[8..12].try_into().expect("4 bytes")),
+            2
+        );
+        assert_eq!(
+            pack[12],
+            (3 << 4) | 2,
+            "blob of 2 bytes fits in one header byte"
+        );
+        assert_eq!(
+            pack.len() - pack.len().min(20),
+            pack.len() - 20,
+            "20-byte trailer"
+        );
     }
 }
