@@ -156,3 +156,42 @@ fn readme_try_it_runs_what_ci_runs() {
         );
     }
 }
+
+mod common;
+
+/// Every key `status --json` and `react --json` produce is documented in README's "JSON output".
+#[test]
+fn readme_documents_every_json_field() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("JSON output"))
+        .expect("a `## JSON output` section");
+    let w = common::World::with_policy(common::FAST_POLICY);
+    let dev = w.clone_as("dev");
+    let head = dev.push_branch("feature/a", "a.txt", "a\n");
+    dev.report_ci(&head, "success");
+    dev.ok(&["request", "feature/a"]);
+    let react = dev.react();
+    let status = dev.status();
+    let mut keys: Vec<String> = Vec::new();
+    for value in [
+        &react,
+        &status,
+        &status["control"],
+        &status["main"],
+        &status["main"]["release"],
+    ] {
+        keys.extend(value.as_object().expect("object").keys().cloned());
+    }
+    for entry in react["merged"].as_array().expect("merged") {
+        keys.extend(entry.as_object().expect("object").keys().cloned());
+    }
+    for key in keys {
+        assert!(
+            section.contains(&format!("\"{key}\"")),
+            "README's JSON output documents `{key}`"
+        );
+    }
+}
