@@ -541,3 +541,8 @@ pub fn man_no_prefix(binary: &str) -> String {
         "cannot derive a man directory from {binary}; pass --dir DIR (a man1 directory on your MANPATH)"
     )
 }
+
+/// The reason of the first control record, written so merges can lease the ledger.
+pub fn control_ledger_started() -> String {
+    "control ledger started by the first merge".into()
+}

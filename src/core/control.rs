@@ -244,7 +244,8 @@ impl ControlRecord {
         let verb = match (self.state, &self.requires_control_id) {
             (ControlMode::Paused, None) => "pause",
             (ControlMode::Paused, Some(_)) => "pause (conditional)",
-            (ControlMode::Running, _) => "unpause",
+            (ControlMode::Running, _) if self.resumes_control_id.is_some() => "unpause",
+            (ControlMode::Running, _) => "start",
         };
         let reason: String = self.reason.chars().take(120).collect();
         format!("{verb}: {reason}")

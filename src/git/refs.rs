@@ -16,6 +16,17 @@ pub struct RefUpdate {
     pub new: Option<ObjectId>,
 }
 
+impl RefUpdate {
+    /// A lease without a change: the update fails (as stale) unless `name` still holds `value`.
+    pub fn verify(name: &str, value: ObjectId) -> RefUpdate {
+        RefUpdate {
+            name: name.to_string(),
+            expected: Some(value),
+            new: Some(value),
+        }
+    }
+}
+
 /// How a compare-and-swap went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CasOutcome {

@@ -77,12 +77,49 @@ pub fn validate_reason(reason: &str) -> CliResult<()> {
 /// Retries on contention from fresh state; each attempt re-decides.
 pub fn pause(session: &Session, reason: &str, sha: Option<ObjectId>) -> CliResult<PauseOutcome> {
     validate_reason(reason)?;
-    let main_sha = match sha {
-        Some(sha) => sha,
-        None => session.require_base_sha()?,
+    let mut outcome = pause_once(session, reason, sha)?;
+    // The base lease is checked against what the server advertised when the
+    // push connected: a merge landing inside that window leaves the pause bound
+    // to an older main, which `unpause` could never resume. Rebind (bounded).
+    for _ in 0..3 {
+        let PauseOutcome::Paused {
+            control_id,
+            main_sha,
+            ..
+        } = &outcome
+        else {
+            break;
+        };
+        if sha.is_some() {
+            break;
+        }
+        session.store.refresh()?;
+        let base = session.base_sha()?.map(|b| b.to_string());
+        let ours = read_control(&session.store)?.state.control_id.as_deref() == Some(control_id);
+        if base.as_deref() == Some(main_sha.as_str()) || !ours {
+            break;
+        }
+        outcome = pause_once(session, reason, None)?;
     }
-    .to_string();
+    Ok(outcome)
+}
+
+/// One pause attempt bound to `sha` or the current base tip.
+fn pause_once(session: &Session, reason: &str, sha: Option<ObjectId>) -> CliResult<PauseOutcome> {
+    let base_ref = session.base_ref();
     let outcome = session.store.transact("deploybot: pause", |store| {
+        // Bound to the base tip as of this attempt; the push leases it, so a
+        // merge landing meanwhile makes the attempt stale and it rebinds.
+        let (bound, base_lease) = match sha {
+            Some(sha) => (sha, None),
+            None => {
+                let base = store.tip(&base_ref)?.ok_or_else(|| {
+                    CliError::usage(messages::no_base_branch(&session.policy.queue.base_branch))
+                })?;
+                (base, Some(RefUpdate::verify(&base_ref, base)))
+            }
+        };
+        let main_sha = bound.to_string();
         let current = read_control(store)?;
         let record = pause_record(session, &main_sha, reason);
         let state = &current.state;
@@ -101,7 +138,7 @@ pub fn pause(session: &Session, reason: &str, sha: Option<ObjectId>) -> CliResul
         }
         let update = append_update(store, &current, &record, session)?;
         Ok(Attempt::Write(
-            vec![update],
+            std::iter::once(update).chain(base_lease.clone()).collect(),
             PauseOutcome::Paused {
                 control_id: record.control_id.clone(),
                 main_sha: main_sha.clone(),
@@ -215,7 +252,13 @@ pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<
             new: Some(notes_commit),
         };
         Ok(Attempt::Write(
-            vec![control_update, note_update],
+            // The base lease turns "main moved before the recovery landed" into a
+            // stale push, re-checked from fresh state (step 1), not a compensation.
+            vec![
+                control_update,
+                note_update,
+                RefUpdate::verify(&base_ref, sha),
+            ],
             Unpaused {
                 control_id: record.control_id.clone(),
                 resumes_control_id: current_id,

@@ -230,6 +230,19 @@ fn attempt(
                     new: Some(tip),
                 });
                 report.new_base_sha = Some(tip.to_string());
+                // Lease the control ledger too (an unchanged value: verified, not
+                // written), so a pause that lands while this pass merges makes the
+                // push stale instead of letting main move under it.
+                let control_guarded = updates.iter().any(|u| u.name == names::CONTROL);
+                match (control_guarded, control.tip) {
+                    (true, _) => {}
+                    (false, Some(tip)) => updates.push(RefUpdate::verify(names::CONTROL, tip)),
+                    // No ledger yet: start it (create-only), which is the lease.
+                    (false, None) => {
+                        let start = ledger_start_record(session);
+                        updates.push(control_update(store, &control, &start, session)?);
+                    }
+                }
                 if dispatch_ci {
                     updates.extend(pending_ci_update(session, store, tip)?);
                 }
@@ -275,6 +288,17 @@ fn merge_one(
             }
             Ok(Merged::Into(commit))
         }
+    }
+}
+
+/// The first control record, written by the first pass that merges: a
+/// `running` record that resumes nothing, so the fold ignores it (rule 4); it
+/// exists so that the merge's push can lease the control ledger.
+fn ledger_start_record(session: &Session) -> ControlRecord {
+    ControlRecord {
+        state: ControlMode::Running,
+        main_sha: None,
+        ..pause_record(session, "", &messages::control_ledger_started())
     }
 }
 
