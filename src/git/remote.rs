@@ -118,6 +118,11 @@ pub fn parse_push_porcelain(stdout: &str, stderr: &str, success: bool) -> Option
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
             .collect();
+        // Our own hook names each problem `deploybot: <ref>: …`; show just
+        // those when present, every line of any other hook otherwise.
+        if lines.iter().any(|l| l.starts_with("deploybot: ")) {
+            lines.retain(|l| l.starts_with("deploybot: "));
+        }
         if lines.is_empty() {
             lines.push("the server's pre-receive hook declined the push".into());
         }
@@ -172,12 +177,19 @@ mod tests {
     #[test]
     fn hook_rejection_carries_remote_lines() {
         let out = "!\t1:refs/heads/main\t[remote rejected] (pre-receive hook declined)\n";
-        let err = "remote: deploybot: refs/heads/main: paused; unpause first\n";
+        let err = "remote: deploybot: refs/heads/main: paused; unpause first\nremote: error: git-deploybot refused the push (1 problem(s) above)\n";
         assert_eq!(
             parse_push_porcelain(out, err, false),
             Some(CasOutcome::Rejected(vec![
                 "deploybot: refs/heads/main: paused; unpause first".into()
-            ]))
+            ])),
+            "our hook's problem lines only, not its summary"
+        );
+        let other = "remote: policy says no\n";
+        assert_eq!(
+            parse_push_porcelain(out, other, false),
+            Some(CasOutcome::Rejected(vec!["policy says no".into()])),
+            "another hook's lines are all kept"
         );
     }
 

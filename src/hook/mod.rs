@@ -9,6 +9,7 @@
 
 pub mod identity;
 pub mod input;
+pub mod install;
 pub mod ledger_check;
 pub mod notes_check;
 pub mod refs_check;

@@ -1,13 +1,8 @@
 //! `git deploybot hook install <bare-repo>`: write the hook scripts into a server repository.
 
 use crate::error::{CliError, CliResult};
-use crate::git::Repo;
-use crate::messages;
 use clap::Args;
-use std::path::{Path, PathBuf};
-
-/// The line that marks a hook script as ours (so reinstalling may replace it).
-pub const MARKER: &str = "# installed by `git deploybot hook install`";
+use std::path::PathBuf;
 
 /// Arguments of `hook install`.
 #[derive(Debug, Args)]
@@ -22,64 +17,19 @@ pub struct InstallArgs {
     pub pre_receive_only: bool,
 }
 
-/// The script for `hook` that execs `binary`. The reference-transaction script
-/// hands only the `prepared` state to the binary and drains the input of the
-/// others in the shell, so a push costs one process less.
-pub fn hook_script(binary: &Path, hook: &str) -> String {
-    let quoted = binary.display().to_string().replace('\'', r"'\''");
-    let head = format!(
-        "#!/bin/sh\n{MARKER}\n# git-deploybot: the server-side guard (see hooks/README.md).\n"
-    );
-    if hook == "reference-transaction" {
-        return format!(
-            "{head}if [ \"$1\" != prepared ]; then\n  while read -r _; do :; done\n  exit 0\nfi\nexec '{quoted}' hook {hook} \"$@\"\n"
-        );
-    }
-    format!("{head}exec '{quoted}' hook {hook}\n")
-}
-
 /// Runs `hook install`.
 pub fn run(args: InstallArgs) -> CliResult {
-    let display = args.repository.display().to_string();
-    let repo = Repo::open(&args.repository)
-        .map_err(|_| CliError::usage(messages::hook_install_not_bare(&display)))?;
-    if repo.workdir().is_some() {
-        return Err(CliError::usage(messages::hook_install_not_bare(&display)));
-    }
     let binary = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .map_err(|e| CliError::usage(format!("cannot find the running binary's path: {e}")))?;
-    let hooks_dir = repo.git_dir().join("hooks");
-    std::fs::create_dir_all(&hooks_dir)
-        .map_err(|e| CliError::usage(format!("cannot create {}: {e}", hooks_dir.display())))?;
-    let mut hooks = vec!["pre-receive"];
-    if !args.pre_receive_only {
-        hooks.push("reference-transaction");
-    }
-    // Refuse before writing anything, so a refusal leaves every hook as it was.
-    for hook in &hooks {
-        let path = hooks_dir.join(hook);
-        if let Ok(existing) = std::fs::read_to_string(&path)
-            && !existing.contains(MARKER)
-            && !args.force
-        {
-            return Err(CliError::usage(messages::hook_install_exists(
-                &path.display().to_string(),
-            )));
-        }
-    }
-    for hook in &hooks {
-        let path = hooks_dir.join(hook);
-        write_executable(&path, &hook_script(&binary, hook))?;
+    let written = crate::hook::install::install(
+        &args.repository,
+        &binary,
+        args.force,
+        args.pre_receive_only,
+    )?;
+    for path in written {
         println!("installed {}", path.display());
     }
-    Ok(())
-}
-
-fn write_executable(path: &Path, text: &str) -> CliResult {
-    use std::os::unix::fs::PermissionsExt;
-    let fail = |e: std::io::Error| CliError::usage(format!("cannot write {}: {e}", path.display()));
-    std::fs::write(path, text).map_err(fail)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(fail)?;
     Ok(())
 }
