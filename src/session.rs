@@ -45,11 +45,11 @@ impl Session {
         };
         let repo =
             Repo::discover(&dir).map_err(|_| CliError::usage(messages::not_a_repository(&dir)))?;
-        let remote = global
+        let chosen = global
             .remote
             .clone()
-            .or_else(|| repo.config_string("deploybot.remote"))
-            .unwrap_or_else(|| "origin".to_string());
+            .or_else(|| repo.config_string("deploybot.remote"));
+        let remote = chosen.clone().unwrap_or_else(|| "origin".to_string());
         if global.remote.is_some() && !global.offline && !repo.has_remote(&remote) {
             return Err(CliError::usage(messages::no_such_remote(&remote)));
         }
@@ -62,9 +62,17 @@ impl Session {
             Some(a) => a.clone(),
             None => repo.default_actor(),
         };
-        let store = Store::new(repo, &remote, global.offline);
+        let mut store = Store::new(repo, &remote, global.offline);
         store.refresh()?;
-        let policy = load_policy(&store, global)?;
+        let mut policy = load_policy(&store, global)?;
+        // The policy may name another remote as the home of the shared state;
+        // it is followed when neither --remote nor deploybot.remote chose one.
+        let named = policy.queue.remote.clone();
+        if chosen.is_none() && !global.offline && named != remote && store.repo.has_remote(&named) {
+            store = Store::new(store.repo, &named, false);
+            store.refresh()?;
+            policy = load_policy(&store, global)?;
+        }
         Ok(Session {
             store,
             policy,

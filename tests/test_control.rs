@@ -357,3 +357,40 @@ fn offline_on_a_repository_with_no_remote() {
         "--offline reads local refs: {offline}"
     );
 }
+
+#[test]
+fn the_policy_can_name_the_remote_that_holds_the_shared_state() {
+    let w = World::with_policy("[queue]\nremote = \"upstream\"\n");
+    // `upstream` is a second server with the same history; `origin` stays a plain mirror.
+    let upstream = w.dir.path().join("upstream.git");
+    w.server_git(&[
+        "clone",
+        "-q",
+        "--bare",
+        ".",
+        upstream.to_str().expect("utf8"),
+    ]);
+    let alice = w.clone_as("alice");
+    alice.git(&[
+        "remote",
+        "add",
+        "upstream",
+        upstream.to_str().expect("utf8"),
+    ]);
+    alice.ok(&["pause", "--reason", "hold"]);
+    assert_eq!(
+        w.server_ref("refs/deploybot/control"),
+        None,
+        "nothing written to origin"
+    );
+    let on_upstream = common::git_in(
+        &upstream,
+        &w.home(),
+        &["rev-parse", "refs/deploybot/control"],
+    );
+    assert_eq!(on_upstream.len(), 40, "the record landed on upstream");
+    assert_eq!(alice.status()["source"], "upstream");
+    // An explicit --remote wins over the policy.
+    let explicit = alice.ok(&["--remote", "origin", "status", "--json"]);
+    assert!(explicit.contains("\"source\": \"origin\""), "{explicit}");
+}
