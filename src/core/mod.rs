@@ -6,4 +6,5 @@ pub mod policy;
 pub mod queue;
 pub mod react;
 pub mod release;
+pub mod results;
 pub mod time;

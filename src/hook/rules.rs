@@ -141,7 +141,7 @@ pub fn check_result_line(line: &str) -> Result<(), String> {
     if line.len() > MAX_NOTE_LINE_BYTES {
         return Err(format!("is over {} KiB", MAX_NOTE_LINE_BYTES / 1024));
     }
-    crate::core::release::validate_line(line)
+    crate::core::results::validate_line(line)
         .map(|_| ())
         .map_err(|why| format!("is not a result record: {why}"))
 }

@@ -3,7 +3,7 @@
 
 use super::runner::{Pipeline, report_line, result};
 use crate::core::policy::Verification;
-use crate::core::release::{ResultStatus, latest_per_check};
+use crate::core::results::{ResultStatus, latest_per_check};
 use crate::error::CliResult;
 use crate::git::{ObjectId, names};
 use crate::messages::{self, short};

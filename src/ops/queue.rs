@@ -3,7 +3,7 @@
 use crate::core::queue::{
     EntryView, QueueAction, QueueRecord, QueueState, entry_state, validate_branch_name,
 };
-use crate::core::release::checks_green;
+use crate::core::results::checks_green;
 use crate::error::{CliError, CliResult};
 use crate::git::refs::RefUpdate;
 use crate::git::store::{Attempt, Store};

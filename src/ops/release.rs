@@ -1,7 +1,8 @@
 //! The release state of an exact base commit, read from its notes.
 
 use crate::core::policy::Policy;
-use crate::core::release::{Release, ReleaseInputs, ResultRecord, parse_note, release_state};
+use crate::core::release::{Release, ReleaseInputs, release_state};
+use crate::core::results::{ResultRecord, parse_note};
 use crate::git::store::Store;
 use crate::git::{ObjectId, names};
 use anyhow::Result;

@@ -1,6 +1,6 @@
 //! Recording CI and deploy results as JSON Lines notes on exact commits.
 
-use crate::core::release::{ResultRecord, ResultStatus};
+use crate::core::results::{ResultRecord, ResultStatus};
 use crate::error::{CliError, CliResult};
 use crate::git::ObjectId;
 use crate::git::refs::RefUpdate;

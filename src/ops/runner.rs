@@ -2,7 +2,8 @@
 //! one (claim with a `pending` line, run in a temporary worktree, report).
 
 use super::report::note_append_update;
-use crate::core::release::{ReleaseState, ResultRecord, ResultStatus, latest_per_check};
+use crate::core::release::ReleaseState;
+use crate::core::results::{ResultRecord, ResultStatus, latest_per_check};
 use crate::error::{CliError, CliResult};
 use crate::git::store::Attempt;
 use crate::git::{ObjectId, names};

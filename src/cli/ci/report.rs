@@ -2,7 +2,7 @@
 
 use super::super::render::print_json;
 use super::super::{GlobalArgs, parse_sha_arg};
-use crate::core::release::ResultStatus;
+use crate::core::results::ResultStatus;
 use crate::error::{CliError, CliResult};
 use crate::messages::{self, short};
 use crate::ops::report::{Report, append_report};

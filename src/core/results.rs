@@ -1,0 +1,357 @@
+//! Result notes: the JSON Lines records runners append on exact commits, the
+//! latest result per check (DESIGN.md's duplicate and later-failure rules),
+//! and whether a set of required checks is green. Pure functions.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::time::{UnixSeconds, parse_rfc3339};
+
+/// Status of one report (pinned strings, lowercase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultStatus {
+    /// A run started and has not finished.
+    Pending,
+    /// The run passed.
+    Success,
+    /// The run failed.
+    Failure,
+    /// The run was cancelled (often a duplicate cancelled by concurrency).
+    Cancelled,
+    /// The run did not apply; never evidence either way.
+    Skipped,
+}
+
+impl ResultStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [ResultStatus; 5] = [
+        ResultStatus::Pending,
+        ResultStatus::Success,
+        ResultStatus::Failure,
+        ResultStatus::Cancelled,
+        ResultStatus::Skipped,
+    ];
+
+    /// The pinned lowercase name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResultStatus::Pending => "pending",
+            ResultStatus::Success => "success",
+            ResultStatus::Failure => "failure",
+            ResultStatus::Cancelled => "cancelled",
+            ResultStatus::Skipped => "skipped",
+        }
+    }
+
+    /// Parses a pinned name (exact, lowercase); `None` otherwise.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
+/// One JSON line of a result note. Unknown fields are kept in `extra` and ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRecord {
+    /// The check's name, e.g. `CI` or `Deploy`.
+    pub check: String,
+    /// The reported status.
+    pub status: ResultStatus,
+    /// When the report was made (RFC 3339), i.e. when the run finished.
+    pub at: String,
+    /// The runner's id for the run, if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub run_id: Option<String>,
+    /// A link to the run's log, if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub url: Option<String>,
+    /// Which runner reported, if known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub runner: Option<String>,
+    /// The attempt number of a re-run, if known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub attempt: Option<u32>,
+    /// Fields this version does not know; kept and written back unchanged.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ResultRecord {
+    /// A record with no optional fields.
+    pub fn new(check: &str, status: ResultStatus, at: &str) -> Self {
+        ResultRecord {
+            check: check.to_owned(),
+            status,
+            at: at.to_owned(),
+            run_id: None,
+            url: None,
+            runner: None,
+            attempt: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// `at` in Unix seconds; `None` when it is not RFC 3339.
+    pub fn at_seconds(&self) -> Option<UnixSeconds> {
+        parse_rfc3339(&self.at)
+    }
+
+    /// The record as one compact JSON line, without a trailing newline.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("strings, numbers and JSON values always serialize")
+    }
+}
+
+/// A note parsed leniently: the records that could be read and what could not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedNote {
+    /// Valid records, in line order.
+    pub records: Vec<ResultRecord>,
+    /// One entry per rejected line: `line N: why`.
+    pub problems: Vec<String>,
+}
+
+/// Parses a result note: JSON Lines, blank lines ignored (`git notes append`
+/// puts blank lines between entries). A line that is not a record (bad JSON,
+/// unknown status, `at` not RFC 3339) lands in `problems`; this never panics.
+pub fn parse_note(text: &str) -> ParsedNote {
+    let mut note = ParsedNote::default();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match read_record(line) {
+            Ok(record) => note.records.push(record),
+            Err(why) => note.problems.push(format!("line {}: {why}", index + 1)),
+        }
+    }
+    note
+}
+
+/// Validates one line as a result record for the server hook: `Err` holds a
+/// one-line reason. Strict: `check` non-empty, at most 200 characters and free
+/// of control characters; `status` one of the pinned names; `at` RFC 3339.
+pub fn validate_line(line: &str) -> Result<ResultRecord, String> {
+    let record = read_record(line.trim())?;
+    if record.check.is_empty() {
+        return Err("`check` is empty".to_owned());
+    }
+    if record.check.chars().count() > 200 {
+        return Err("`check` is longer than 200 characters".to_owned());
+    }
+    if record.check.chars().any(char::is_control) {
+        return Err("`check` contains control characters".to_owned());
+    }
+    Ok(record)
+}
+
+/// Reads one non-blank line into a record with a valid status and `at`.
+fn read_record(line: &str) -> Result<ResultRecord, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let object = value.as_object().ok_or("not a JSON object")?;
+    let field = |name: &str| match object.get(name) {
+        None => Err(format!("missing `{name}`")),
+        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(format!("`{name}` is not a string")),
+    };
+    field("check")?;
+    let status = field("status")?;
+    if ResultStatus::parse(&status).is_none() {
+        return Err(format!(
+            "unknown status `{status}` (expected pending, success, failure, cancelled or skipped)"
+        ));
+    }
+    let at = field("at")?;
+    if parse_rfc3339(&at).is_none() {
+        return Err(format!("`at` is not an RFC 3339 time: `{at}`"));
+    }
+    serde_json::from_value(value).map_err(|e| format!("bad optional field: {e}"))
+}
+
+/// The deciding report per check, following DESIGN's rules:
+///
+/// - `skipped` reports and reports whose `at` does not parse are ignored;
+/// - the latest report by `at`, then line order, decides, so a later
+///   `failure` always beats an older `success`;
+/// - except a `cancelled` latest report does not hide a `success` whose run
+///   finished no earlier than the cancelled run started. Records carry only
+///   `at`, so the cancelled run's start is the earliest `at` among reports of
+///   the same check with the same `run_id` and `attempt` (a runner that
+///   reports `pending` when it starts gives the true start), else the
+///   cancelled report's own `at`. Among the `success`/`failure` reports at or
+///   after that start, the latest one is taken if it is a `success`;
+///   otherwise the `cancelled` report stands.
+pub fn latest_per_check(records: &[ResultRecord]) -> BTreeMap<String, ResultRecord> {
+    let mut by_check: BTreeMap<&str, Vec<Report<'_>>> = BTreeMap::new();
+    for (index, record) in records.iter().enumerate() {
+        if record.status == ResultStatus::Skipped {
+            continue;
+        }
+        let Some(at) = record.at_seconds() else {
+            continue;
+        };
+        by_check
+            .entry(&record.check)
+            .or_default()
+            .push(Report { at, index, record });
+    }
+    by_check
+        .into_iter()
+        .filter_map(|(check, reports)| decide(&reports).map(|r| (check.to_owned(), r.clone())))
+        .collect()
+}
+
+/// A report with its parsed time and line order.
+#[derive(Clone, Copy)]
+struct Report<'a> {
+    at: UnixSeconds,
+    index: usize,
+    record: &'a ResultRecord,
+}
+
+impl Report<'_> {
+    /// The ordering key: `at`, then line order.
+    fn key(&self) -> (UnixSeconds, usize) {
+        (self.at, self.index)
+    }
+}
+
+/// The deciding record among one check's reports (see [`latest_per_check`]).
+fn decide<'a>(reports: &[Report<'a>]) -> Option<&'a ResultRecord> {
+    let latest = reports.iter().max_by_key(|r| r.key())?;
+    if latest.record.status != ResultStatus::Cancelled {
+        return Some(latest.record);
+    }
+    let started = match &latest.record.run_id {
+        None => latest.at,
+        Some(run_id) => reports
+            .iter()
+            .filter(|r| {
+                r.record.run_id.as_ref() == Some(run_id)
+                    && r.record.attempt == latest.record.attempt
+            })
+            .map(|r| r.at)
+            .fold(latest.at, UnixSeconds::min),
+    };
+    let finished = reports
+        .iter()
+        .filter(|r| r.at >= started)
+        .filter(|r| {
+            matches!(
+                r.record.status,
+                ResultStatus::Success | ResultStatus::Failure
+            )
+        })
+        .max_by_key(|r| r.key());
+    match finished {
+        Some(r) if r.record.status == ResultStatus::Success => Some(r.record),
+        _ => Some(latest.record),
+    }
+}
+
+/// Whether a list of required checks is green on one exact commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckSummary {
+    /// Every required check's latest report is `success`.
+    pub green: bool,
+    /// Required checks whose latest report is `failure`.
+    pub failing: Vec<String>,
+    /// Required checks with no report, or a `pending` or `cancelled` latest.
+    pub missing: Vec<String>,
+}
+
+/// Summarizes the required checks on a queue entry's exact head. There is no
+/// grace here: a `failure` is failing until a newer report replaces it.
+pub fn checks_green(records: &[ResultRecord], required: &[String]) -> CheckSummary {
+    let tally = tally(records, required, UnixSeconds::MIN);
+    CheckSummary {
+        green: tally.failed.is_empty() && tally.outstanding.is_empty(),
+        failing: tally.failed.into_iter().map(|f| f.check).collect(),
+        missing: tally.outstanding,
+    }
+}
+
+/// The names in order, without repeats.
+pub(crate) fn dedup(names: &[String]) -> Vec<&String> {
+    let mut seen = Vec::new();
+    for name in names {
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    seen
+}
+
+/// ``"`A`, `B`"`` for messages.
+pub(crate) fn quoted(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    quoted.join(", ")
+}
+
+/// The deciding reports of some named checks, by outcome.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// The latest `at` among the checks whose deciding report is a success.
+    pub(crate) last_success: Option<UnixSeconds>,
+    /// Checks whose deciding report is a failure.
+    pub(crate) failed: Vec<Failed>,
+    /// Checks with no report, or a pending or cancelled one, in list order.
+    pub(crate) outstanding: Vec<String>,
+    /// Some check's deciding report is `pending`.
+    pub(crate) started: bool,
+}
+
+/// Tallies `names` over the records whose `at` is no earlier than `since`.
+pub(crate) fn tally(records: &[ResultRecord], names: &[String], since: UnixSeconds) -> Tally {
+    let current: Vec<ResultRecord> = records
+        .iter()
+        .filter(|r| r.at_seconds().is_some_and(|at| at >= since))
+        .cloned()
+        .collect();
+    let latest = latest_per_check(&current);
+    let mut tally = Tally::default();
+    for name in dedup(names) {
+        let report = latest.get(name).and_then(|r| Some((r, r.at_seconds()?)));
+        match report {
+            Some((r, at)) if r.status == ResultStatus::Success => {
+                tally.last_success = Some(tally.last_success.map_or(at, |last| last.max(at)));
+            }
+            Some((r, at)) if r.status == ResultStatus::Failure => {
+                let at_text = r.at.clone();
+                tally.failed.push(Failed {
+                    check: name.clone(),
+                    at: at_text,
+                    at_seconds: at,
+                });
+            }
+            _ => {
+                tally.started |= report.is_some_and(|(r, _)| r.status == ResultStatus::Pending);
+                tally.outstanding.push(name.clone());
+            }
+        }
+    }
+    tally
+}
+
+/// A check whose deciding report is a failure.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    /// The check's name.
+    pub(crate) check: String,
+    /// The failure's `at` as reported.
+    pub(crate) at: String,
+    /// The failure's `at` in seconds.
+    pub(crate) at_seconds: UnixSeconds,
+}
+
+/// ``"check `CI` failure at <at>; …"`` for messages.
+pub(crate) fn failures(failed: &[Failed]) -> String {
+    let list: Vec<String> = failed
+        .iter()
+        .map(|f| format!("check `{}` failure at {}", f.check, f.at))
+        .collect();
+    list.join("; ")
+}
