@@ -309,3 +309,53 @@ fn the_watermark_never_moves_backwards() {
         "forward along main"
     );
 }
+
+#[test]
+fn a_dead_runners_claim_is_taken_over_after_reclaim_after() {
+    let w = World::with_policy(POLICY);
+    let dev = w.clone_as("dev");
+    let main = fresh_main(&w, &dev);
+    // A runner claimed the commit two hours ago and died (written with plain git).
+    let claim = r#"{"check":"CI","status":"pending","at":"2020-01-01T00:00:00Z","run_id":"dead","runner":"gone"}"#;
+    dev.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/notes/deploybot/ci:refs/notes/deploybot/ci",
+    ]);
+    dev.git(&["notes", "--ref=deploybot/ci", "append", "-m", claim, &main]);
+    dev.git(&["push", "-q", "origin", "refs/notes/deploybot/ci"]);
+    assert!(
+        dev.ok(&["ci", "pending"]).contains(&main[..12]),
+        "an old claim is stale by default (1 hour)"
+    );
+    let held = dev.ok(&["ci", "pending", "--reclaim-after", "999999999"]);
+    assert!(
+        !held.contains(&main[..12]),
+        "a claim younger than --reclaim-after holds: {held}"
+    );
+    let out = dev.ok(&["ci", "run", "--check", "CI", "--", "true"]);
+    assert!(
+        out.contains(&main[..12]),
+        "the commit was taken over: {out}"
+    );
+    // A fresh claim by a live runner holds.
+    let next = fresh_main(&w, &dev);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let at = deploybot::core::time::format_rfc3339(now);
+    let live = format!(
+        r#"{{"check":"CI","status":"pending","at":"{at}","run_id":"live","runner":"busy"}}"#
+    );
+    dev.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/notes/deploybot/ci:refs/notes/deploybot/ci",
+    ]);
+    dev.git(&["notes", "--ref=deploybot/ci", "append", "-m", &live, &next]);
+    dev.git(&["push", "-q", "origin", "refs/notes/deploybot/ci"]);
+    assert!(!dev.ok(&["ci", "pending"]).contains(&next[..12]));
+}

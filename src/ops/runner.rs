@@ -46,16 +46,29 @@ pub struct PendingRun {
     pub branch: String,
 }
 
-/// True when `check` has no result on the commit, or only an unclaimed `pending` request.
-fn needs_run(records: &[ResultRecord], check: &str) -> bool {
+/// How long a claim (a `pending` line with a run id) holds before another
+/// runner may take the commit over: a runner that died must not block it forever.
+pub const DEFAULT_RECLAIM_AFTER: i64 = 3600;
+
+/// True when `check` has no result on the commit, only an unclaimed `pending`
+/// request, or a claim older than `reclaim_after` seconds.
+fn needs_run(records: &[ResultRecord], check: &str, reclaim_after: i64) -> bool {
     match latest_per_check(records).get(check) {
         None => true,
-        Some(r) => r.status == ResultStatus::Pending && r.run_id.is_none(),
+        Some(r) if r.status != ResultStatus::Pending => false,
+        Some(r) if r.run_id.is_none() => true,
+        Some(r) => r
+            .at_seconds()
+            .is_none_or(|at| super::now_seconds() - at >= reclaim_after),
     }
 }
 
 /// Commits needing a run: the base tip and the requested heads (CI), or the base tip awaiting deploy.
-pub fn pending(session: &Session, pipeline: Pipeline) -> CliResult<Vec<PendingRun>> {
+pub fn pending(
+    session: &Session,
+    pipeline: Pipeline,
+    reclaim_after: i64,
+) -> CliResult<Vec<PendingRun>> {
     let store = &session.store;
     let policy = &session.policy;
     let mut out = Vec::new();
@@ -75,7 +88,10 @@ pub fn pending(session: &Session, pipeline: Pipeline) -> CliResult<Vec<PendingRu
             }
         }
     };
-    for check in checks.iter().filter(|c| needs_run(&records, c)) {
+    for check in checks
+        .iter()
+        .filter(|c| needs_run(&records, c, reclaim_after))
+    {
         out.push(PendingRun {
             sha: base.to_string(),
             check: check.clone(),
@@ -98,7 +114,7 @@ pub fn pending(session: &Session, pipeline: Pipeline) -> CliResult<Vec<PendingRu
                 .queue
                 .required_checks
                 .iter()
-                .filter(|c| needs_run(&records, c))
+                .filter(|c| needs_run(&records, c, reclaim_after))
             {
                 out.push(PendingRun {
                     sha: view.head_sha.clone(),
@@ -168,12 +184,13 @@ fn claim(
     check: &str,
     run_id: &str,
     force: bool,
+    reclaim_after: i64,
 ) -> CliResult<bool> {
     let line = result(session, check, ResultStatus::Pending, run_id).to_line();
     let subject = format!("claim: {check} on {}", short(&sha.to_string()));
     let claimed = session.store.transact("deploybot: claim run", |store| {
         let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
-        if !force && !needs_run(&records, check) {
+        if !force && !needs_run(&records, check, reclaim_after) {
             return Ok(Attempt::Done(false));
         }
         let update =
@@ -184,20 +201,39 @@ fn claim(
 }
 
 /// Runs `command` for `check` on `sha` (or the first pending commit for it) in a temporary worktree.
-pub fn run(
-    session: &Session,
-    pipeline: Pipeline,
-    check: &str,
-    sha: Option<ObjectId>,
-    command: &[String],
-    quiet_stdout: bool,
-) -> CliResult<RunOutcome> {
+/// What to run, where, and how.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// CI or deploy.
+    pub pipeline: Pipeline,
+    /// The check this run reports.
+    pub check: String,
+    /// The exact commit, or None for the first pending one.
+    pub sha: Option<ObjectId>,
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// Send the command's stdout to stderr (when stdout carries JSON).
+    pub quiet_stdout: bool,
+    /// Seconds after which another runner's claim is taken over.
+    pub reclaim_after: i64,
+}
+
+/// Runs the request's command for its check on its sha (or the first pending commit) in a temporary worktree.
+pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
+    let RunRequest {
+        pipeline,
+        sha,
+        quiet_stdout,
+        reclaim_after,
+        ..
+    } = *request;
+    let (check, command) = (request.check.as_str(), request.command.as_slice());
     super::report::validate_check_name(check)?;
     let explicit = sha.is_some();
     let sha = match sha {
         Some(sha) => sha,
         None => {
-            let found = pending(session, pipeline)?
+            let found = pending(session, pipeline, reclaim_after)?
                 .into_iter()
                 .find(|p| p.check == check);
             let Some(found) = found else {
@@ -230,7 +266,15 @@ pub fn run(
             });
         }
     }
-    if !claim(session, pipeline, sha, check, &run_id, explicit)? {
+    if !claim(
+        session,
+        pipeline,
+        sha,
+        check,
+        &run_id,
+        explicit,
+        reclaim_after,
+    )? {
         return Err(CliError::precondition(messages::already_claimed(
             check, &sha_hex,
         )));

@@ -4,13 +4,16 @@ use super::super::GlobalArgs;
 use super::super::render::print_json;
 use crate::error::CliResult;
 use crate::messages::short;
-use crate::ops::runner::{Pipeline, pending};
+use crate::ops::runner::{DEFAULT_RECLAIM_AFTER, Pipeline, pending};
 use crate::session::Session;
 use clap::Args;
 
 /// Arguments of `ci pending`.
 #[derive(Debug, Args)]
 pub struct PendingArgs {
+    /// List commits whose claim by another runner is at least this many seconds old.
+    #[arg(long, default_value_t = DEFAULT_RECLAIM_AFTER as u64, value_name = "SECONDS")]
+    pub reclaim_after: u64,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -19,7 +22,11 @@ pub struct PendingArgs {
 /// Runs `pending` for a pipeline.
 pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: PendingArgs) -> CliResult {
     let session = Session::open(&global.session_options())?;
-    let items = pending(&session, pipeline)?;
+    let items = pending(
+        &session,
+        pipeline,
+        i64::try_from(args.reclaim_after).unwrap_or(i64::MAX),
+    )?;
     if args.json {
         return print_json(&items);
     }

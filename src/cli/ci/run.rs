@@ -4,7 +4,7 @@ use super::super::render::print_json;
 use super::super::{GlobalArgs, parse_sha_arg};
 use crate::core::results::ResultStatus;
 use crate::error::{CliError, CliResult, ErrorKind};
-use crate::ops::runner::{Pipeline, run as run_check};
+use crate::ops::runner::{DEFAULT_RECLAIM_AFTER, Pipeline, RunRequest, run as run_check};
 use crate::session::Session;
 use clap::Args;
 
@@ -17,6 +17,9 @@ pub struct RunArgs {
     /// The exact commit [default: the first one pending for the check].
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
+    /// Take over another runner's claim once it is this many seconds old.
+    #[arg(long, default_value_t = DEFAULT_RECLAIM_AFTER as u64, value_name = "SECONDS")]
+    pub reclaim_after: u64,
     /// Print the outcome as JSON (the command's own output goes to stderr).
     #[arg(long)]
     pub json: bool,
@@ -33,14 +36,15 @@ pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: RunArgs) -> CliResult 
         .map(|s| parse_sha_arg("--sha", s))
         .transpose()?;
     let session = Session::open(&global.session_options())?;
-    let outcome = run_check(
-        &session,
+    let request = RunRequest {
         pipeline,
-        &args.check,
+        check: args.check,
         sha,
-        &args.command,
-        args.json,
-    )?;
+        command: args.command,
+        quiet_stdout: args.json,
+        reclaim_after: i64::try_from(args.reclaim_after).unwrap_or(i64::MAX),
+    };
+    let outcome = run_check(&session, &request)?;
     if args.json {
         print_json(&outcome)?;
     } else {
