@@ -394,3 +394,27 @@ fn the_policy_can_name_the_remote_that_holds_the_shared_state() {
     let explicit = alice.ok(&["--remote", "origin", "status", "--json"]);
     assert!(explicit.contains("\"source\": \"origin\""), "{explicit}");
 }
+
+#[test]
+fn pause_and_unpause_speak_json_for_agents() {
+    let w = World::new();
+    let alice = w.clone_as("alice");
+    let out: serde_json::Value =
+        serde_json::from_str(&alice.ok(&["pause", "--reason", "hold", "--json"])).expect("JSON");
+    assert_eq!(out["outcome"], "paused");
+    let id = out["control_id"].as_str().expect("control id").to_string();
+    let sha = out["main_sha"].as_str().expect("main sha").to_string();
+    assert_eq!(
+        alice.control("control_id"),
+        id,
+        "the JSON names the pause status shows"
+    );
+    let again: serde_json::Value =
+        serde_json::from_str(&alice.ok(&["pause", "--reason", "hold", "--json"])).expect("JSON");
+    assert_eq!(again["outcome"], "already-paused");
+    let text = alice.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--json"]);
+    let out: serde_json::Value = serde_json::from_str(&text).expect("only JSON on stdout");
+    assert_eq!(out["recovery"]["resumes_control_id"], id.as_str());
+    assert_eq!(out["woke"], true);
+    assert_eq!(out["wake_up"]["state"], "complete", "{out}");
+}

@@ -16,6 +16,9 @@ pub struct PauseArgs {
     /// The base sha the pause is bound to [default: the current base tip].
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
+    /// Print the outcome as JSON (`{"outcome": "paused" | "already-paused" | "ignored", …}`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `pause`.
@@ -27,7 +30,11 @@ pub fn run(global: &GlobalArgs, args: PauseArgs) -> CliResult {
         .transpose()?;
     crate::ops::control::validate_reason(&args.reason)?;
     let session = Session::open(&global.session_options())?;
-    match pause(&session, &args.reason, sha)? {
+    let outcome = pause(&session, &args.reason, sha)?;
+    if args.json {
+        return super::render::print_json(&outcome);
+    }
+    match outcome {
         PauseOutcome::Paused {
             control_id,
             main_sha,

@@ -1,11 +1,14 @@
 //! `git deploybot unpause`: resume with a durable recovery, then wake the reactor.
 
+use super::react::{ReactOutput, follow_exit, react_and_follow, render_text as react_text};
+use super::render::print_json;
 use super::{GlobalArgs, parse_sha_arg};
 use crate::error::{CliError, CliResult};
 use crate::messages::{self, short};
-use crate::ops::control::unpause;
+use crate::ops::control::{Unpaused, unpause};
 use crate::session::Session;
 use clap::Args;
+use serde::Serialize;
 
 /// Arguments of `unpause`.
 #[derive(Debug, Args)]
@@ -25,6 +28,9 @@ pub struct UnpauseArgs {
     /// Let the wake-up dispatch CI for the new base sha.
     #[arg(long)]
     pub dispatch_ci: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
     /// Bound on the wake-up's waiting, in seconds.
     #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
     pub timeout: u64,
@@ -42,33 +48,71 @@ pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
         return Err(CliError::usage("--timeout must be at least 1 second"));
     }
     let session = Session::open(&global.session_options())?;
-    let done = unpause(&session, sha, &args.control_id)?;
-    println!(
-        "unpaused: recovery {} resumes {} ({} on {})",
-        done.control_id,
-        done.resumes_control_id,
-        done.recovered_reason,
-        short(&done.recovered_main_sha)
-    );
-    if args.no_wake {
-        println!("not waking the reactor (--no-wake); run `git deploybot react` when ready");
-        return Ok(());
-    }
-    // The recovery is durable: a wake-up failure is reported, never re-pauses, and unpause succeeds.
-    match super::react::react_and_follow(
-        &session,
-        args.follow,
-        args.dispatch_ci,
-        args.timeout,
-        false,
-    ) {
-        Ok(output) => {
-            print!("wake-up {}", super::react::render_text(&output));
-            if let Err(err) = super::react::follow_exit(output.follow.as_ref()) {
-                println!("{}", messages::wake_deferred(&err.message));
+    let recovery = unpause(&session, sha, &args.control_id)?;
+    let mut output = UnpauseOutput {
+        recovery,
+        woke: !args.no_wake,
+        wake_up: None,
+        wake_up_deferred: None,
+    };
+    if !args.no_wake {
+        // The recovery is durable: a wake-up failure is reported, never
+        // re-pauses, and unpause still succeeds.
+        match react_and_follow(
+            &session,
+            args.follow,
+            args.dispatch_ci,
+            args.timeout,
+            args.json,
+        ) {
+            Ok(woke) => {
+                if let Err(err) = follow_exit(woke.follow.as_ref()) {
+                    output.wake_up_deferred = Some(messages::wake_deferred(&err.message));
+                }
+                output.wake_up = Some(woke);
             }
+            Err(err) => output.wake_up_deferred = Some(messages::wake_deferred(&err.message)),
         }
-        Err(err) => println!("{}", messages::wake_deferred(&err.message)),
     }
+    if args.json {
+        return print_json(&output);
+    }
+    print!("{}", render_text(&output));
     Ok(())
+}
+
+/// What unpause recorded and what its wake-up did (`unpause --json`).
+#[derive(Debug, Serialize)]
+pub struct UnpauseOutput {
+    /// The durable recovery.
+    pub recovery: Unpaused,
+    /// False with --no-wake.
+    pub woke: bool,
+    /// The wake-up's react pass (and follow), when it ran.
+    pub wake_up: Option<ReactOutput>,
+    /// Why the wake-up could not finish, when it could not.
+    pub wake_up_deferred: Option<String>,
+}
+
+/// The human rendering.
+pub fn render_text(output: &UnpauseOutput) -> String {
+    let r = &output.recovery;
+    let mut out = format!(
+        "unpaused: recovery {} resumes {} ({} on {})\n",
+        r.control_id,
+        r.resumes_control_id,
+        r.recovered_reason,
+        short(&r.recovered_main_sha)
+    );
+    if !output.woke {
+        out.push_str("not waking the reactor (--no-wake); run `git deploybot react` when ready\n");
+    }
+    if let Some(wake) = &output.wake_up {
+        out.push_str(&format!("wake-up {}", react_text(wake)));
+    }
+    if let Some(deferred) = &output.wake_up_deferred {
+        out.push_str(deferred);
+        out.push('\n');
+    }
+    out
 }
