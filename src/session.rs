@@ -1,7 +1,7 @@
 //! What every operation starts from: the repository, where truth lives, the policy and the actor.
 
 use crate::core::control::ControlState;
-use crate::core::policy::{POLICY_FILE, Policy, parse_policy};
+use crate::core::policy::{Policy, parse_policy};
 use crate::error::{CliError, CliResult};
 use crate::git::objects::Identity;
 use crate::git::store::Store;
@@ -126,35 +126,7 @@ fn load_policy(store: &Store, global: &SessionOptions) -> CliResult<Policy> {
         return parse_policy(&text, &path.display().to_string())
             .map_err(|e| CliError::usage(e.to_string()));
     }
-    let configured = store
-        .repo
-        .config_string("deploybot.baseBranch")
-        .unwrap_or_else(|| Policy::default().queue.base_branch);
-    let policy = policy_at_branch(store, &configured)?;
-    if policy.queue.base_branch != configured {
-        // The policy names another base branch: that branch's policy governs.
-        return policy_at_branch(store, &policy.queue.base_branch);
-    }
-    Ok(policy)
-}
-
-fn policy_at_branch(store: &Store, branch: &str) -> CliResult<Policy> {
-    let Some(tip) = store.tip(&names::branch_ref(branch))? else {
-        let mut policy = Policy::default();
-        policy.queue.base_branch = branch.to_string();
-        return Ok(policy);
-    };
-    let tree = store.repo.find_commit_info(tip)?.tree;
-    match store.repo.try_read_path(tree, POLICY_FILE)? {
-        None => {
-            let mut policy = Policy::default();
-            policy.queue.base_branch = branch.to_string();
-            Ok(policy)
-        }
-        Some(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            parse_policy(&text, &format!("{branch}:{POLICY_FILE}"))
-                .map_err(|e| CliError::usage(e.to_string()))
-        }
-    }
+    let tip_of = |name: &str| store.tip(name);
+    crate::ops::policy::policy_at_base(&store.repo, &tip_of)?
+        .map_err(|e| CliError::usage(e.to_string()))
 }

@@ -16,7 +16,7 @@ pub mod refs_check;
 pub mod rules;
 
 use crate::core::control::ControlState;
-use crate::core::policy::{POLICY_FILE, Policy, parse_policy};
+use crate::core::policy::Policy;
 use crate::git::history::Ancestry;
 use crate::git::{ObjectId, Repo, names};
 use crate::ledger::{self, ControlLedger, QueueLedger};
@@ -39,35 +39,11 @@ pub fn fast_forward(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<bool> {
 }
 
 /// The policy the server enforces: `.deploybot.toml` at the current tip of the
-/// base branch (`deploybot.baseBranch` in the server's config, else `main`;
-/// when that policy names another base branch, that branch's policy).
+/// base branch (see [`crate::ops::policy::policy_at_base`]).
 /// The inner `Err` is one line saying why it cannot be read.
 pub fn server_policy(repo: &Repo) -> Result<Result<Policy, String>> {
-    let configured = repo
-        .config_string("deploybot.baseBranch")
-        .unwrap_or_else(|| Policy::default().queue.base_branch);
-    let policy = match policy_at(repo, &configured)? {
-        Ok(p) => p,
-        Err(why) => return Ok(Err(why)),
-    };
-    if policy.queue.base_branch != configured {
-        return policy_at(repo, &policy.queue.base_branch);
-    }
-    Ok(Ok(policy))
-}
-
-fn policy_at(repo: &Repo, branch: &str) -> Result<Result<Policy, String>> {
-    let mut default = Policy::default();
-    default.queue.base_branch = branch.to_string();
-    let Some(tip) = repo.try_find_ref(&names::branch_ref(branch))? else {
-        return Ok(Ok(default));
-    };
-    let tree = repo.find_commit_info(tip)?.tree;
-    let Some(bytes) = repo.try_read_path(tree, POLICY_FILE)? else {
-        return Ok(Ok(default));
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    Ok(parse_policy(&text, &format!("{branch}:{POLICY_FILE}")).map_err(|e| e.to_string()))
+    let tip_of = |name: &str| repo.try_find_ref(name);
+    Ok(crate::ops::policy::policy_at_base(repo, &tip_of)?.map_err(|e| e.to_string()))
 }
 
 /// Judges a whole push (pre-receive). `var` reads the hook's environment.
