@@ -441,7 +441,7 @@ pub fn hook_bad_policy(refname: &str, why: &str) -> String {
     hook_line(
         refname,
         &format!("the server cannot read its policy: {why}"),
-        "fix .deploybot.toml on the server's base branch (an admin can update it with `git update-ref` there)",
+        "push a fast-forward of the base branch whose .deploybot.toml parses (the one push still accepted)",
     )
 }
 
@@ -545,4 +545,13 @@ pub fn man_no_prefix(binary: &str) -> String {
 /// The reason of the first control record, written so merges can lease the ledger.
 pub fn control_ledger_started() -> String {
     "control ledger started by the first merge".into()
+}
+
+/// A base-branch push whose new tip carries a policy that does not parse.
+pub fn hook_base_bad_policy(refname: &str, why: &str) -> String {
+    hook_line(
+        refname,
+        &format!("the pushed policy is invalid: {why}"),
+        "fix .deploybot.toml in your commit and push again",
+    )
 }

@@ -227,3 +227,55 @@ fn repair_leases_are_created_in_format_and_only_grow() {
         "already has commits on top",
     );
 }
+
+#[test]
+fn a_broken_policy_never_lands_and_a_broken_one_can_be_repaired() {
+    let (w, alice) = guarded();
+    // A push to main carrying a policy that does not parse is refused.
+    alice.commit_file(
+        ".deploybot.toml",
+        "[queue]\nbase_brnch = \"main\"\n",
+        "typo",
+    );
+    refused(
+        &w,
+        &alice,
+        &["push", "origin", "HEAD:main"],
+        &[],
+        "the pushed policy is invalid",
+    );
+    // Say one got onto the server before the hook was installed.
+    let broken = alice.git(&["rev-parse", "HEAD"]);
+    alice.git(&[
+        "push",
+        "-q",
+        "origin",
+        &format!("{broken}:refs/heads/broken-stash"),
+    ]);
+    let main = w.server_ref("refs/heads/main").expect("main");
+    w.server_git(&["update-ref", "refs/heads/main", &broken, &main]);
+    // Governed refs are refused while the policy cannot be read...
+    let out = refused(
+        &w,
+        &alice,
+        &[
+            "push",
+            "origin",
+            "HEAD:refs/heads/deploybot/repair/000000000000",
+        ],
+        &[],
+        "cannot read its policy",
+    );
+    assert!(out.contains("fast-forward of the base branch"), "{out}");
+    // ...but a fast-forward of main that fixes the policy is the way out.
+    alice.commit_file(
+        ".deploybot.toml",
+        "[queue]\nbase_branch = \"main\"\n",
+        "fix the typo",
+    );
+    accepted(&alice, &["push", "origin", "HEAD:main"], &[]);
+    assert_eq!(
+        w.server_ref("refs/heads/main"),
+        Some(alice.git(&["rev-parse", "HEAD"]))
+    );
+}

@@ -46,6 +46,22 @@ pub fn server_policy(repo: &Repo) -> Result<Result<Policy, String>> {
     Ok(crate::ops::policy::policy_at_base(repo, &tip_of)?.map_err(|e| e.to_string()))
 }
 
+/// True when `change` fast-forwards the base branch to a commit whose policy parses.
+fn repairs_policy(repo: &Repo, change: &RefChange) -> Result<bool> {
+    let Some(new) = change.new else {
+        return Ok(false);
+    };
+    let forward = match change.old {
+        Some(old) => fast_forward(repo, old, new)?,
+        None => true,
+    };
+    let readable = !matches!(
+        crate::ops::policy::policy_in_commit(repo, new, &new.to_string())?,
+        Some(Err(_))
+    );
+    Ok(forward && readable)
+}
+
 /// Judges a whole push (pre-receive). `var` reads the hook's environment.
 /// Returns one `deploybot: <ref>: <why>; <what to do>` line per problem; empty accepts.
 pub fn check_push(
@@ -63,11 +79,18 @@ pub fn check_push(
                 .map(|b| names::branch_ref(&b))
                 .unwrap_or_else(|| defaults.base_ref());
             let prefix = &defaults.pipeline.repair_branch_prefix;
-            return Ok(changes
-                .iter()
-                .filter(|c| classify_ref(&c.name, &base, prefix).is_governed())
-                .map(|c| messages::hook_bad_policy(&c.name, &why))
-                .collect());
+            let mut problems = Vec::new();
+            for change in changes {
+                if !classify_ref(&change.name, &base, prefix).is_governed() {
+                    continue;
+                }
+                // The one way out: a fast-forward of the base branch to a readable policy.
+                if change.name == base && repairs_policy(repo, change)? {
+                    continue;
+                }
+                problems.push(messages::hook_bad_policy(&change.name, &why));
+            }
+            return Ok(problems);
         }
     };
     let base_ref = policy.base_ref();
@@ -114,7 +137,16 @@ pub fn check_push(
                     }
                 };
                 let protect = policy.hook.protect_base;
-                refs_check::check_base(repo, change, &control, protect)?
+                let mut verdict = refs_check::check_base(repo, change, &control, protect)?;
+                if let Some(new) = change.new
+                    && let Some(Err(e)) =
+                        crate::ops::policy::policy_in_commit(repo, new, &new.to_string())?
+                {
+                    verdict
+                        .problems
+                        .push(messages::hook_base_bad_policy(name, &e.to_string()));
+                }
+                verdict
             }
             RefKind::Verified => {
                 let branch = &policy.queue.base_branch;

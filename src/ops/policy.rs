@@ -26,6 +26,24 @@ pub fn policy_at_base(
     Ok(Ok(policy))
 }
 
+/// The policy file in `commit`'s tree, parsed (None when it has none);
+/// `origin` (a branch name or sha) names it in errors.
+pub fn policy_in_commit(
+    repo: &Repo,
+    commit: ObjectId,
+    origin: &str,
+) -> Result<Option<Result<Policy, PolicyError>>> {
+    let tree = repo.find_commit_info(commit)?.tree;
+    let Some(bytes) = repo.try_read_path(tree, POLICY_FILE)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(Some(parse_policy(
+        &text,
+        &format!("{origin}:{POLICY_FILE}"),
+    )))
+}
+
 fn policy_at_branch(
     repo: &Repo,
     tip_of: &dyn Fn(&str) -> Result<Option<ObjectId>>,
@@ -36,10 +54,5 @@ fn policy_at_branch(
     let Some(tip) = tip_of(&names::branch_ref(branch))? else {
         return Ok(Ok(default));
     };
-    let tree = repo.find_commit_info(tip)?.tree;
-    let Some(bytes) = repo.try_read_path(tree, POLICY_FILE)? else {
-        return Ok(Ok(default));
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    Ok(parse_policy(&text, &format!("{branch}:{POLICY_FILE}")))
+    Ok(policy_in_commit(repo, tip, branch)?.unwrap_or(Ok(default)))
 }
