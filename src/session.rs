@@ -38,17 +38,7 @@ pub struct Session {
 impl Session {
     /// Opens the repository, fetches fresh state and reads the policy.
     pub fn open(global: &SessionOptions) -> CliResult<Session> {
-        let dir = match &global.directory {
-            Some(dir) => dir.clone(),
-            None => std::env::current_dir()
-                .map_err(|e| CliError::usage(format!("cannot read the current directory: {e}")))?,
-        };
-        let repo =
-            Repo::discover(&dir).map_err(|_| CliError::usage(messages::not_a_repository(&dir)))?;
-        let chosen = global
-            .remote
-            .clone()
-            .or_else(|| repo.config_string("deploybot.remote"));
+        let (repo, chosen) = discover(global)?;
         let remote = chosen.clone().unwrap_or_else(|| "origin".to_string());
         if global.remote.is_some() && !global.offline && !repo.has_remote(&remote) {
             return Err(CliError::usage(messages::no_such_remote(&remote)));
@@ -112,6 +102,24 @@ impl Session {
         let tip = self.store.tip(names::CONTROL)?;
         Ok(ledger::read_state::<ControlLedger>(self.repo(), tip)?)
     }
+}
+
+/// The repository (from `-C` or the current directory) and the remote chosen
+/// by `--remote` or `deploybot.remote` (None: not chosen; commands default to
+/// `origin`, or the remote the policy names).
+pub fn discover(global: &SessionOptions) -> CliResult<(Repo, Option<String>)> {
+    let dir = match &global.directory {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| CliError::usage(format!("cannot read the current directory: {e}")))?,
+    };
+    let repo =
+        Repo::discover(&dir).map_err(|_| CliError::usage(messages::not_a_repository(&dir)))?;
+    let chosen = global
+        .remote
+        .clone()
+        .or_else(|| repo.config_string("deploybot.remote"));
+    Ok((repo, chosen))
 }
 
 /// The policy from `--config`, else `.deploybot.toml` at the base tip, else defaults.

@@ -3,28 +3,10 @@
 //! names the ref and leaves every server ref as it was.
 
 mod common;
-use common::{Clone, World};
+use common::{Clone, World, accepted, guarded, refused};
 use serde_json::json;
 
 const CONTROL: &str = "refs/deploybot/control";
-
-/// A world whose server runs git-deploybot's hooks, and a clone called alice.
-fn guarded() -> (World, Clone) {
-    let w = World::new();
-    w.install_deploybot_hooks();
-    let alice = w.clone_as("alice");
-    (w, alice)
-}
-
-/// Asserts the push is refused with `needle` and changes nothing.
-fn refused(w: &World, c: &Clone, args: &[&str], env: &[(&str, &str)], needle: &str) -> String {
-    w.assert_refused(c, args, env, needle)
-}
-
-/// Asserts the push lands.
-fn accepted(c: &Clone, args: &[&str], env: &[(&str, &str)]) {
-    c.assert_git_ok(args, env)
-}
 
 fn pause_record(id: &str, sha: &str, reason: &str) -> serde_json::Value {
     json!({"schema": 1, "control_id": id, "state": "paused", "reason": reason,

@@ -3,26 +3,8 @@
 //! refs unchanged.
 
 mod common;
-use common::{Clone, World};
+use common::{accepted, guarded, refused};
 use serde_json::json;
-
-/// A world whose server runs git-deploybot's hooks, and a clone called alice.
-fn guarded() -> (World, Clone) {
-    let w = World::new();
-    w.install_deploybot_hooks();
-    let alice = w.clone_as("alice");
-    (w, alice)
-}
-
-/// Asserts the push is refused with `needle` and changes nothing.
-fn refused(w: &World, c: &Clone, args: &[&str], env: &[(&str, &str)], needle: &str) -> String {
-    w.assert_refused(c, args, env, needle)
-}
-
-/// Asserts the push lands.
-fn accepted(c: &Clone, args: &[&str], env: &[(&str, &str)]) {
-    c.assert_git_ok(args, env)
-}
 
 #[test]
 fn the_watermark_moves_forward_along_main_only() {

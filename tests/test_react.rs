@@ -25,6 +25,16 @@ fn merge_two(w: &World, dev: &Clone, coord: &Clone) -> String {
     main
 }
 
+/// A world whose main (two merged branches) failed CI: (world, dev, coord, failed sha).
+fn failed_main() -> (World, Clone, Clone, String) {
+    let w = World::with_policy(FAST_POLICY);
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    let failed = merge_two(&w, &dev, &coord);
+    dev.report_ci(&failed, "failure");
+    (w, dev, coord, failed)
+}
+
 #[test]
 fn the_seed_story_end_to_end() {
     let w = World::with_policy(FAST_POLICY);
@@ -106,11 +116,7 @@ fn the_seed_story_end_to_end() {
 
 #[test]
 fn a_new_failure_reason_on_the_recovered_sha_still_pauses() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
-    let failed = merge_two(&w, &dev, &coord);
-    dev.report_ci(&failed, "failure");
+    let (_w, dev, coord, failed) = failed_main();
     coord.react();
     let (id, sha) = coord.pause_ids();
     coord.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
@@ -126,11 +132,7 @@ fn a_new_failure_reason_on_the_recovered_sha_still_pauses() {
 
 #[test]
 fn unpause_wakes_the_reactor_and_merges_the_repair_before_returning() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
-    let failed = merge_two(&w, &dev, &coord);
-    dev.report_ci(&failed, "failure");
+    let (w, dev, coord, failed) = failed_main();
     coord.react();
     dev.ok(&["claim-repair", "--owner", "dev"]);
     let (repair_branch, _) = dev.push_fix_to_repair(&failed);
@@ -143,11 +145,7 @@ fn unpause_wakes_the_reactor_and_merges_the_repair_before_returning() {
 
 #[test]
 fn a_wake_up_error_is_deferred_and_unpause_still_succeeds() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
-    let failed = merge_two(&w, &dev, &coord);
-    dev.report_ci(&failed, "failure");
+    let (w, dev, coord, failed) = failed_main();
     coord.react();
     let (id, sha) = coord.pause_ids();
     // The wake-up's push will fail: the server refuses base-branch updates from now on.
@@ -216,11 +214,7 @@ fn two_coordinators_never_merge_twice_or_lose_records() {
 
 #[test]
 fn two_claimers_get_one_lease() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
-    let failed = merge_two(&w, &dev, &coord);
-    dev.report_ci(&failed, "failure");
+    let (w, _dev, _coord, _failed) = failed_main();
     let a = w.clone_as("a");
     let b = w.clone_as("b");
     let spawn = |c: &Clone, owner: &str| {
@@ -443,11 +437,7 @@ fn notes_written_by_plain_git_are_read() {
 
 #[test]
 fn a_claim_is_undone_when_main_moves_during_it() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
-    let failed = merge_two(&w, &dev, &coord);
-    dev.report_ci(&failed, "failure");
+    let (w, dev, _coord, failed) = failed_main();
     let other = dev.push_branch("racer", "r.txt", "r\n");
     // The server moves main the moment the lease branch lands (a real race, made certain).
     w.install_server_hook(

@@ -1,7 +1,7 @@
 //! `git deploybot claim-repair`: take the repair lease for the failed main.
 
 use super::render::print_json;
-use super::{GlobalArgs, parse_sha_arg};
+use super::{GlobalArgs, parse_optional_sha};
 use crate::error::CliResult;
 use crate::messages::short;
 use crate::ops::repair::{ClaimState, claim};
@@ -24,11 +24,7 @@ pub struct ClaimRepairArgs {
 
 /// Runs `claim-repair`.
 pub fn run(global: &GlobalArgs, args: ClaimRepairArgs) -> CliResult {
-    let sha = args
-        .sha
-        .as_deref()
-        .map(|s| parse_sha_arg("--sha", s))
-        .transpose()?;
+    let sha = parse_optional_sha("--sha", args.sha.as_deref())?;
     let session = Session::open(&global.session_options())?;
     let view = claim(&session, &args.owner, sha)?;
     if args.json {

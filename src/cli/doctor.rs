@@ -3,7 +3,6 @@
 use super::GlobalArgs;
 use super::render::print_json;
 use crate::error::{CliError, CliResult, ErrorKind};
-use crate::git::Repo;
 use crate::messages;
 use crate::ops::doctor::{DoctorContext, DoctorReport, Level, diagnose};
 use clap::Args;
@@ -18,18 +17,8 @@ pub struct DoctorArgs {
 
 /// Runs `doctor`: exit 1 when any row fails.
 pub fn run(global: &GlobalArgs, args: DoctorArgs) -> CliResult {
-    let dir = match &global.directory {
-        Some(dir) => dir.clone(),
-        None => std::env::current_dir()
-            .map_err(|e| CliError::usage(format!("cannot read the current directory: {e}")))?,
-    };
-    let repo =
-        Repo::discover(&dir).map_err(|_| CliError::usage(messages::not_a_repository(&dir)))?;
-    let remote = global
-        .remote
-        .clone()
-        .or_else(|| repo.config_string("deploybot.remote"))
-        .unwrap_or_else(|| "origin".to_string());
+    let (repo, chosen) = crate::session::discover(&global.session_options())?;
+    let remote = chosen.unwrap_or_else(|| "origin".to_string());
     let binary = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .map_err(|e| CliError::usage(format!("cannot find the running binary's path: {e}")))?;

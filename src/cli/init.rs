@@ -2,8 +2,7 @@
 //! config that lets plain `git fetch` and `git log` show deploybot's state.
 
 use super::GlobalArgs;
-use crate::error::{CliError, CliResult};
-use crate::git::Repo;
+use crate::error::CliResult;
 use crate::messages;
 use crate::ops::init::{PolicyWrite, init};
 use clap::Args;
@@ -18,18 +17,8 @@ pub struct InitArgs {
 
 /// Runs `init`.
 pub fn run(global: &GlobalArgs, args: InitArgs) -> CliResult {
-    let dir = match &global.directory {
-        Some(dir) => dir.clone(),
-        None => std::env::current_dir()
-            .map_err(|e| CliError::usage(format!("cannot read the current directory: {e}")))?,
-    };
-    let repo =
-        Repo::discover(&dir).map_err(|_| CliError::usage(messages::not_a_repository(&dir)))?;
-    let remote = global
-        .remote
-        .clone()
-        .or_else(|| repo.config_string("deploybot.remote"))
-        .unwrap_or_else(|| "origin".to_string());
+    let (repo, chosen) = crate::session::discover(&global.session_options())?;
+    let remote = chosen.unwrap_or_else(|| "origin".to_string());
     let report = init(&repo, &remote, args.force)?;
     let path = report.policy_path.display().to_string();
     match report.policy {

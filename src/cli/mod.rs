@@ -182,6 +182,14 @@ pub fn run(cli: Cli) -> CliResult {
     }
 }
 
+/// Parses an optional full 40-hex sha given on the command line.
+pub fn parse_optional_sha(
+    flag: &str,
+    text: Option<&str>,
+) -> CliResult<Option<crate::git::ObjectId>> {
+    text.map(|t| parse_sha_arg(flag, t)).transpose()
+}
+
 /// Parses a full 40-hex sha given on the command line.
 pub fn parse_sha_arg(flag: &str, text: &str) -> CliResult<crate::git::ObjectId> {
     crate::git::parse_oid(text).ok_or_else(|| CliError::usage(messages::bad_sha(flag, text)))

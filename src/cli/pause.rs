@@ -1,6 +1,6 @@
 //! `git deploybot pause`: stop merging until an operator unpauses.
 
-use super::{GlobalArgs, parse_sha_arg};
+use super::{GlobalArgs, parse_optional_sha};
 use crate::error::CliResult;
 use crate::messages::short;
 use crate::ops::control::{PauseOutcome, pause};
@@ -23,11 +23,7 @@ pub struct PauseArgs {
 
 /// Runs `pause`.
 pub fn run(global: &GlobalArgs, args: PauseArgs) -> CliResult {
-    let sha = args
-        .sha
-        .as_deref()
-        .map(|s| parse_sha_arg("--sha", s))
-        .transpose()?;
+    let sha = parse_optional_sha("--sha", args.sha.as_deref())?;
     crate::ops::control::validate_reason(&args.reason)?;
     let session = Session::open(&global.session_options())?;
     let outcome = pause(&session, &args.reason, sha)?;

@@ -1,7 +1,7 @@
 //! `git deploybot request`: ask for a branch's exact head to be merged.
 
 use super::render::print_json;
-use super::{GlobalArgs, parse_sha_arg};
+use super::{GlobalArgs, parse_optional_sha};
 use crate::error::CliResult;
 use crate::ops::queue::request;
 use crate::session::Session;
@@ -22,11 +22,7 @@ pub struct RequestArgs {
 
 /// Runs `request`.
 pub fn run(global: &GlobalArgs, args: RequestArgs) -> CliResult {
-    let sha = args
-        .sha
-        .as_deref()
-        .map(|s| parse_sha_arg("--sha", s))
-        .transpose()?;
+    let sha = parse_optional_sha("--sha", args.sha.as_deref())?;
     let session = Session::open(&global.session_options())?;
     let change = request(&session, &args.branch, sha)?;
     if args.json {

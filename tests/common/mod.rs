@@ -472,3 +472,21 @@ impl Clone {
         (branch, fix)
     }
 }
+
+/// A world whose server runs git-deploybot's hooks, and a clone called alice.
+pub fn guarded() -> (World, Clone) {
+    let w = World::new();
+    w.install_deploybot_hooks();
+    let alice = w.clone_as("alice");
+    (w, alice)
+}
+
+/// Asserts the push is refused with `needle` and changes nothing.
+pub fn refused(w: &World, c: &Clone, args: &[&str], env: &[(&str, &str)], needle: &str) -> String {
+    w.assert_refused(c, args, env, needle)
+}
+
+/// Asserts the push lands.
+pub fn accepted(c: &Clone, args: &[&str], env: &[(&str, &str)]) {
+    c.assert_git_ok(args, env)
+}

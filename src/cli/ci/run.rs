@@ -1,7 +1,7 @@
 //! `git deploybot ci run` / `deploy run`: claim a pending commit, run a command on it, report.
 
 use super::super::render::print_json;
-use super::super::{GlobalArgs, parse_sha_arg};
+use super::super::{GlobalArgs, parse_optional_sha};
 use crate::core::results::ResultStatus;
 use crate::error::{CliError, CliResult, ErrorKind};
 use crate::ops::runner::{DEFAULT_RECLAIM_AFTER, Pipeline, RunRequest, run as run_check};
@@ -30,11 +30,7 @@ pub struct RunArgs {
 
 /// Runs the command; exits 6 when it failed (the failure is recorded either way).
 pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: RunArgs) -> CliResult {
-    let sha = args
-        .sha
-        .as_deref()
-        .map(|s| parse_sha_arg("--sha", s))
-        .transpose()?;
+    let sha = parse_optional_sha("--sha", args.sha.as_deref())?;
     let session = Session::open(&global.session_options())?;
     let request = RunRequest {
         pipeline,
