@@ -1,6 +1,8 @@
 //! The demo's throwaway world: a directory holding a bare server and named
 //! clones, and real `git` / `git-deploybot` processes run inside it with a
 //! pinned environment (its own HOME, no system config, no inherited GIT_*).
+//! The demo plays the people in the story, so it runs `git` and this binary
+//! as they would, as processes; it never reaches into the git layer.
 
 use crate::messages;
 use anyhow::{Context, Result, bail};

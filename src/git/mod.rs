@@ -102,6 +102,11 @@ impl Repo {
     }
 }
 
+/// Runs `git <args>` outside any repository (e.g. `git deploybot --version`).
+pub fn run_git_anywhere(args: &[&str]) -> std::io::Result<std::process::Output> {
+    Command::new("git").args(args).output()
+}
+
 /// Parses a full 40-hex object id.
 pub fn parse_oid(hex: &str) -> Option<ObjectId> {
     if !crate::core::control::is_full_sha(hex) {
