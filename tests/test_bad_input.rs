@@ -128,3 +128,36 @@ fn a_relative_dash_c_path_works() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn config_flag_reads_a_policy_file_and_names_a_bad_key() {
+    let w = World::new();
+    let alice = w.clone_as("alice");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/policies");
+    let good = fixtures.join("every-key.toml");
+    let out = alice.run(&[
+        "--config",
+        good.to_str().expect("utf8"),
+        "--offline",
+        "status",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        s["main"]["branch"], "trunk",
+        "the policy from --config governs"
+    );
+    let bad = fixtures.join("unknown-key.toml");
+    let out = alice.run(&["--config", bad.to_str().expect("utf8"), "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let line = one_line_error(&out);
+    assert!(
+        line.contains("unknown key `queue.max_batch_sise`") && line.contains("unknown-key.toml"),
+        "{line}"
+    );
+}

@@ -284,3 +284,37 @@ fn error_is_a_std_error_displaying_its_message() {
     assert_eq!(boxed.to_string(), err.message);
     assert!(err.message.starts_with("HEAD:.deploybot.toml: "));
 }
+
+#[test]
+fn the_every_key_fixture_sets_every_key_away_from_its_default() {
+    let text = include_str!("../../../fixtures/policies/every-key.toml");
+    let p = parse_policy(text, "fixtures/policies/every-key.toml").expect("the fixture parses");
+    let d = Policy::default();
+    assert_ne!(p.queue.base_branch, d.queue.base_branch);
+    assert_ne!(p.queue.remote, d.queue.remote);
+    assert_ne!(p.queue.required_checks, d.queue.required_checks);
+    assert_eq!(p.queue.merge_method, MergeMethod::Squash);
+    assert_eq!(p.queue.max_batch_size, 7);
+    assert_eq!(p.queue.trusted_actors, ["alice", "bob"]);
+    assert_eq!(p.queue.coordinator_actors, ["coordinator"]);
+    assert_eq!(p.queue.ci_runners, ["runner-1"]);
+    assert_eq!(p.pipeline.ci_checks, ["CI", "e2e"]);
+    assert_eq!(p.pipeline.deploy_checks, ["Deploy", "Migrate"]);
+    assert_eq!(
+        p.pipeline.release_admission,
+        crate::core::release::AdmissionMode::CiPassed
+    );
+    assert_eq!(p.pipeline.ci_failure_grace_seconds, 30);
+    assert!(!p.pipeline.pause_on_failure);
+    assert_eq!(p.pipeline.repair_branch_prefix, "hotfix/repair");
+    assert!(!p.pipeline.ci_dispatch_command.is_empty() && !p.pipeline.deploy_command.is_empty());
+    assert_eq!(p.verification_names(), ["health", "api"]);
+    assert_eq!(p.pipeline.verifications[0].expected_status, 204);
+    assert_eq!(
+        p.pipeline.verifications[1].expected_status, 200,
+        "defaulted"
+    );
+    assert_eq!(p.pipeline.verifications[1].timeout_seconds, 10, "defaulted");
+    assert_eq!(p.hook.identity_env, ["GL_USER"]);
+    assert!(p.hook.protect_base);
+}
