@@ -555,3 +555,8 @@ pub fn hook_base_bad_policy(refname: &str, why: &str) -> String {
         "fix .deploybot.toml in your commit and push again",
     )
 }
+
+/// follow could not fetch; it will try again next poll.
+pub fn fetch_retry(why: &str, attempt: u32) -> String {
+    format!("fetch failed ({attempt} in a row), retrying next poll: {why}")
+}

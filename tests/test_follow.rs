@@ -359,3 +359,37 @@ fn a_dead_runners_claim_is_taken_over_after_reclaim_after() {
     dev.git(&["push", "-q", "origin", "refs/notes/deploybot/ci"]);
     assert!(!dev.ok(&["ci", "pending"]).contains(&next[..12]));
 }
+
+#[test]
+fn follow_rides_out_a_remote_that_is_briefly_unreachable() {
+    let w = World::with_policy(POLICY);
+    let dev = w.clone_as("dev");
+    let main = fresh_main(&w, &dev);
+    let follower = dev
+        .std_command(&["follow", "--poll", "1", "--timeout", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn follow");
+    let away = w.dir.path().join("server.git.away");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::fs::rename(&w.server, &away).expect("take the server away");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    std::fs::rename(&away, &w.server).expect("bring it back");
+    let runner = w.clone_as("runner");
+    runner.report_ci(&main, "success");
+    runner.ok(&[
+        "deploy", "report", "--sha", &main, "--check", "Deploy", "--status", "success",
+    ]);
+    let out = follower.wait_with_output().expect("follow ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "follow reached verified: {stderr}");
+    assert!(
+        stderr.contains("fetch failed (1 in a row), retrying"),
+        "the blip was reported: {stderr}"
+    );
+    assert_eq!(
+        w.server_ref("refs/deploybot/verified").as_deref(),
+        Some(main.as_str())
+    );
+}

@@ -8,10 +8,13 @@ use crate::error::CliResult;
 use crate::git::refs::RefUpdate;
 use crate::git::store::Attempt;
 use crate::git::{ObjectId, names};
-use crate::messages::short;
+use crate::messages::{self, short};
 use crate::session::Session;
 use serde::Serialize;
 use std::time::{Duration, Instant};
+
+/// Consecutive failed fetches after which following gives up.
+pub const MAX_FAILED_FETCHES: u32 = 5;
 
 /// Where following ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -97,6 +100,7 @@ pub fn follow(
     let mut last_tips = None;
     let mut last_release: Option<(ObjectId, Release)> = None;
     let mut first_poll = true;
+    let mut failed_fetches = 0;
     loop {
         let elapsed = start.elapsed();
         let deadline_near = elapsed + options.poll >= options.timeout;
@@ -173,7 +177,16 @@ pub fn follow(
                 .min(options.timeout.saturating_sub(elapsed))
                 .max(Duration::from_millis(50)),
         );
-        session.store.refresh()?;
+        // A long wait outlives network blips: a failed fetch is retried next
+        // poll; only several in a row end the follow.
+        match session.store.refresh() {
+            Ok(()) => failed_fetches = 0,
+            Err(e) if failed_fetches + 1 < MAX_FAILED_FETCHES => {
+                failed_fetches += 1;
+                progress(&messages::fetch_retry(&format!("{e:#}"), failed_fetches));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
