@@ -555,3 +555,35 @@ fn dispatch_ci_leaves_a_pending_note_and_runs_the_dispatch_command() {
         "a dispatched (unclaimed) pending request is still pending for runners: {pending}"
     );
 }
+
+#[test]
+fn notes_interleaved_with_plain_git_keep_every_line() {
+    let w = World::with_policy(FAST_POLICY);
+    let runner = w.clone_as("runner");
+    let main = w.server_ref("refs/heads/main").expect("main");
+    runner.report_ci(&main, "pending");
+    // Plain git appends to the tree the tool wrote (it may lay the tree out its own way).
+    runner.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/notes/deploybot/ci:refs/notes/deploybot/ci",
+    ]);
+    let line = r#"{"check":"lint","status":"success","at":"2026-01-01T00:00:00Z"}"#;
+    runner.git(&["notes", "--ref=deploybot/ci", "append", "-m", line, &main]);
+    runner.git(&["push", "-q", "origin", "refs/notes/deploybot/ci"]);
+    runner.report_ci(&main, "success");
+    let note = w.server_git(&["notes", "--ref=deploybot/ci", "show", &main]);
+    let lines: Vec<&str> = note.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{note}");
+    assert!(
+        lines[0].contains("pending") && lines[1].contains("lint") && lines[2].contains("success"),
+        "{note}"
+    );
+    let tree = w.server_git(&["ls-tree", "-r", "--name-only", "refs/notes/deploybot/ci"]);
+    assert_eq!(
+        tree.lines().count(),
+        1,
+        "one note, wherever it sits: {tree}"
+    );
+}

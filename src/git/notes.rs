@@ -2,7 +2,9 @@
 //!
 //! A notes ref is a commit chain whose tree maps an annotated object's hex id
 //! (flat, or fanned out as `ab/cdef…`) to a blob. Appending never loses lines
-//! already there: the new blob is the old text plus the new line.
+//! already there: the new blob is the old text plus the new line. Notes are
+//! read at any fan-out and an existing note is appended where it is; new ones
+//! are written one level down.
 
 use super::objects::Identity;
 use super::{ObjectId, Repo};
@@ -60,7 +62,13 @@ impl Repo {
             Some(tip) => self.try_find_note(tip, target)?,
             None => None,
         };
-        let (path, mut text) = existing.unwrap_or_else(|| (target.to_string(), Vec::new()));
+        // A new note goes one fan-out level down (`ab/cdef…`), as git lays out
+        // large notes trees: an append rewrites the root (at most 256 entries)
+        // and one subtree, not a flat tree of every note ever written.
+        let (path, mut text) = existing.unwrap_or_else(|| {
+            let [_, fanned, _] = note_paths(target);
+            (fanned, Vec::new())
+        });
         if !text.is_empty() && !text.ends_with(b"\n") {
             text.push(b'\n');
         }
