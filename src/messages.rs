@@ -560,3 +560,33 @@ pub fn hook_base_bad_policy(refname: &str, why: &str) -> String {
 pub fn fetch_retry(why: &str, attempt: u32) -> String {
     format!("fetch failed ({attempt} in a row), retrying next poll: {why}")
 }
+
+/// Next step: resume the current pause.
+pub fn next_unpause(sha: &str, control_id: &str) -> String {
+    format!(
+        "git deploybot unpause --sha {sha} --control-id {control_id}   # once the failure is handled"
+    )
+}
+
+/// Next step: the pause is bound to a main that moved on.
+pub fn next_rebind_pause(reason: &str) -> String {
+    format!(
+        "git deploybot pause --reason '{}'   # main moved since the pause: bind a pause to it, then unpause that",
+        reason.replace('\'', "")
+    )
+}
+
+/// Next step: elect a repair for the failed main.
+pub fn next_claim_repair() -> String {
+    "git deploybot claim-repair --owner <you>   # main failed: take the repair lease".into()
+}
+
+/// Next step: request the claimed repair once it is fixed and green.
+pub fn next_request_repair(branch: &str) -> String {
+    format!("git deploybot request {branch}   # after pushing the fix there and CI is green")
+}
+
+/// Next step: merge what is ready.
+pub fn next_react() -> String {
+    "git deploybot react   # entries are ready to merge".into()
+}

@@ -587,3 +587,48 @@ fn notes_interleaved_with_plain_git_keep_every_line() {
         "one note, wherever it sits: {tree}"
     );
 }
+
+#[test]
+fn status_names_the_next_step_at_each_turn_of_the_story() {
+    let (_w, dev, coord, failed) = failed_main();
+    let next = |c: &Clone| -> Vec<String> {
+        c.status()["next"]
+            .as_array()
+            .expect("next")
+            .iter()
+            .map(|s| s.as_str().expect("str").to_string())
+            .collect()
+    };
+    assert!(
+        next(&coord)[0].starts_with("git deploybot claim-repair"),
+        "main failed: {:?}",
+        next(&coord)
+    );
+    coord.react();
+    let (id, sha) = coord.pause_ids();
+    let steps = next(&coord);
+    assert!(
+        steps[0].starts_with(&format!(
+            "git deploybot unpause --sha {sha} --control-id {id}"
+        )),
+        "{steps:?}"
+    );
+    dev.ok(&["claim-repair", "--owner", "dev"]);
+    let branch = format!("deploybot/repair/{}", &failed[..12]);
+    assert!(
+        next(&coord)
+            .iter()
+            .any(|s| s.starts_with(&format!("git deploybot request {branch}"))),
+        "{:?}",
+        next(&coord)
+    );
+    dev.push_fix_to_repair(&failed);
+    coord.ok(&["unpause", "--sha", &sha, "--control-id", &id]);
+    assert_eq!(
+        next(&coord),
+        Vec::<String>::new(),
+        "nothing needs a person once the repair landed"
+    );
+    let text = coord.ok(&["status"]);
+    assert!(!text.contains("next"), "{text}");
+}

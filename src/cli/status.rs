@@ -97,5 +97,10 @@ pub fn render_text(report: &StatusReport) -> String {
     for problem in &report.problems {
         out.push_str(&format!("warning: {problem}\n"));
     }
+    for (i, step) in report.next.iter().enumerate() {
+        let label = if i == 0 { "next" } else { "" };
+        out.push_str(&field(label, step));
+        out.push('\n');
+    }
     out
 }

@@ -5,6 +5,7 @@ use crate::core::queue::EntryView;
 use crate::core::release::Release;
 use crate::error::CliResult;
 use crate::git::names;
+use crate::messages;
 use crate::ops::repair::{RepairView, find_lease};
 use crate::session::Session;
 use serde::Serialize;
@@ -37,6 +38,45 @@ pub struct StatusReport {
     pub source: String,
     /// One line per malformed ledger commit found.
     pub problems: Vec<String>,
+    /// What to do next, as commands to run (empty when nothing needs a person).
+    pub next: Vec<String>,
+}
+
+/// The next steps a person (or agent) can take from this state.
+pub fn next_steps(report: &StatusReport) -> Vec<String> {
+    let c = &report.control;
+    let base = report.main.sha.as_deref();
+    let release = report.main.release.as_ref().map(|r| r.state);
+    let mut next = Vec::new();
+    if c.is_paused() {
+        let (id, sha) = (
+            c.control_id.as_deref().unwrap_or("?"),
+            c.main_sha.as_deref().unwrap_or("?"),
+        );
+        if base == Some(sha) {
+            next.push(messages::next_unpause(sha, id));
+        } else {
+            next.push(messages::next_rebind_pause(
+                c.reason.as_deref().unwrap_or(""),
+            ));
+        }
+    }
+    let failed = release.is_some_and(|r| r.is_failed());
+    match (&report.repair, base) {
+        (None, Some(_)) if failed => next.push(messages::next_claim_repair()),
+        (Some(repair), _) if failed && !report.queue.iter().any(|e| e.branch == repair.branch) => {
+            next.push(messages::next_request_repair(&repair.branch))
+        }
+        _ => {}
+    }
+    let ready = report
+        .queue
+        .iter()
+        .any(|e| e.state == crate::core::queue::EntryState::Queued);
+    if ready && !c.is_paused() {
+        next.push(messages::next_react());
+    }
+    next
 }
 
 /// Gathers the report from the session's fresh state.
@@ -72,7 +112,7 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     };
     let mut problems = control.problems;
     problems.extend(queue.problems);
-    Ok(StatusReport {
+    let mut report = StatusReport {
         control: control.state,
         main: MainView {
             branch: session.policy.queue.base_branch.clone(),
@@ -84,5 +124,8 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
         verified_sha: store.tip(names::VERIFIED)?.map(|s| s.to_string()),
         source,
         problems,
-    })
+        next: Vec::new(),
+    };
+    report.next = next_steps(&report);
+    Ok(report)
 }
