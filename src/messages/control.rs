@@ -1,0 +1,112 @@
+//! Pausing, unpausing, recovery, and the next steps status suggests.
+
+use super::short;
+
+/// The pause would be ignored by the fold (it restates the recovered failure).
+pub fn pause_ignored(sha: &str) -> String {
+    format!(
+        "not paused: this restates the failure on {} that the current recovery resumed; nothing written",
+        short(sha)
+    )
+}
+
+/// The same pause is already in force.
+pub fn already_paused(control_id: &str) -> String {
+    format!("already paused by {control_id} for the same sha and reason; nothing written")
+}
+
+/// unpause while running.
+pub fn unpause_not_paused() -> String {
+    "the pipeline is not paused; nothing to unpause (refresh with `git deploybot status`)".into()
+}
+
+/// unpause with a control id that is not the current pause.
+pub fn unpause_wrong_id(given: &str, current: &str) -> String {
+    format!(
+        "--control-id {given} is not the current pause ({current}); refresh with `git deploybot status` and retry"
+    )
+}
+
+/// unpause with a sha that is not the current pause's.
+pub fn unpause_wrong_sha(given: &str, paused: &str) -> String {
+    format!(
+        "--sha {} is not the sha the pause is bound to ({}); refresh with `git deploybot status` and retry",
+        short(given),
+        short(paused)
+    )
+}
+
+/// The base branch is no longer at the paused sha.
+pub fn unpause_base_moved(branch: &str, paused: &str, now: &str) -> String {
+    format!(
+        "{branch} moved from {} to {} since the pause; refresh with `git deploybot status` and retry",
+        short(paused),
+        short(now)
+    )
+}
+
+/// A newer pause won the race with our unpause.
+pub fn pause_changed_during_unpause() -> String {
+    "pause changed during unpause; refresh with `git deploybot status`".into()
+}
+
+/// The reason of the compensating conditional pause.
+pub fn main_advanced_reason(old: &str, new: &str) -> String {
+    format!("main advanced during unpause from {old} to {new}")
+}
+
+/// The error after writing the compensating pause.
+pub fn main_advanced_error(old: &str, new: &str) -> String {
+    format!(
+        "main advanced during unpause from {} to {}; pipeline remains paused; refresh with `git deploybot status`",
+        short(old),
+        short(new)
+    )
+}
+
+/// The wake-up after unpause could not run.
+pub fn wake_deferred(why: &str) -> String {
+    format!(
+        "wake-up deferred: {why}; the recovery is recorded, run `git deploybot react` to continue"
+    )
+}
+
+/// The reason of the running record that clears a superseded controller pause.
+pub fn supersedes(new_main: &str, paused: &str) -> String {
+    format!("newer verified main {new_main} supersedes paused {paused}")
+}
+
+/// The reason of the first control record, written so merges can lease the ledger.
+pub fn control_ledger_started() -> String {
+    "control ledger started by the first merge".into()
+}
+
+/// Next step: resume the current pause.
+pub fn next_unpause(sha: &str, control_id: &str) -> String {
+    format!(
+        "git deploybot unpause --sha {sha} --control-id {control_id}   # once the failure is handled"
+    )
+}
+
+/// Next step: the pause is bound to a main that moved on.
+pub fn next_rebind_pause(reason: &str) -> String {
+    format!(
+        "git deploybot pause --reason '{}'   # main moved since the pause: bind a pause to it, then unpause that",
+        reason.replace('\'', "")
+    )
+}
+
+/// Next step: elect a repair for the failed main.
+pub fn next_claim_repair() -> String {
+    "git deploybot claim-repair --owner <you>   # main failed: take the repair lease".into()
+}
+
+/// Next step: request the claimed repair once it is fixed and green.
+pub fn next_request_repair(branch: &str) -> String {
+    format!("git deploybot request {branch}   # after pushing the fix there and CI is green")
+}
+
+/// Next step: merge what is ready.
+pub fn next_react() -> String {
+    "git deploybot react   # entries are ready to merge".into()
+}

@@ -1,0 +1,218 @@
+//! The server hook: one `deploybot: <ref>: <why>; <what to do>` line per problem.
+
+use super::short;
+
+/// One refusal line: `deploybot: <ref>: <why>; <what to do>`.
+pub fn hook_line(refname: &str, why: &str, todo: &str) -> String {
+    format!("deploybot: {refname}: {why}; {todo}")
+}
+
+/// A ledger, watermark or notes ref was deleted.
+pub fn hook_deleted(refname: &str) -> String {
+    hook_line(
+        refname,
+        "deleting it is refused (deploybot state is append-only)",
+        "push a new record instead; an admin can delete it on the server itself",
+    )
+}
+
+/// An update that is not a fast-forward.
+pub fn hook_not_fast_forward(refname: &str, old: &str) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "not a fast-forward of {} (rewriting history is refused)",
+            short(old)
+        ),
+        "fetch, rebuild your change on top of the server's tip and push again",
+    )
+}
+
+/// A ledger commit with other than one parent.
+pub fn hook_ledger_parents(refname: &str, commit: &str, parents: usize) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "commit {} has {parents} parents, but a ledger grows by single-parent commits on its tip",
+            short(commit)
+        ),
+        "rewrite it as one commit per record on top of the server's tip (git deploybot does)",
+    )
+}
+
+/// A ledger commit whose record cannot be used.
+pub fn hook_bad_record(refname: &str, commit: &str, why: &str) -> String {
+    hook_line(
+        refname,
+        &format!("commit {}: {why}", short(commit)),
+        "write records with git deploybot, or follow the record fields in DESIGN.md",
+    )
+}
+
+/// A ledger commit whose state.json does not match its record.
+pub fn hook_bad_snapshot(refname: &str, commit: &str, why: &str) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "commit {}: state.json disagrees with its record ({why})",
+            short(commit)
+        ),
+        "drop state.json from the commit or let git deploybot write it",
+    )
+}
+
+/// The watermark moved backwards.
+pub fn hook_verified_backwards(refname: &str, old: &str, new: &str) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "moves from {} to {}, which does not descend from it",
+            short(old),
+            short(new)
+        ),
+        "the verified watermark only moves forward; set it to a newer verified commit",
+    )
+}
+
+/// The watermark points off the base branch.
+pub fn hook_verified_off_base(refname: &str, new: &str, branch: &str) -> String {
+    hook_line(
+        refname,
+        &format!("{} is not on {branch}", short(new)),
+        &format!("the watermark must point at a commit of {branch}; push that commit first"),
+    )
+}
+
+/// A note file in a notes tree that is not at a note path.
+pub fn hook_not_a_note(refname: &str, path: &str) -> String {
+    hook_line(
+        refname,
+        &format!("`{path}` is not a note (not a 40-hex object path)"),
+        "add notes only with `git notes` or git deploybot",
+    )
+}
+
+/// A note lost lines or was removed.
+pub fn hook_note_rewritten(refname: &str, target: &str) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "the note on {} loses lines (notes are append-only)",
+            short(target)
+        ),
+        "fetch the notes ref and use `git notes append` on top of it",
+    )
+}
+
+/// An appended note line that is not a valid record.
+pub fn hook_bad_note_line(refname: &str, target: &str, why: &str) -> String {
+    hook_line(
+        refname,
+        &format!("a line added to the note on {} {why}", short(target)),
+        "append one JSON object per line (see DESIGN.md), e.g. with `git deploybot ci report`",
+    )
+}
+
+/// The base branch was deleted.
+pub fn hook_base_deleted(refname: &str) -> String {
+    hook_line(
+        refname,
+        "deleting the base branch is refused",
+        "an admin can delete it on the server itself",
+    )
+}
+
+/// The base branch moves while the pipeline is paused.
+pub fn hook_base_paused(refname: &str, control_id: &str, reason: &str) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "the pipeline is paused ({control_id}: {reason}), so the base branch may not move"
+        ),
+        "see `git deploybot status`; land the fix through the recovery after `git deploybot unpause`",
+    )
+}
+
+/// An unknown ref under refs/deploybot/.
+pub fn hook_unknown_deploybot_ref(refname: &str) -> String {
+    hook_line(
+        refname,
+        "refs/deploybot/ holds only control, queue and verified",
+        "push it under another name",
+    )
+}
+
+/// A repair lease branch created without the lease format.
+pub fn hook_bad_lease(refname: &str, why: &str) -> String {
+    hook_line(
+        refname,
+        &format!("not a repair lease ({why})"),
+        "create lease branches with `git deploybot claim-repair`; repairs go on top of the lease",
+    )
+}
+
+/// A repair lease deleted after work was added on it.
+pub fn hook_lease_delete(refname: &str) -> String {
+    hook_line(
+        refname,
+        "the lease already has commits on top, so deleting it is refused",
+        "finish the repair through the queue; an admin can delete it on the server itself",
+    )
+}
+
+/// The pusher is not in the list that may write this.
+pub fn hook_not_allowed(refname: &str, who: &str, what: &str, lists: &str) -> String {
+    hook_line(
+        refname,
+        &format!("`{who}` may not write {what} (only {lists} may)"),
+        "ask an admin to add you to that list in .deploybot.toml on the base branch",
+    )
+}
+
+/// The policy names actors but the server did not say who pushes.
+pub fn hook_no_identity(refname: &str, vars: &str) -> String {
+    hook_line(
+        refname,
+        &format!("the policy names actors but the pusher is unknown (none of {vars} is set)"),
+        "push through the server's authenticated access (gitolite, Gitea, GitLab, HTTP auth)",
+    )
+}
+
+/// The policy on the base branch cannot be read.
+pub fn hook_bad_policy(refname: &str, why: &str) -> String {
+    hook_line(
+        refname,
+        &format!("the server cannot read its policy: {why}"),
+        "push a fast-forward of the base branch whose .deploybot.toml parses (the one push still accepted)",
+    )
+}
+
+/// A stdin line the hook cannot read.
+pub fn hook_bad_input(line: &str) -> String {
+    format!(
+        "deploybot: cannot read the hook input line `{line}`; expected `<old> <new> <ref>` from git"
+    )
+}
+
+/// `hook install` found a different hook in place.
+pub fn hook_install_exists(path: &str) -> String {
+    format!(
+        "{path} already exists and is not the deploybot hook; move it away or pass --force to replace it"
+    )
+}
+
+/// `hook install` was pointed at something that is not a bare repository.
+pub fn hook_install_not_bare(path: &str) -> String {
+    format!(
+        "{path} is not a bare git repository; give the server repository's path (e.g. /srv/git/project.git)"
+    )
+}
+
+/// A base-branch push whose new tip carries a policy that does not parse.
+pub fn hook_base_bad_policy(refname: &str, why: &str) -> String {
+    hook_line(
+        refname,
+        &format!("the pushed policy is invalid: {why}"),
+        "fix .deploybot.toml in your commit and push again",
+    )
+}

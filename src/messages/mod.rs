@@ -1,0 +1,53 @@
+//! Every sentence a user can see, built in one place so wording changes here
+//! and tests can pin it. Each error names the problem and the next step.
+
+use std::path::Path;
+
+mod control;
+mod hook;
+mod queue;
+mod runner;
+mod setup;
+
+pub use control::*;
+pub use hook::*;
+pub use queue::*;
+pub use runner::*;
+pub use setup::*;
+
+/// Shortens a sha for display.
+pub fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+/// Not inside a git repository.
+pub fn not_a_repository(dir: &Path) -> String {
+    format!(
+        "{} is not inside a git repository; run from a clone or pass -C <path>",
+        dir.display()
+    )
+}
+
+/// `--remote NAME` names no remote.
+pub fn no_such_remote(remote: &str) -> String {
+    format!(
+        "no remote named `{remote}`; add it with `git remote add {remote} <url>` or pass --offline"
+    )
+}
+
+/// The base branch does not exist where truth lives.
+pub fn no_base_branch(branch: &str) -> String {
+    format!(
+        "the base branch `{branch}` does not exist; push it first or set queue.base_branch in .deploybot.toml"
+    )
+}
+
+/// A sha argument that is not 40 hex digits.
+pub fn bad_sha(flag: &str, text: &str) -> String {
+    format!("{flag} `{text}` is not a full 40-hex sha; copy it from `git deploybot status`")
+}
+
+/// A reason that cannot be stored.
+pub fn bad_reason(why: &str) -> String {
+    format!("--reason {why}; give a short single-line reason")
+}

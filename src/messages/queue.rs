@@ -1,0 +1,135 @@
+//! The queue, react and repair leases.
+
+use super::short;
+
+/// A branch name that is not valid.
+pub fn bad_branch(branch: &str, why: &str) -> String {
+    format!("branch `{branch}` is not valid ({why}); give the branch's short name, e.g. feature/x")
+}
+
+/// Requesting the base branch itself.
+pub fn request_base_branch(branch: &str) -> String {
+    format!("`{branch}` is the base branch; request the branch you want merged into it")
+}
+
+/// Requesting a branch the remote does not have.
+pub fn unknown_branch(branch: &str) -> String {
+    format!(
+        "branch `{branch}` does not exist on the remote; push it first (git push origin {branch})"
+    )
+}
+
+/// `--sha` is not the branch's tip.
+pub fn request_not_tip(branch: &str, sha: &str, tip: &str) -> String {
+    format!(
+        "--sha {} is not the tip of `{branch}` ({}); push that exact head or request the current tip",
+        short(sha),
+        short(tip)
+    )
+}
+
+/// The same head is already queued.
+pub fn already_requested(branch: &str, sha: &str) -> String {
+    format!(
+        "`{branch}` is already queued at {}; nothing written",
+        short(sha)
+    )
+}
+
+/// A request was recorded.
+pub fn requested(branch: &str, sha: &str) -> String {
+    format!("requested `{branch}` at {}", short(sha))
+}
+
+/// The branch is not in the queue.
+pub fn not_queued(branch: &str) -> String {
+    format!("`{branch}` is not in the queue; see `git deploybot status` for queued branches")
+}
+
+/// A block/unblock that changes nothing.
+pub fn queue_unchanged(branch: &str, action: &str) -> String {
+    format!("`{branch}`: {action} changes nothing; nothing written")
+}
+
+/// A cancel/block/unblock was recorded.
+pub fn queue_changed(branch: &str, action: &str) -> String {
+    let done = match action {
+        "cancel" => "cancelled",
+        "block" => "blocked",
+        "unblock" => "unblocked",
+        other => other,
+    };
+    format!("{done} `{branch}`")
+}
+
+/// Why react did nothing: the pipeline is paused.
+pub fn react_paused(control: &crate::core::control::ControlState) -> String {
+    format!(
+        "paused by {}: {}; unpause with `git deploybot unpause --sha {} --control-id {}`",
+        control.actor.as_deref().unwrap_or("?"),
+        control.reason.as_deref().unwrap_or(""),
+        control.main_sha.as_deref().unwrap_or("?"),
+        control.control_id.as_deref().unwrap_or("?")
+    )
+}
+
+/// The block reason for a conflicting entry.
+pub fn merge_conflict(base: &str, paths: &[String]) -> String {
+    let mut listed: Vec<&str> = paths.iter().map(String::as_str).take(5).collect();
+    if paths.len() > 5 {
+        listed.push("…");
+    }
+    format!(
+        "conflicts with main at {} in {}; rebase and request again",
+        short(base),
+        listed.join(", ")
+    )
+}
+
+/// The message of a merge commit made by react.
+pub fn merge_message(branch: &str, head: &str, actor: &str) -> String {
+    format!(
+        "Merge {branch} at {}\n\nDeploybot-Head: {head}\nDeploybot-Coordinator: {actor}\n",
+        short(head)
+    )
+}
+
+/// `ci_dispatch_command` failed.
+pub fn dispatch_failed(why: &str) -> String {
+    format!(
+        "warning: pipeline.ci_dispatch_command failed ({why}); runners can still find the pending note"
+    )
+}
+
+/// claim-repair --sha names a sha that is not the current base.
+pub fn claim_not_base(sha: &str, base: &str) -> String {
+    format!(
+        "--sha {} is not the current main ({}); refresh with `git deploybot status`",
+        short(sha),
+        short(base)
+    )
+}
+
+/// claim-repair while the base release has not failed.
+pub fn claim_not_failed(base: &str, state: &str) -> String {
+    format!(
+        "main {} is {state}, not failed; claim-repair is only for a failed main (refresh with `git deploybot status`)",
+        short(base)
+    )
+}
+
+/// The lease branch exists but carries no lease.
+pub fn lease_branch_malformed(branch: &str) -> String {
+    format!(
+        "branch `{branch}` exists but holds no repair lease; ask an admin to remove it, then claim again"
+    )
+}
+
+/// The base moved while claiming: the lease was removed again.
+pub fn claim_base_moved(old: &str, new: &str) -> String {
+    format!(
+        "main moved from {} to {} during the claim; the lease was removed, refresh with `git deploybot status`",
+        short(old),
+        short(new)
+    )
+}
