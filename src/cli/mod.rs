@@ -112,10 +112,14 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err) if err.use_stderr() => {
+            // Bad input is one line: what is wrong and the usage to follow.
+            eprintln!("{}", condense_usage_error(&err.render().to_string()));
+            return ExitCode::from(2);
+        }
         Err(err) => {
-            let code = if err.use_stderr() { 2 } else { 0 };
             let _ = err.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
         }
     };
     match run(cli) {
@@ -141,6 +145,36 @@ impl GlobalArgs {
             actor: self.actor.clone(),
         }
     }
+}
+
+/// Folds clap's multi-line usage error into one line: the problem (with any
+/// listed arguments) and the usage line.
+pub fn condense_usage_error(rendered: &str) -> String {
+    let mut problem = String::new();
+    let mut listed = Vec::new();
+    let mut usage = None;
+    for line in rendered.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with("For more information") {
+            continue;
+        }
+        if let Some(u) = trimmed.strip_prefix("Usage: ") {
+            usage = Some(u.to_string());
+        } else if problem.is_empty() {
+            problem = trimmed.trim_start_matches("error: ").to_string();
+        } else if !trimmed.starts_with("tip:") {
+            listed.push(trimmed.to_string());
+        }
+    }
+    let mut out = format!("error: {}", problem.trim_end_matches(':'));
+    if !listed.is_empty() {
+        out.push_str(&format!(": {}", listed.join(", ")));
+    }
+    match usage {
+        Some(usage) => out.push_str(&format!("; usage: {usage} (see --help)")),
+        None => out.push_str("; see --help"),
+    }
+    out
 }
 
 /// Dispatches to the command's module.
@@ -193,4 +227,27 @@ pub fn parse_optional_sha(
 /// Parses a full 40-hex sha given on the command line.
 pub fn parse_sha_arg(flag: &str, text: &str) -> CliResult<crate::git::ObjectId> {
     crate::git::parse_oid(text).ok_or_else(|| CliError::usage(messages::bad_sha(flag, text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::condense_usage_error;
+
+    #[test]
+    fn a_usage_error_becomes_one_line_with_the_usage() {
+        let rendered = "error: the following required arguments were not provided:\n  --check <NAME>\n  --status <STATUS>\n\nUsage: git deploybot ci report --sha <SHA> --check <NAME> --status <STATUS>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            condense_usage_error(rendered),
+            "error: the following required arguments were not provided: --check <NAME>, --status <STATUS>; usage: git deploybot ci report --sha <SHA> --check <NAME> --status <STATUS> (see --help)"
+        );
+    }
+
+    #[test]
+    fn tips_are_dropped_and_a_missing_usage_still_points_to_help() {
+        let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n";
+        assert_eq!(
+            condense_usage_error(rendered),
+            "error: unexpected argument '--bogus' found; see --help"
+        );
+    }
 }
