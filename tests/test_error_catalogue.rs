@@ -209,3 +209,15 @@ fn usage_errors() {
         "error: --status `green` is not one of pending, success, failure, cancelled, skipped",
     );
 }
+
+#[test]
+fn unknown_flag() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    pinned(
+        &dev,
+        &["pause", "--reason", "x", "--bogus"],
+        2,
+        "error: unexpected argument '--bogus' found; usage: git deploybot pause --reason <REASON> (see --help)",
+    );
+}
