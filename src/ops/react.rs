@@ -190,40 +190,7 @@ fn attempt(
         }
         ReactPlan::Merge { branches, repair } => {
             report.repair = repair;
-            let mut tip = base;
-            let mut records = Vec::new();
-            for branch in branches {
-                let view = views
-                    .iter()
-                    .find(|v| v.branch == branch)
-                    .expect("planned from views");
-                let head = crate::git::parse_oid(&view.head_sha).expect("validated ledger sha");
-                match merge_one(session, store, tip, head, &branch)? {
-                    Merged::Into(new_tip) => {
-                        tip = new_tip;
-                        let mut rec = record(session, QueueAction::Merged, &branch);
-                        rec.head_sha = Some(view.head_sha.clone());
-                        rec.merge_sha = Some(new_tip.to_string());
-                        records.push(rec);
-                        report.merged.push(MergedView {
-                            branch: branch.clone(),
-                            head_sha: view.head_sha.clone(),
-                            merge_sha: new_tip.to_string(),
-                        });
-                    }
-                    Merged::Conflict(paths) => {
-                        let reason = messages::merge_conflict(&base_hex, &paths);
-                        let mut rec: QueueRecord = record(session, QueueAction::Block, &branch);
-                        rec.head_sha = Some(view.head_sha.clone());
-                        rec.reason = Some(reason.clone());
-                        records.push(rec);
-                        report.blocked.push(BlockedView {
-                            branch: branch.clone(),
-                            reason,
-                        });
-                    }
-                }
-            }
+            let (tip, records) = merge_batch(session, store, base, &branches, &views, &mut report)?;
             if tip != base {
                 updates.push(RefUpdate {
                     name: session.base_ref(),
@@ -256,6 +223,54 @@ fn attempt(
     } else {
         Ok(Attempt::Write(updates, report))
     }
+}
+
+/// Merges `branches` (FIFO) one on top of the other in memory, starting at
+/// `base`; a conflicting entry is blocked (naming the commit it conflicts
+/// with) and the rest go on. Returns the new tip and the queue records.
+fn merge_batch(
+    session: &Session,
+    store: &Store,
+    base: ObjectId,
+    branches: &[String],
+    views: &[EntryView],
+    report: &mut ReactReport,
+) -> anyhow::Result<(ObjectId, Vec<QueueRecord>)> {
+    let mut tip = base;
+    let mut records = Vec::new();
+    for branch in branches {
+        let view = views
+            .iter()
+            .find(|v| &v.branch == branch)
+            .expect("planned from views");
+        let head = crate::git::parse_oid(&view.head_sha).expect("validated ledger sha");
+        match merge_one(session, store, tip, head, branch)? {
+            Merged::Into(new_tip) => {
+                tip = new_tip;
+                let mut rec = record(session, QueueAction::Merged, branch);
+                rec.head_sha = Some(view.head_sha.clone());
+                rec.merge_sha = Some(new_tip.to_string());
+                records.push(rec);
+                report.merged.push(MergedView {
+                    branch: branch.clone(),
+                    head_sha: view.head_sha.clone(),
+                    merge_sha: new_tip.to_string(),
+                });
+            }
+            Merged::Conflict(paths) => {
+                let reason = messages::merge_conflict(&tip.to_string(), &paths);
+                let mut rec = record(session, QueueAction::Block, branch);
+                rec.head_sha = Some(view.head_sha.clone());
+                rec.reason = Some(reason.clone());
+                records.push(rec);
+                report.blocked.push(BlockedView {
+                    branch: branch.clone(),
+                    reason,
+                });
+            }
+        }
+    }
+    Ok((tip, records))
 }
 
 enum Merged {
