@@ -47,7 +47,7 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// Run as if started in <PATH>.
+    /// Run as if started in the given directory.
     #[arg(short = 'C', global = true, value_name = "PATH")]
     pub directory: Option<PathBuf>,
     /// Read the policy from this file instead of `.deploybot.toml` at the base branch tip.
