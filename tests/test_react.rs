@@ -632,3 +632,29 @@ fn status_names_the_next_step_at_each_turn_of_the_story() {
     let text = coord.ok(&["status"]);
     assert!(!text.contains("next"), "{text}");
 }
+
+#[test]
+fn a_block_is_lifted_by_unblock_or_a_new_head_not_by_asking_again() {
+    let w = World::with_policy(FAST_POLICY);
+    let dev = w.clone_as("dev");
+    let head = dev.push_branch("q", "q.txt", "1\n");
+    dev.report_ci(&head, "success");
+    dev.ok(&["request", "q"]);
+    dev.ok(&["block", "q", "--reason", "needs review"]);
+    let before = w.server_refs();
+    let out = dev.run(&["request", "q"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is blocked at this head (needs review)") && stderr.contains("unblock"),
+        "{stderr}"
+    );
+    assert_eq!(w.server_refs(), before, "nothing written");
+    // A new head (a rebase, a fix) is a new request and clears the block.
+    let newer = dev.commit_file("q.txt", "2\n", "address review");
+    dev.git(&["push", "-q", "origin", "HEAD:refs/heads/q"]);
+    dev.ok(&["request", "q"]);
+    let entry = dev.status()["queue"][0].clone();
+    assert_eq!(entry["head_sha"], newer.as_str());
+    assert_ne!(entry["state"], "blocked");
+}

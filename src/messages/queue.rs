@@ -133,3 +133,10 @@ pub fn claim_base_moved(old: &str, new: &str) -> String {
         short(new)
     )
 }
+
+/// Re-requesting the same head of a blocked entry.
+pub fn request_blocked(branch: &str, reason: &str) -> String {
+    format!(
+        "`{branch}` is blocked at this head ({reason}); unblock it (git deploybot unblock {branch}) or push a new head and request that"
+    )
+}

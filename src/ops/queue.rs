@@ -78,10 +78,17 @@ pub fn request(session: &Session, branch: &str, sha: Option<ObjectId>) -> CliRes
         }
         let head_hex = head.to_string();
         let current = read_queue(store)?;
-        if let Some(entry) = current.state.entries.iter().find(|e| e.branch == branch)
-            && entry.head_sha == head_hex
-            && entry.blocked.is_none()
-        {
+        let same_head = current
+            .state
+            .entries
+            .iter()
+            .find(|e| e.branch == branch && e.head_sha == head_hex);
+        // The same head, blocked: a block is lifted by `unblock` (or by a new
+        // head, e.g. a rebase after a conflict), not by asking again.
+        if let Some(reason) = same_head.and_then(|e| e.blocked.as_deref()) {
+            return Err(CliError::precondition(messages::request_blocked(branch, reason)).into());
+        }
+        if same_head.is_some() {
             return Ok(Attempt::Done(QueueChange {
                 branch: branch.to_string(),
                 recorded: None,
