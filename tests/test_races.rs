@@ -180,3 +180,50 @@ fn a_pause_overtaken_by_a_merge_is_rebound_so_unpause_can_resume_it() {
     ops.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
     assert_eq!(ops.control("state"), "running");
 }
+
+#[test]
+fn a_pause_landing_inside_a_merge_push_is_rebound_to_the_new_main() {
+    let w = World::with_policy(FAST_POLICY);
+    let dev = w.clone_as("dev");
+    let ops = w.clone_as("ops");
+    let head = dev.push_branch("feature/y", "y.txt", "y\n");
+    dev.report_ci(&head, "success");
+    dev.ok(&["request", "feature/y"]);
+    // The control ledger exists, so the merge only leases it (checked against
+    // what the server advertised; a missing ledger would be created in the push,
+    // which the server itself checks).
+    ops.ok(&["pause", "--reason", "earlier hold"]);
+    let (id, sha) = ops.pause_ids();
+    ops.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
+    let coord = w.clone_as("coord");
+    coord.status(); // fetched before the hook goes in
+    // The server's pre-receive runs after the coordinator's push was advertised
+    // and before main is updated: an operator's pause lands right there.
+    let bin = assert_cmd::cargo::cargo_bin!("git-deploybot");
+    let mark = w.dir.path().join("crossed-once");
+    w.install_server_hook(
+        "pre-receive",
+        &format!(
+            "#!/bin/sh\ngrep -q ' refs/heads/main$' || exit 0\n[ -e {mark} ] && exit 0\ntouch {mark}\nenv -u GIT_DIR -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES {bin} -C {ops} pause --reason 'operator stop' >&2\nexit 0\n",
+            mark = mark.display(),
+            bin = bin.display(),
+            ops = ops.path.display()
+        ),
+    );
+    let old_main = w.server_ref("refs/heads/main").expect("main");
+    let r = coord.react();
+    assert!(mark.exists(), "the crossing was staged");
+    let new_main = w.server_ref("refs/heads/main").expect("main");
+    assert_ne!(
+        new_main, old_main,
+        "the merge landed (the lease was checked before the pause)"
+    );
+    assert_eq!(r["rebound_pause"], "operator stop", "{r}");
+    let (id, sha) = ops.pause_ids();
+    assert_eq!(
+        sha, new_main,
+        "the pause now holds the main that is really there"
+    );
+    ops.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
+    assert_eq!(ops.control("state"), "running");
+}

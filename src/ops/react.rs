@@ -76,6 +76,9 @@ pub struct ReactReport {
     pub superseded: Option<String>,
     /// The controller pause this pass appended (its reason).
     pub paused_with: Option<String>,
+    /// A pause that landed while this pass's push was in flight, bound to the
+    /// main this pass replaced, re-bound to the new main (its reason).
+    pub rebound_pause: Option<String>,
     /// The watermark set on first install.
     pub watermark_set: Option<String>,
 }
@@ -94,6 +97,7 @@ impl ReactReport {
             repair: false,
             superseded: None,
             paused_with: None,
+            rebound_pause: None,
             watermark_set: None,
         }
     }
@@ -101,9 +105,16 @@ impl ReactReport {
 
 /// Runs one pass, retrying from fresh state when another writer wins the push.
 pub fn react_once(session: &Session, dispatch_ci: bool) -> CliResult<ReactReport> {
-    let report = session.store.transact("deploybot: react", |store| {
+    let mut report = session.store.transact("deploybot: react", |store| {
         attempt(session, store, dispatch_ci)
     })?;
+    if let (false, Some(old), Some(new)) = (
+        report.merged.is_empty(),
+        report.base_sha.as_deref(),
+        report.new_base_sha.as_deref(),
+    ) {
+        report.rebound_pause = rebind_crossed_pause(session, old, new)?;
+    }
     if dispatch_ci && !report.merged.is_empty() {
         run_dispatch_command(session, &report);
     }
@@ -305,6 +316,38 @@ fn merge_one(
             Ok(Merged::Into(commit))
         }
     }
+}
+
+/// After a merge moved main from `old` to `new`: a pause bound to `old` that
+/// landed inside the push's window (the control lease is checked against what
+/// the server advertised when the push connected) would be bound to a main
+/// that no longer is, and unpause could never resume it. Rebind it to `new`.
+/// The pause checks main after writing, and this checks control after
+/// writing, so whichever comes second sees the other.
+fn rebind_crossed_pause(session: &Session, old: &str, new: &str) -> CliResult<Option<String>> {
+    session.store.refresh()?;
+    let rebound = session.store.transact("deploybot: rebind pause", |store| {
+        let current = read_control(store)?;
+        let state = &current.state;
+        let crossed = state.is_paused()
+            && state.requires_control_id.is_none()
+            && state.main_sha.as_deref() == Some(old);
+        let base_is_new = store
+            .tip(&session.base_ref())?
+            .map(|b| b.to_string())
+            .as_deref()
+            == Some(new);
+        if !crossed || !base_is_new {
+            return Ok(Attempt::Done(None));
+        }
+        let reason = state.reason.clone().unwrap_or_default();
+        let record = pause_record(session, new, &reason);
+        Ok(Attempt::Write(
+            vec![control_update(store, &current, &record, session)?],
+            Some(reason),
+        ))
+    })?;
+    Ok(rebound)
 }
 
 /// The first control record, written by the first pass that merges: a
