@@ -53,7 +53,7 @@ pub struct GlobalArgs {
     /// Read the policy from this file instead of `.deploybot.toml` at the base branch tip.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// The remote holding the shared state [default: deploybot.remote or origin].
+    /// The remote holding the shared state [default: deploybot.remote, else the policy's queue.remote, else origin].
     #[arg(long, global = true, value_name = "NAME")]
     pub remote: Option<String>,
     /// Use only local refs, even when the remote exists.
