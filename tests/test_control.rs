@@ -92,19 +92,7 @@ fn foreign_byte_identical_pause_commit_is_ignored() {
         .server_ref("refs/deploybot/control")
         .expect("ledger exists");
     alice.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
-    let tip = w
-        .server_ref("refs/deploybot/control")
-        .expect("ledger exists");
-    let tree = w.server_git(&["rev-parse", &format!("{pause_commit}^{{tree}}")]);
-    let replay = w.server_git(&[
-        "commit-tree",
-        &tree,
-        "-p",
-        &tip,
-        "-m",
-        "pause: ci-failed on x",
-    ]);
-    w.server_git(&["update-ref", "refs/deploybot/control", &replay, &tip]);
+    w.replay_control_commit(&pause_commit, "pause: ci-failed on x");
     let s = alice.status();
     assert_eq!(
         s["control"]["state"], "running",
@@ -114,18 +102,7 @@ fn foreign_byte_identical_pause_commit_is_ignored() {
     // Only record.json, no snapshot: also folded, also ignored.
     let record = w.server_git(&["rev-parse", &format!("{pause_commit}:record.json")]);
     let tree2 = mktree(&w, &[("record.json", &record)]);
-    let tip2 = w
-        .server_ref("refs/deploybot/control")
-        .expect("ledger exists");
-    let replay2 = w.server_git(&[
-        "commit-tree",
-        &tree2,
-        "-p",
-        &tip2,
-        "-m",
-        "pause: ci-failed on x",
-    ]);
-    w.server_git(&["update-ref", "refs/deploybot/control", &replay2, &tip2]);
+    w.append_raw_control_tree(&tree2, "pause: ci-failed on x");
     assert_eq!(alice.control("state"), "running");
 }
 

@@ -74,17 +74,7 @@ fn the_seed_story_end_to_end() {
         .next()
         .expect("sha")
         .to_string();
-    let tip = w.server_ref("refs/deploybot/control").expect("tip");
-    let tree = w.server_git(&["rev-parse", &format!("{pause_commit}^{{tree}}")]);
-    let stale = w.server_git(&[
-        "commit-tree",
-        &tree,
-        "-p",
-        &tip,
-        "-m",
-        "pause: ci-failed (older worker)",
-    ]);
-    w.server_git(&["update-ref", "refs/deploybot/control", &stale, &tip]);
+    w.replay_control_commit(&pause_commit, "pause: ci-failed (older worker)");
     // React merges the repair past the failed sha.
     let r = coord.react();
     assert_eq!(r["state"], "complete", "{r}");
@@ -303,9 +293,7 @@ fn a_moved_branch_is_stale_and_never_merges() {
     let w = World::with_policy(FAST_POLICY);
     let dev = w.clone_as("dev");
     let coord = w.clone_as("coord");
-    let head = dev.push_branch("s", "s.txt", "1\n");
-    dev.report_ci(&head, "success");
-    dev.ok(&["request", "s"]);
+    dev.push_green_request("s", "s.txt");
     let moved = dev.commit_file("s.txt", "2\n", "more");
     dev.git(&["push", "-q", "origin", "HEAD:refs/heads/s"]);
     dev.report_ci(&moved, "success");
@@ -345,9 +333,7 @@ fn entries_wait_for_green_checks_on_their_exact_head() {
 fn queue_commands_cancel_block_unblock() {
     let w = World::with_policy(FAST_POLICY);
     let dev = w.clone_as("dev");
-    let head = dev.push_branch("q", "q.txt", "1\n");
-    dev.report_ci(&head, "success");
-    dev.ok(&["request", "q"]);
+    dev.push_green_request("q", "q.txt");
     dev.ok(&["block", "q", "--reason", "needs review"]);
     let s = dev.status();
     assert_eq!(s["queue"][0]["state"], "blocked");
@@ -637,9 +623,7 @@ fn status_names_the_next_step_at_each_turn_of_the_story() {
 fn a_block_is_lifted_by_unblock_or_a_new_head_not_by_asking_again() {
     let w = World::with_policy(FAST_POLICY);
     let dev = w.clone_as("dev");
-    let head = dev.push_branch("q", "q.txt", "1\n");
-    dev.report_ci(&head, "success");
-    dev.ok(&["request", "q"]);
+    dev.push_green_request("q", "q.txt");
     dev.ok(&["block", "q", "--reason", "needs review"]);
     let before = w.server_refs();
     let out = dev.run(&["request", "q"]);

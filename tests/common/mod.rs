@@ -490,3 +490,33 @@ pub fn refused(w: &World, c: &Clone, args: &[&str], env: &[(&str, &str)], needle
 pub fn accepted(c: &Clone, args: &[&str], env: &[(&str, &str)]) {
     c.assert_git_ok(args, env)
 }
+
+impl World {
+    /// An older writer, straight into the server: a commit with `tree` appended
+    /// to the control ledger (no hook, no tool). Returns the new tip.
+    pub fn append_raw_control_tree(&self, tree: &str, message: &str) -> String {
+        let tip = self
+            .server_ref("refs/deploybot/control")
+            .expect("ledger exists");
+        let commit = self.server_git(&["commit-tree", tree, "-p", &tip, "-m", message]);
+        self.server_git(&["update-ref", "refs/deploybot/control", &commit, &tip]);
+        commit
+    }
+
+    /// Replays `commit`'s tree (record.json and snapshot, byte for byte) on the control ledger.
+    pub fn replay_control_commit(&self, commit: &str, message: &str) -> String {
+        let tree = self.server_git(&["rev-parse", &format!("{commit}^{{tree}}")]);
+        self.append_raw_control_tree(&tree, message)
+    }
+}
+
+impl Clone {
+    /// Pushes `branch` (one commit touching `file`), reports CI green on its head
+    /// and requests it. Returns the head.
+    pub fn push_green_request(&self, branch: &str, file: &str) -> String {
+        let head = self.push_branch(branch, file, &format!("{branch}\n"));
+        self.report_ci(&head, "success");
+        self.ok(&["request", branch]);
+        head
+    }
+}
