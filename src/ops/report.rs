@@ -74,17 +74,29 @@ pub fn append_report(
             .clone()
             .unwrap_or_else(|| session.actor.clone()),
     );
+    publish_record(session, notes_ref, report.sha, &record)?;
+    Ok(record)
+}
+
+/// Appends `record` as one line to the note on `sha` in `notes_ref` and
+/// publishes it, retrying from fresh state on contention.
+pub fn publish_record(
+    session: &Session,
+    notes_ref: &str,
+    sha: ObjectId,
+    record: &ResultRecord,
+) -> CliResult {
     let line = record.to_line();
     let subject = format!(
         "{}: {} {} on {}",
         notes_ref.rsplit('/').next().unwrap_or("result"),
         record.check,
         record.status.as_str(),
-        messages::short(&report.sha.to_string())
+        messages::short(&sha.to_string())
     );
     session.store.transact("deploybot: report", |store| {
-        let update = note_append_update(store, session, notes_ref, &report.sha, &line, &subject)?;
+        let update = note_append_update(store, session, notes_ref, &sha, &line, &subject)?;
         Ok(Attempt::Write(vec![update], ()))
     })?;
-    Ok(record)
+    Ok(())
 }

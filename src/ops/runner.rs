@@ -152,20 +152,7 @@ pub fn report_line(
     sha: ObjectId,
     record: &ResultRecord,
 ) -> CliResult {
-    let line = record.to_line();
-    let subject = format!(
-        "{}: {} {} on {}",
-        pipeline.notes_ref().rsplit('/').next().unwrap_or("result"),
-        record.check,
-        record.status.as_str(),
-        short(&sha.to_string())
-    );
-    session.store.transact("deploybot: report", |store| {
-        let update =
-            note_append_update(store, session, pipeline.notes_ref(), &sha, &line, &subject)?;
-        Ok(Attempt::Write(vec![update], ()))
-    })?;
-    Ok(())
+    super::report::publish_record(session, pipeline.notes_ref(), sha, record)
 }
 
 /// A result record by this runner, now.
