@@ -253,3 +253,94 @@ fn recovered_sha_that_turned_green_merges_normally_with_repair_first() {
         "the fence does not hold a recovered sha"
     );
 }
+
+mod properties {
+    use super::*;
+    use crate::core::control::ControlMode;
+    use proptest::prelude::*;
+
+    fn arb_state() -> impl Strategy<Value = EntryState> {
+        prop::sample::select(vec![
+            EntryState::Queued,
+            EntryState::WaitingChecks,
+            EntryState::Blocked,
+            EntryState::Stale,
+        ])
+    }
+
+    fn arb_entries() -> impl Strategy<Value = Vec<EntryView>> {
+        prop::collection::vec((0..6usize, arb_state()), 0..8).prop_map(|xs| {
+            let mut seen = std::collections::BTreeSet::new();
+            xs.into_iter()
+                .filter(|(i, _)| seen.insert(*i))
+                .map(|(i, state)| {
+                    let name = if i == 0 {
+                        REPAIR.to_string()
+                    } else {
+                        format!("b{i}")
+                    };
+                    entry(&name, state)
+                })
+                .collect()
+        })
+    }
+
+    fn arb_control() -> impl Strategy<Value = ControlState> {
+        (0..3u8).prop_map(|k| match k {
+            0 => running(),
+            1 => recovering(SHA),
+            _ => ControlState {
+                state: ControlMode::Paused,
+                ..recovering(SHA)
+            },
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_plan_never_breaks_the_queue_rules(
+            control in arb_control(),
+            release in prop::sample::select(ReleaseState::ALL.to_vec()),
+            admission in prop::sample::select(vec![AdmissionMode::Merged, AdmissionMode::CiPassed, AdmissionMode::Verified]),
+            pause_on_failure in any::<bool>(),
+            entries in arb_entries(),
+            max_batch in 1..4usize,
+        ) {
+            let p = plan(&ReactInputs {
+                control: &control,
+                base_sha: SHA,
+                release,
+                admission,
+                pause_on_failure,
+                entries: &entries,
+                repair_branch: REPAIR,
+                max_batch,
+            });
+            if control.is_paused() {
+                prop_assert_eq!(&p, &ReactPlan::Paused, "a paused pipeline merges nothing");
+            }
+            if let ReactPlan::Merge { branches, repair } = &p {
+                prop_assert!(branches.len() <= max_batch);
+                for b in branches {
+                    let e = entries.iter().find(|e| &e.branch == b).expect("planned from the entries");
+                    prop_assert_eq!(e.state, EntryState::Queued, "only ready entries merge");
+                }
+                let order: Vec<usize> = branches.iter().map(|b| entries.iter().position(|e| &e.branch == b).expect("known")).collect();
+                prop_assert!(order.windows(2).all(|w| w[0] < w[1]), "FIFO order");
+                if *repair {
+                    let alone = vec![REPAIR.to_string()];
+                    prop_assert_eq!(branches, &alone, "the repair lands alone");
+                    prop_assert!(control.recovery_owns(SHA), "only a recovery elects a repair");
+                }
+                if release.is_failed() {
+                    prop_assert!(*repair || branches.is_empty() || control.restates_recovered(SHA, &format!("{} on {SHA}", release.as_str())),
+                        "nothing but the repair merges past a failed main");
+                    prop_assert!(control.recovery_owns(SHA), "a failed main merges only under its recovery");
+                }
+                if !control.recovery_owns(SHA) {
+                    prop_assert!(admits(admission, release), "the fence holds what admission does not admit");
+                }
+            }
+        }
+    }
+}
