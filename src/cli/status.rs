@@ -43,11 +43,17 @@ pub fn render_text(report: &StatusReport) -> String {
             control.push_str(&format!(", applies while {req} is current"));
         }
     } else if let Some(sha) = &c.recovered_main_sha {
-        control.push_str(&format!(
-            ": recovering {} on {}",
-            or_dash(c.recovered_reason.as_deref()),
-            short(sha)
-        ));
+        let reason = or_dash(c.recovered_reason.as_deref());
+        let what = if reason.contains(sha.as_str()) {
+            reason.to_string()
+        } else {
+            format!("{reason} on {}", short(sha))
+        };
+        if report.main.sha.as_deref() == Some(sha.as_str()) {
+            control.push_str(&format!(": recovering from {what}"));
+        } else {
+            control.push_str(&format!(" (last recovery: {what})"));
+        }
     }
     out.push_str(&field("control", control));
     out.push('\n');

@@ -83,9 +83,7 @@ pub fn control_ledger_started() -> String {
 
 /// Next step: resume the current pause.
 pub fn next_unpause(sha: &str, control_id: &str) -> String {
-    format!(
-        "git deploybot unpause --sha {sha} --control-id {control_id}   # once the failure is handled"
-    )
+    format!("git deploybot unpause --sha {sha} --control-id {control_id}   # when ready to resume")
 }
 
 /// Next step: the pause is bound to a main that moved on.
