@@ -254,20 +254,10 @@ fn four_clones_pausing_at_once_all_land() {
     let handles: Vec<_> = clones
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let mut cmd = c.std_command(&["pause", "--reason", &format!("concurrent hold {i}")]);
-            cmd.stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
-            cmd.spawn().expect("spawn")
-        })
+        .map(|(i, c)| c.spawn(&["pause", "--reason", &format!("concurrent hold {i}")]))
         .collect();
     for h in handles {
-        let out = h.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::wait_ok(h);
     }
     assert_eq!(
         w.server_count("refs/deploybot/control"),

@@ -2,8 +2,7 @@
 //! and coordinators, runners and an operator all writing at once.
 
 mod common;
-use common::{Clone, FAST_POLICY, World};
-use std::process::{Child, Stdio};
+use common::{Clone, FAST_POLICY, World, wait_ok};
 
 #[test]
 fn a_pause_landing_mid_pass_stops_the_merge() {
@@ -44,22 +43,6 @@ fn a_pause_landing_mid_pass_stops_the_merge() {
     );
 }
 
-fn spawn(c: &Clone, args: &[&str]) -> Child {
-    let mut cmd = c.std_command(args);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.spawn().expect("spawn")
-}
-
-fn wait_ok(child: Child) -> String {
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn two_coordinators_ten_runners_and_an_operator_at_once() {
     let w = World::with_policy(
@@ -81,24 +64,15 @@ fn two_coordinators_ten_runners_and_an_operator_at_once() {
     // starting main, the operator pauses.
     let mut children = Vec::new();
     for c in &coords {
-        children.push(spawn(c, &["react", "--json"]));
+        children.push(c.spawn(&["react", "--json"]));
     }
     for (i, r) in runners.iter().enumerate() {
-        children.push(spawn(
-            r,
-            &[
-                "ci",
-                "report",
-                "--sha",
-                &start,
-                "--check",
-                &format!("job{i}"),
-                "--status",
-                "success",
-            ],
-        ));
+        let check = format!("job{i}");
+        children.push(r.spawn(&[
+            "ci", "report", "--sha", &start, "--check", &check, "--status", "success",
+        ]));
     }
-    children.push(spawn(&ops, &["pause", "--reason", "operator hold"]));
+    children.push(ops.spawn(&["pause", "--reason", "operator hold"]));
     for c in children {
         wait_ok(c);
     }

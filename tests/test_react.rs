@@ -1,7 +1,7 @@
 //! The delivery loop end to end: results as notes, the queue, react, repair leases and recovery.
 
 mod common;
-use common::{Clone, FAST_POLICY, World};
+use common::{Clone, FAST_POLICY, World, wait_ok};
 
 /// Two branches requested green and merged; returns the new main.
 fn merge_two(w: &World, dev: &Clone, coord: &Clone) -> String {
@@ -165,22 +165,13 @@ fn two_coordinators_never_merge_twice_or_lose_records() {
         dev.report_ci(&head, "success");
         dev.ok(&["request", &format!("f{i}")]);
     }
-    let spawn = |c: &Clone| {
-        let mut cmd = c.std_command(&["react", "--json"]);
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        cmd.spawn().expect("spawn")
-    };
-    let (h1, h2) = (spawn(&c1), spawn(&c2));
+    let (h1, h2) = (
+        c1.spawn(&["react", "--json"]),
+        c2.spawn(&["react", "--json"]),
+    );
     let mut merged_total = 0;
     for h in [h1, h2] {
-        let out = h.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let r: serde_json::Value = serde_json::from_str(&wait_ok(h)).expect("json");
         merged_total += r["merged"].as_array().expect("merged").len();
     }
     assert_eq!(
@@ -207,23 +198,10 @@ fn two_claimers_get_one_lease() {
     let (w, _dev, _coord, _failed) = failed_main();
     let a = w.clone_as("a");
     let b = w.clone_as("b");
-    let spawn = |c: &Clone, owner: &str| {
-        let mut cmd = c.std_command(&["claim-repair", "--owner", owner, "--json"]);
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        cmd.spawn().expect("spawn")
-    };
-    let outs: Vec<serde_json::Value> = [spawn(&a, "alice"), spawn(&b, "bob")]
+    let claim = |c: &Clone, owner: &str| c.spawn(&["claim-repair", "--owner", owner, "--json"]);
+    let outs: Vec<serde_json::Value> = [claim(&a, "alice"), claim(&b, "bob")]
         .into_iter()
-        .map(|h| {
-            let out = h.wait_with_output().expect("wait");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            serde_json::from_slice(&out.stdout).expect("json")
-        })
+        .map(|h| serde_json::from_str(&wait_ok(h)).expect("json"))
         .collect();
     let created: Vec<_> = outs.iter().filter(|o| o["state"] == "created").collect();
     assert_eq!(created.len(), 1, "{outs:?}");
@@ -362,28 +340,14 @@ fn eight_runners_reporting_at_once_all_survive() {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let mut cmd = c.std_command(&[
-                "ci",
-                "report",
-                "--sha",
-                &main,
-                "--check",
-                &format!("job{i}"),
-                "--status",
-                "success",
-            ]);
-            cmd.stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
-            cmd.spawn().expect("spawn")
+            let check = format!("job{i}");
+            c.spawn(&[
+                "ci", "report", "--sha", &main, "--check", &check, "--status", "success",
+            ])
         })
         .collect();
     for h in handles {
-        let out = h.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        wait_ok(h);
     }
     let note = w.server_git(&["notes", "--ref=deploybot/ci", "show", &main]);
     for i in 0..8 {

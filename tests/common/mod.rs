@@ -81,28 +81,14 @@ impl World {
     pub fn clone_as(&self, name: &str) -> Clone {
         let home = self.home();
         git_in(self.dir.path(), &home, &["clone", "-q", "server.git", name]);
-        let path = self.dir.path().join(name);
-        git_in(&path, &home, &["config", "user.name", name]);
-        git_in(
-            &path,
-            &home,
-            &["config", "user.email", &format!("{name}@example.com")],
-        );
-        Clone { path, home }
+        Clone::identified(self.dir.path().join(name), home, name)
     }
 
     /// A standalone repository with no remote (the embedded default).
     pub fn standalone(&self, name: &str) -> Clone {
         let home = self.home();
         git_in(self.dir.path(), &home, &["init", "-q", "-b", "main", name]);
-        let path = self.dir.path().join(name);
-        git_in(&path, &home, &["config", "user.name", name]);
-        git_in(
-            &path,
-            &home,
-            &["config", "user.email", &format!("{name}@example.com")],
-        );
-        let c = Clone { path, home };
+        let c = Clone::identified(self.dir.path().join(name), home, name);
         c.commit_file("README.md", "hello\n", "initial commit");
         c
     }
@@ -155,6 +141,14 @@ impl World {
 }
 
 impl Clone {
+    /// The repository at `path`, configured to commit as `name`.
+    fn identified(path: PathBuf, home: PathBuf, name: &str) -> Clone {
+        git_in(&path, &home, &["config", "user.name", name]);
+        let email = format!("{name}@example.com");
+        git_in(&path, &home, &["config", "user.email", &email]);
+        Clone { path, home }
+    }
+
     /// The binary as a plain process (for spawning several at once).
     pub fn std_command(&self, args: &[&str]) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("git-deploybot"));
@@ -519,4 +513,25 @@ impl Clone {
         self.ok(&["request", branch]);
         head
     }
+}
+
+impl Clone {
+    /// Starts the binary without waiting (to race several at once); see [`wait_ok`].
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut cmd = self.std_command(args);
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().expect("spawn")
+    }
+}
+
+/// Waits for a spawned run, asserts success, returns its stdout.
+pub fn wait_ok(child: std::process::Child) -> String {
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
