@@ -284,3 +284,89 @@ impl LedgerKind for QueueLedger {
         record.summary()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::control::{CONTROL_SCHEMA, ControlMode, ControlRecord};
+
+    fn pause(id: &str) -> ControlRecord {
+        ControlRecord {
+            schema: CONTROL_SCHEMA,
+            control_id: id.into(),
+            state: ControlMode::Paused,
+            reason: format!("hold {id}"),
+            main_sha: None,
+            requires_control_id: None,
+            resumes_control_id: None,
+            recovered_main_sha: None,
+            recovered_reason: None,
+            actor: "t".into(),
+            at: "2026-01-01T00:00:00Z".into(),
+            extra: Default::default(),
+        }
+    }
+
+    fn bare_repo() -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let status = std::process::Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(dir.path())
+            .status()
+            .expect("git runs");
+        assert!(status.success());
+        let repo = Repo::open(dir.path()).expect("opens");
+        (dir, repo)
+    }
+
+    #[test]
+    fn reading_state_reads_one_commit_however_long_the_ledger() {
+        let (_dir, repo) = bare_repo();
+        let who = Identity::for_actor("t");
+        let records: Vec<ControlRecord> = (0..200).map(|i| pause(&format!("p{i}"))).collect();
+        let mut folded = read_state::<ControlLedger>(&repo, None).expect("empty ledger");
+        for chunk in records.chunks(7) {
+            folded = append_commits::<ControlLedger>(&repo, &folded, chunk, &who).expect("append");
+        }
+        let read = read_state::<ControlLedger>(&repo, folded.tip).expect("read");
+        assert_eq!(read.commits, 200);
+        assert_eq!(read.state.control_id.as_deref(), Some("p199"));
+        assert_eq!(
+            read.folded_without_snapshot, 0,
+            "the tip's snapshot is trusted: nothing walked"
+        );
+        // A batch snapshots only its last commit; reading from inside a batch
+        // folds forward from the previous snapshot, a few commits at most.
+        let inside = repo
+            .find_commit_info(folded.tip.expect("tip"))
+            .expect("tip")
+            .parents[0];
+        let read = read_state::<ControlLedger>(&repo, Some(inside)).expect("read");
+        assert_eq!(read.state.control_id.as_deref(), Some("p198"));
+        assert!(
+            read.folded_without_snapshot <= 6,
+            "{}",
+            read.folded_without_snapshot
+        );
+    }
+
+    #[test]
+    fn a_commit_without_a_snapshot_is_folded_from_the_last_trusted_one() {
+        let (_dir, repo) = bare_repo();
+        let who = Identity::for_actor("t");
+        let empty = read_state::<ControlLedger>(&repo, None).expect("empty");
+        let folded =
+            append_commits::<ControlLedger>(&repo, &empty, &[pause("a")], &who).expect("append");
+        // An older writer: record.json only, on top.
+        let blob = repo
+            .write_blob(&serde_json::to_vec(&pause("b")).expect("json"))
+            .expect("blob");
+        let tree = repo.write_flat_tree(&[(RECORD_FILE, blob)]).expect("tree");
+        let foreign = repo
+            .write_commit(tree, &[folded.tip.expect("tip")], "pause: b", &who)
+            .expect("commit");
+        let read = read_state::<ControlLedger>(&repo, Some(foreign)).expect("read");
+        assert_eq!(read.state.control_id.as_deref(), Some("b"));
+        assert_eq!((read.commits, read.folded_without_snapshot), (2, 1));
+    }
+}

@@ -47,18 +47,6 @@ impl Repo {
         }
     }
 
-    /// All refs under `prefix` with their (peeled) targets.
-    pub fn refs_with_prefix(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
-        let platform = self.gix().references()?;
-        let mut out = Vec::new();
-        for reference in platform.prefixed(prefix)? {
-            let mut reference = reference.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let name = reference.name().as_bstr().to_string();
-            out.push((name, reference.peel_to_id()?.detach()));
-        }
-        Ok(out)
-    }
-
     /// Applies every update atomically in the local ref store, or none of them.
     pub fn update_refs_cas(&self, updates: &[RefUpdate], message: &str) -> Result<CasOutcome> {
         let mut edits = Vec::with_capacity(updates.len());

@@ -98,16 +98,6 @@ impl Store {
         self.repo.try_find_ref(&self.read_name(full_ref))
     }
 
-    /// Every ref under `prefix` (full names as on the source of truth).
-    pub fn tips_with_prefix(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
-        let mirror = self.read_name(prefix);
-        let found = self.repo.refs_with_prefix(&mirror)?;
-        Ok(found
-            .into_iter()
-            .map(|(name, oid)| (format!("{prefix}{}", &name[mirror.len()..]), oid))
-            .collect())
-    }
-
     /// Applies the updates once, compare-and-swap.
     pub fn apply(&self, updates: &[RefUpdate], message: &str) -> Result<CasOutcome> {
         self.repo.flush_objects()?;
