@@ -112,6 +112,9 @@ pub fn render_text(output: &ReactOutput) -> String {
         ReactState::Complete => "complete",
     };
     out.push_str(&format!("react: {state}"));
+    if let (Some(base), Some(release)) = (&pass.base_sha, pass.release) {
+        out.push_str(&format!(" (main {} {})", short(base), release.as_str()));
+    }
     if let Some(why) = &pass.why {
         out.push_str(&format!(" — {why}"));
     }
@@ -120,6 +123,15 @@ pub fn render_text(output: &ReactOutput) -> String {
         out.push_str(&format!(
             "  first install: verified watermark set to {}\n",
             short(sha)
+        ));
+    }
+    if let Some(reason) = &pass.superseded {
+        out.push_str(&format!("  resumed: {reason}\n"));
+    }
+    if let Some(reason) = &pass.rebound_pause {
+        let new = pass.new_base_sha.as_deref().map(short).unwrap_or("-");
+        out.push_str(&format!(
+            "  the pause `{reason}` landed during this merge; it now holds main at {new} (unpause that)\n"
         ));
     }
     if let Some(reason) = &pass.paused_with {
