@@ -35,6 +35,10 @@ pub trait LedgerKind {
     fn fold(state: &Self::State, record: &Self::Record) -> Self::State;
     /// The commit subject.
     fn summary(record: &Self::Record) -> String;
+    /// Fills in what a record read from `commit` may lack because an old or
+    /// foreign writer left it out (default: nothing). Readers call it before
+    /// `validate`; the hook does not, so new records must be complete.
+    fn adopt(_record: &mut Self::Record, _commit: ObjectId) {}
     /// The step for a commit whose record cannot be read (default: no change).
     fn fold_unreadable(state: &Self::State) -> Self::State {
         state.clone()
@@ -79,6 +83,7 @@ pub struct Folded<S> {
 /// Why a ledger commit's record could not be used.
 fn decode_record<K: LedgerKind>(
     repo: &Repo,
+    commit: ObjectId,
     tree: ObjectId,
 ) -> Result<Result<(K::Record, ObjectId), String>> {
     let Some(blob) = repo.try_find_path_id(tree, RECORD_FILE)? else {
@@ -92,10 +97,11 @@ fn decode_record<K: LedgerKind>(
             MAX_RECORD_BYTES / 1024
         )));
     }
-    let record: K::Record = match serde_json::from_slice(&bytes) {
+    let mut record: K::Record = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => return Ok(Err(format!("{RECORD_FILE} is not a valid record: {e}"))),
     };
+    K::adopt(&mut record, commit);
     if let Err(why) = K::validate(&record) {
         return Ok(Err(format!("{RECORD_FILE} is invalid: {why}")));
     }
@@ -156,7 +162,7 @@ pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<F
                 info.parents.len()
             ));
         }
-        match decode_record::<K>(repo, info.tree)? {
+        match decode_record::<K>(repo, commit, info.tree)? {
             Ok((record, _)) => state = K::fold(&state, &record),
             Err(why) => {
                 state = K::fold_unreadable(&state);
@@ -239,7 +245,10 @@ pub fn list_records<K: LedgerKind>(
     let mut cursor = tip;
     while let Some(commit) = cursor {
         let info = repo.find_commit_info(commit)?;
-        out.push((commit, decode_record::<K>(repo, info.tree)?.map(|(r, _)| r)));
+        out.push((
+            commit,
+            decode_record::<K>(repo, commit, info.tree)?.map(|(r, _)| r),
+        ));
         cursor = info.parents.first().copied();
     }
     out.reverse();
@@ -261,6 +270,11 @@ impl LedgerKind for ControlLedger {
     }
     fn summary(record: &Self::Record) -> String {
         record.summary()
+    }
+    fn adopt(record: &mut Self::Record, commit: ObjectId) {
+        if record.control_id.is_empty() {
+            record.control_id = crate::core::control::legacy_control_id(&commit.to_string());
+        }
     }
 }
 

@@ -125,6 +125,16 @@ pub fn render_text(output: &ReactOutput) -> String {
             short(sha)
         ));
     }
+    if let Some(sha) = pass
+        .watermark_advanced
+        .as_ref()
+        .filter(|_| pass.watermark_set.is_none())
+    {
+        out.push_str(&format!("  verified watermark moved to {}\n", short(sha)));
+    }
+    for line in super::status::render_history(&pass.history).lines() {
+        out.push_str(&format!("  {}\n", line.trim_start()));
+    }
     if let Some(reason) = &pass.superseded {
         out.push_str(&format!("  resumed: {reason}\n"));
     }

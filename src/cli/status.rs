@@ -69,11 +69,17 @@ pub fn render_text(report: &StatusReport) -> String {
     };
     out.push_str(&field("main", main));
     out.push('\n');
-    out.push_str(&field(
-        "verified",
-        or_dash(report.verified_sha.as_deref().map(short)),
-    ));
+    let mut verified = or_dash(report.verified_sha.as_deref().map(short)).to_string();
+    if let Some(next) = &report.watermark_next {
+        verified.push_str(&format!(" (the next react moves it to {})", short(next)));
+    }
+    out.push_str(&field("verified", verified));
     out.push('\n');
+    if let Some(why) = &report.recovery_why {
+        out.push_str(&field("recovery", why));
+        out.push('\n');
+    }
+    out.push_str(&render_history(&report.history));
     if report.queue.is_empty() {
         out.push_str(&field("queue", "empty"));
         out.push('\n');
@@ -106,6 +112,33 @@ pub fn render_text(report: &StatusReport) -> String {
     for (i, step) in report.next.iter().enumerate() {
         let label = if i == 0 { "next" } else { "" };
         out.push_str(&field(label, step));
+        out.push('\n');
+    }
+    out
+}
+
+/// The older mains' lines: the failure the next pass pauses for, and the
+/// failures a newer verified or recovered main superseded.
+pub fn render_history(history: &crate::core::judgement::HistoryVerdict) -> String {
+    let mut out = String::new();
+    if let Some(f) = &history.failure {
+        let line = format!(
+            "{} on older main {} — {}; react pauses for it",
+            f.state.as_str(),
+            short(&f.sha),
+            f.why
+        );
+        out.push_str(&field("older", line));
+        out.push('\n');
+    }
+    let by = match (&history.verified, &history.recovered) {
+        (Some(v), _) => format!("verified {}", short(&v.sha)),
+        (None, Some(r)) => format!("the recovery of {}", short(r)),
+        (None, None) => "the tip".to_owned(),
+    };
+    for s in &history.superseded {
+        let line = crate::messages::superseded_failure_why(&s.sha, s.state.as_str(), &by);
+        out.push_str(&field("superseded", format!("{line} ({})", s.why)));
         out.push('\n');
     }
     out

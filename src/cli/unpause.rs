@@ -97,12 +97,13 @@ pub struct UnpauseOutput {
 /// The human rendering.
 pub fn render_text(output: &UnpauseOutput) -> String {
     let r = &output.recovery;
+    let on = match &r.recovered_main_sha {
+        Some(sha) => format!(" on {}", short(sha)),
+        None => " (the pause named no sha: nothing recovered)".to_owned(),
+    };
     let mut out = format!(
-        "unpaused: recovery {} resumes {} ({} on {})\n",
-        r.control_id,
-        r.resumes_control_id,
-        r.recovered_reason,
-        short(&r.recovered_main_sha)
+        "unpaused: recovery {} resumes {} ({}{on})\n",
+        r.control_id, r.resumes_control_id, r.recovered_reason,
     );
     if !output.woke {
         out.push_str("not waking the reactor (--no-wake); run `git deploybot react` when ready\n");

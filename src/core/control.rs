@@ -33,7 +33,10 @@ impl ControlMode {
 pub struct ControlRecord {
     /// Always [`CONTROL_SCHEMA`] for records this version writes.
     pub schema: u32,
-    /// Unique random id of this record.
+    /// Unique random id of this record. A record read without one (an old
+    /// or foreign writer) gets `commit:<its ledger commit sha>` from the
+    /// ledger reader; the hook refuses new records without one.
+    #[serde(default)]
     pub control_id: String,
     /// `paused` or `running`.
     pub state: ControlMode,
@@ -228,6 +231,12 @@ pub fn fold_all<'a>(records: impl IntoIterator<Item = &'a ControlRecord>) -> Con
         .fold(ControlState::default(), |state, record| {
             fold_control(&state, record).0
         })
+}
+
+/// The id a record written without `control_id` is known by:
+/// `commit:<full sha of its ledger commit>` (DESIGN.md, "Legacy pause records").
+pub fn legacy_control_id(commit_sha: &str) -> String {
+    format!("commit:{commit_sha}")
 }
 
 /// True when `text` is 40 lowercase hex digits.

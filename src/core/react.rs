@@ -2,6 +2,7 @@
 //! which queue entries to merge in which order.
 
 use crate::core::control::ControlState;
+use crate::core::judgement::JudgedMain;
 use crate::core::queue::{EntryState, EntryView};
 use crate::core::release::{AdmissionMode, ReleaseState, admits};
 
@@ -24,6 +25,9 @@ pub struct ReactInputs<'a> {
     pub repair_branch: &'a str,
     /// `queue.max_batch_size`.
     pub max_batch: usize,
+    /// The newest failed older main that no verified or recovered main
+    /// supersedes ([`crate::core::judgement::judge_older_mains`]).
+    pub older_failure: Option<&'a JudgedMain>,
 }
 
 /// What the pass should do.
@@ -31,8 +35,10 @@ pub struct ReactInputs<'a> {
 pub enum ReactPlan {
     /// The pipeline is paused: do nothing.
     Paused,
-    /// The base release failed and no recovery owns it: append this controller pause, then hold.
+    /// A main failed and no recovery owns it: append this controller pause, then hold.
     PauseForFailure {
+        /// The failed main the pause is bound to (the tip, or an older main).
+        sha: String,
         /// `<state> on <sha>`.
         reason: String,
     },
@@ -55,23 +61,27 @@ pub fn plan(inputs: &ReactInputs) -> ReactPlan {
     if inputs.control.is_paused() {
         return ReactPlan::Paused;
     }
+    // A recovery owns its sha: no pass pauses for that sha's failure, whatever
+    // the recovered pause's reason was (DESIGN.md, "A recovery owns its sha").
     let owned = inputs.control.recovery_owns(inputs.base_sha);
     let short = &inputs.base_sha[..inputs.base_sha.len().min(12)];
-    if inputs.release.is_failed() {
-        // Only the very failure the recovery resumed is let through; a new
-        // reason on the same sha (a later deploy failure) pauses again.
-        let reason = format!("{} on {}", inputs.release.as_str(), inputs.base_sha);
-        if !inputs.control.restates_recovered(inputs.base_sha, &reason) {
-            return if inputs.pause_on_failure {
-                ReactPlan::PauseForFailure { reason }
-            } else {
-                ReactPlan::Held {
-                    why: format!(
-                        "{reason}; pause_on_failure is off, so nothing merges until it is fixed"
-                    ),
-                }
-            };
-        }
+    let failure = match (inputs.release.pause_reason(inputs.base_sha), owned) {
+        (Some(reason), false) => Some((inputs.base_sha.to_owned(), reason)),
+        _ if owned => None,
+        _ => inputs
+            .older_failure
+            .and_then(|f| Some((f.sha.clone(), f.state.pause_reason(&f.sha)?))),
+    };
+    if let Some((sha, reason)) = failure {
+        return if inputs.pause_on_failure {
+            ReactPlan::PauseForFailure { sha, reason }
+        } else {
+            ReactPlan::Held {
+                why: format!(
+                    "{reason}; pause_on_failure is off, so nothing merges until it is fixed"
+                ),
+            }
+        };
     }
     // The admission fence, which a recovery of this exact sha bypasses.
     if !owned && !admits(inputs.admission, inputs.release) {

@@ -257,9 +257,9 @@ fn decide<'a>(reports: &[Report<'a>]) -> Option<&'a ResultRecord> {
 pub struct CheckSummary {
     /// Every required check's latest report is `success`.
     pub green: bool,
-    /// Required checks whose latest report is `failure`.
+    /// Required checks decided by a `failure` or a `cancelled` report.
     pub failing: Vec<String>,
-    /// Required checks with no report, or a `pending` or `cancelled` latest.
+    /// Required checks with no report, or a `pending` latest.
     pub missing: Vec<String>,
 }
 
@@ -296,9 +296,9 @@ pub(crate) fn quoted(names: &[String]) -> String {
 pub(crate) struct Tally {
     /// The latest `at` among the checks whose deciding report is a success.
     pub(crate) last_success: Option<UnixSeconds>,
-    /// Checks whose deciding report is a failure.
+    /// Checks whose deciding report is a failure or a cancel.
     pub(crate) failed: Vec<Failed>,
-    /// Checks with no report, or a pending or cancelled one, in list order.
+    /// Checks with no report, or a pending one, in list order.
     pub(crate) outstanding: Vec<String>,
     /// Some check's deciding report is `pending`.
     pub(crate) started: bool,
@@ -319,11 +319,15 @@ pub(crate) fn tally(records: &[ResultRecord], names: &[String], since: UnixSecon
             Some((r, at)) if r.status == ResultStatus::Success => {
                 tally.last_success = Some(tally.last_success.map_or(at, |last| last.max(at)));
             }
-            Some((r, at)) if r.status == ResultStatus::Failure => {
-                let at_text = r.at.clone();
+            // A deciding cancel fails the check: nobody will rerun it
+            // (DESIGN.md, "Release judgement: clarifications").
+            Some((r, at))
+                if matches!(r.status, ResultStatus::Failure | ResultStatus::Cancelled) =>
+            {
                 tally.failed.push(Failed {
                     check: name.clone(),
-                    at: at_text,
+                    status: r.status,
+                    at: r.at.clone(),
                     at_seconds: at,
                 });
             }
@@ -336,22 +340,31 @@ pub(crate) fn tally(records: &[ResultRecord], names: &[String], since: UnixSecon
     tally
 }
 
-/// A check whose deciding report is a failure.
+/// A check whose deciding report is a failure or a cancel.
 #[derive(Debug)]
 pub(crate) struct Failed {
     /// The check's name.
     pub(crate) check: String,
+    /// `failure` or `cancelled`.
+    pub(crate) status: ResultStatus,
     /// The failure's `at` as reported.
     pub(crate) at: String,
     /// The failure's `at` in seconds.
     pub(crate) at_seconds: UnixSeconds,
 }
 
-/// ``"check `CI` failure at <at>; …"`` for messages.
+/// ``"check `CI` failure at <at>; …"`` for messages; a cancel says that it
+/// decided the check.
 pub(crate) fn failures(failed: &[Failed]) -> String {
     let list: Vec<String> = failed
         .iter()
-        .map(|f| format!("check `{}` failure at {}", f.check, f.at))
+        .map(|f| match f.status {
+            ResultStatus::Cancelled => format!(
+                "check `{}` cancelled at {} (a cancelled run that is not retried fails its check)",
+                f.check, f.at
+            ),
+            _ => format!("check `{}` failure at {}", f.check, f.at),
+        })
         .collect();
     list.join("; ")
 }

@@ -60,6 +60,27 @@ impl Repo {
         Ok(Ancestry::NotAncestor)
     }
 
+    /// The first-parent ancestors of `tip` (the tip itself excluded), newest
+    /// first, stopping before `stop` or after `limit` commits, whichever
+    /// comes first: the mains between a watermark and the tip.
+    pub fn first_parents_until(
+        &self,
+        tip: ObjectId,
+        stop: Option<ObjectId>,
+        limit: usize,
+    ) -> Result<Vec<ObjectId>> {
+        let mut out = Vec::new();
+        let mut cursor = self.find_commit_info(tip)?.parents.first().copied();
+        while let Some(commit) = cursor {
+            if Some(commit) == stop || out.len() >= limit {
+                break;
+            }
+            out.push(commit);
+            cursor = self.find_commit_info(commit)?.parents.first().copied();
+        }
+        Ok(out)
+    }
+
     /// The blobs that differ between `old` (None: the empty tree) and `new`,
     /// skipping subtrees whose ids are equal.
     pub fn changed_blobs(&self, old: Option<ObjectId>, new: ObjectId) -> Result<Vec<BlobChange>> {

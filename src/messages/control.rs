@@ -108,3 +108,21 @@ pub fn next_request_repair(branch: &str) -> String {
 pub fn next_react() -> String {
     "git deploybot react   # entries are ready to merge".into()
 }
+
+/// Why a tip with no evidence and no merge behind it reads as verified (first install).
+pub fn first_install_why() -> String {
+    "first install: nothing is known against this main and the queue has merged nothing yet, so it is the baseline".to_owned()
+}
+
+/// Why a failed main does not pause: a recovery owns it.
+pub fn recovery_owns_why(sha: &str, recovered_reason: &str) -> String {
+    format!(
+        "a recovery owns {} (resumed from `{recovered_reason}`): its failure does not pause again; the elected repair lands first",
+        super::short(sha)
+    )
+}
+
+/// Why an older main's failure no longer matters.
+pub fn superseded_failure_why(sha: &str, state: &str, by: &str) -> String {
+    format!("{} was {state}; superseded by {by}", super::short(sha))
+}

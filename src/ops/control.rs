@@ -177,8 +177,8 @@ pub struct Unpaused {
     pub control_id: String,
     /// The pause it resumed.
     pub resumes_control_id: String,
-    /// The failed sha the recovery owns.
-    pub recovered_main_sha: String,
+    /// The failed sha the recovery owns (null when the pause named no sha).
+    pub recovered_main_sha: Option<String>,
     /// The failure's reason.
     pub recovered_reason: String,
 }
@@ -203,70 +203,71 @@ pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<
             ))
             .into());
         }
-        let paused_sha = state.main_sha.clone().unwrap_or_default();
+        let base_now = store.tip(&base_ref)?;
+        let base_hex = base_now.map(|o| o.to_string()).unwrap_or_default();
+        // A pause without `main_sha` (an old or foreign writer) reads as bound
+        // to the current base tip, and resumes with no recovered sha.
+        let bound_sha = state.main_sha.clone();
+        let paused_sha = bound_sha.clone().unwrap_or_else(|| base_hex.clone());
         if paused_sha != sha_hex {
             return Err(
                 CliError::precondition(messages::unpause_wrong_sha(&sha_hex, &paused_sha)).into(),
             );
         }
-        let base_now = store
-            .tip(&base_ref)?
-            .map(|o| o.to_string())
-            .unwrap_or_default();
-        if base_now != sha_hex {
+        // A controller pause for an older main (judged below the tip) resumes
+        // while that main is still in the base branch's history.
+        let older_main = match base_now {
+            Some(base) if base != sha => {
+                state.controller_pause_sha() == Some(sha_hex.as_str())
+                    && store.repo.is_ancestor(sha, base)?
+            }
+            _ => false,
+        };
+        if base_hex != sha_hex && !older_main {
             return Err(CliError::precondition(messages::unpause_base_moved(
-                &branch, &sha_hex, &base_now,
+                &branch, &sha_hex, &base_hex,
             ))
             .into());
         }
+        let lease = base_now.unwrap_or(sha);
         let reason = state.reason.clone().unwrap_or_default();
+        let recovered_sha = bound_sha.as_ref().map(|_| sha_hex.clone());
         let record = ControlRecord {
             state: ControlMode::Running,
             reason: format!("recovering {reason}"),
             main_sha: None,
             resumes_control_id: Some(current_id.clone()),
-            recovered_main_sha: Some(sha_hex.clone()),
+            recovered_main_sha: recovered_sha.clone(),
             recovered_reason: Some(reason.clone()),
             ..pause_record(session, &sha_hex, "")
         };
-        let control_update = append_update(store, &current, &record, session)?;
-        let note = serde_json::json!({
-            "control_id": record.control_id,
-            "resumes_control_id": current_id,
-            "recovered_main_sha": sha_hex,
-            "recovered_reason": reason,
-            "actor": session.actor,
-            "at": record.at,
-        });
-        let notes_tip = store.tip(names::NOTES_RECOVERY)?;
-        let notes_commit = store.repo.append_note_commit(
-            notes_tip,
-            &sha,
-            &note.to_string(),
-            &format!("recovery: {}", record.summary()),
-            &session.identity(),
-        )?;
-        let note_update = RefUpdate {
-            name: names::NOTES_RECOVERY.to_string(),
-            expected: notes_tip,
-            new: Some(notes_commit),
-        };
+        let mut updates = vec![append_update(store, &current, &record, session)?];
+        if recovered_sha.is_some() {
+            updates.push(recovery_note_update(
+                store,
+                session,
+                &record,
+                sha,
+                &current_id,
+            )?);
+        }
+        // The base lease turns "main moved before the recovery landed" into a
+        // stale push, re-checked from fresh state (step 1), not a compensation.
+        updates.push(RefUpdate::verify(&base_ref, lease));
         Ok(Attempt::Write(
-            // The base lease turns "main moved before the recovery landed" into a
-            // stale push, re-checked from fresh state (step 1), not a compensation.
-            vec![
-                control_update,
-                note_update,
-                RefUpdate::verify(&base_ref, sha),
-            ],
-            Unpaused {
-                control_id: record.control_id.clone(),
-                resumes_control_id: current_id,
-                recovered_main_sha: sha_hex.clone(),
-                recovered_reason: reason,
-            },
+            updates,
+            (
+                Unpaused {
+                    control_id: record.control_id.clone(),
+                    resumes_control_id: current_id,
+                    recovered_main_sha: recovered_sha,
+                    recovered_reason: reason,
+                },
+                lease,
+            ),
         ))
     })?;
+    let (unpaused, lease) = unpaused;
     // Step 3: our record must be the current state.
     session.store.refresh()?;
     let after = read_control(&session.store)?;
@@ -277,9 +278,10 @@ pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<
     }
     // Step 4: the base branch must not have moved.
     let base_now = session.base_sha()?;
-    if base_now != Some(sha) {
+    if base_now != Some(lease) {
+        let old_hex = lease.to_string();
         let new_hex = base_now.map(|o| o.to_string()).unwrap_or_default();
-        let reason = messages::main_advanced_reason(&sha_hex, &new_hex);
+        let reason = messages::main_advanced_reason(&old_hex, &new_hex);
         session
             .store
             .transact("deploybot: conditional pause", |store| {
@@ -297,8 +299,39 @@ pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<
                 ))
             })?;
         return Err(CliError::precondition(messages::main_advanced_error(
-            &sha_hex, &new_hex,
+            &old_hex, &new_hex,
         )));
     }
     Ok(unpaused)
+}
+
+/// The update adding the recovery note for `record` on the failed `sha`.
+fn recovery_note_update(
+    store: &Store,
+    session: &Session,
+    record: &ControlRecord,
+    sha: ObjectId,
+    resumes: &str,
+) -> anyhow::Result<RefUpdate> {
+    let note = serde_json::json!({
+        "control_id": record.control_id,
+        "resumes_control_id": resumes,
+        "recovered_main_sha": sha.to_string(),
+        "recovered_reason": record.recovered_reason,
+        "actor": session.actor,
+        "at": record.at,
+    });
+    let notes_tip = store.tip(names::NOTES_RECOVERY)?;
+    let notes_commit = store.repo.append_note_commit(
+        notes_tip,
+        &sha,
+        &note.to_string(),
+        &format!("recovery: {}", record.summary()),
+        &session.identity(),
+    )?;
+    Ok(RefUpdate {
+        name: names::NOTES_RECOVERY.to_string(),
+        expected: notes_tip,
+        new: Some(notes_commit),
+    })
 }

@@ -134,12 +134,14 @@ pub fn follow(
             paused_with: None,
             verified_sha: session.store.tip(names::VERIFIED)?.map(|o| o.to_string()),
         };
+        // The watermark is a fact, not a permission: it moves whether or not
+        // the pipeline is paused (the next react then clears a superseded pause).
+        if release.state == ReleaseState::Verified {
+            report.verified_sha = advance_watermark(session, base)?.or(report.verified_sha);
+        }
         if control.state.is_paused() {
             report.outcome = FollowEnd::Paused;
             return Ok(report);
-        }
-        if release.state == ReleaseState::Verified {
-            report.verified_sha = advance_watermark(session, base)?.or(report.verified_sha);
         }
         let reached = match options.goal {
             Goal::Admitted => admits(session.policy.pipeline.release_admission, release.state),
@@ -153,9 +155,9 @@ pub fn follow(
             };
             return Ok(report);
         }
-        if let Some(reason) = release.state.pause_reason(&base_hex)
-            && !control.state.restates_recovered(&base_hex, &reason)
-        {
+        // A recovery owns its sha: its failure never pauses again, whatever
+        // the recovered reason; following waits for the repair to land.
+        if release.state.is_failed() && !control.state.recovery_owns(&base_hex) {
             report.outcome = FollowEnd::Failed;
             report.paused_with = pause_on_failure(session, &base_hex, release.state)?;
             return Ok(report);
@@ -265,7 +267,10 @@ pub fn pause_on_failure(
         .transact("deploybot: pause on failure", |store| {
             let current = read_control(store)?;
             let record = pause_record(session, sha, &reason);
-            if classify(&current.state, &record) != FoldStep::Applied || current.state.is_paused() {
+            if classify(&current.state, &record) != FoldStep::Applied
+                || current.state.is_paused()
+                || current.state.recovery_owns(sha)
+            {
                 return Ok(Attempt::Done(None));
             }
             Ok(Attempt::Write(

@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod doctor;
 pub mod follow;
 pub mod init;
+pub mod judgement;
 pub mod policy;
 pub mod queue;
 pub mod react;

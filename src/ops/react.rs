@@ -2,9 +2,11 @@
 //! work in FIFO order in memory, and publish everything in one atomic push.
 
 use super::control::{append_update as control_update, pause_record, read_control};
+use super::judgement::judge_base;
 use super::queue::{append_updates as queue_updates, entry_views, read_queue, record};
 use crate::core::control::{ControlMode, ControlRecord, fold_control};
 use crate::core::control::{FoldStep, classify};
+use crate::core::judgement::HistoryVerdict;
 use crate::core::policy::MergeMethod;
 use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord};
 use crate::core::react::{ReactInputs, ReactPlan, plan};
@@ -81,6 +83,12 @@ pub struct ReactReport {
     pub rebound_pause: Option<String>,
     /// The watermark set on first install.
     pub watermark_set: Option<String>,
+    /// Where this pass moved `refs/deploybot/verified` (first install included).
+    pub watermark_advanced: Option<String>,
+    /// A recovery owns the base sha this pass started from: its failure does not pause.
+    pub recovery_owns_main: bool,
+    /// The older mains between the watermark and the base sha, judged.
+    pub history: HistoryVerdict,
 }
 
 impl ReactReport {
@@ -99,6 +107,9 @@ impl ReactReport {
             paused_with: None,
             rebound_pause: None,
             watermark_set: None,
+            watermark_advanced: None,
+            recovery_owns_main: false,
+            history: HistoryVerdict::default(),
         }
     }
 }
@@ -130,34 +141,48 @@ fn attempt(
     let mut control = read_control(store)?;
     let base = session.require_base_sha()?;
     let base_hex = base.to_string();
-    let mut updates = Vec::new();
-    let superseded = supersede_record(session, store, &control.state, base)?;
-    if let Some(record) = &superseded {
-        // A newer verified main supersedes the controller pause: resume, then run the pass.
-        updates.push(control_update(store, &control, record, session)?);
-        control.state = fold_control(&control.state, record).0;
-        control.tip = updates.last().and_then(|u: &RefUpdate| u.new);
-        control.commits += 1;
-    }
-    if control.state.is_paused() {
-        let mut report = ReactReport::new(ReactState::Paused, Some(base));
-        report.why = Some(messages::react_paused(&control.state));
-        return Ok(Attempt::Done(report));
-    }
+    let queue = read_queue(store)?;
     let now = super::now_seconds();
-    let mut release = super::release::release_of(store, policy, &base, now)?;
-    let mut watermark_set = None;
-    if store.tip(names::VERIFIED)?.is_none() && has_no_results(store, &base)? {
-        // First install: nothing is known against this base, so it is the baseline.
+    let queue_has_merged = !queue.state.merged.is_empty();
+    let judgement = judge_base(session, store, base, now, queue_has_merged)?;
+    let release = judgement.acting_release();
+    let mut report = ReactReport::new(ReactState::Complete, Some(base));
+    report.release = Some(release.state);
+    report.recovery_owns_main = control.state.recovery_owns(&base_hex);
+    report.history = judgement.history.clone();
+    let mut updates = Vec::new();
+    // The watermark is a fact, not a permission: it moves to the newest
+    // verified main whether or not the pipeline is paused.
+    if let Some(to) = judgement.effective_watermark()
+        && Some(to) != judgement.watermark
+    {
         updates.push(RefUpdate {
             name: names::VERIFIED.into(),
-            expected: None,
-            new: Some(base),
+            expected: judgement.watermark,
+            new: Some(to),
         });
-        release.state = ReleaseState::Verified;
-        watermark_set = Some(base_hex.clone());
+        report.watermark_advanced = Some(to.to_string());
+        if judgement.seeded {
+            report.watermark_set = Some(to.to_string());
+        }
     }
-    let queue = read_queue(store)?;
+    let superseded = supersede_record(
+        session,
+        store,
+        &control.state,
+        base,
+        judgement.effective_watermark(),
+    )?;
+    if let Some(record) = &superseded {
+        // A newer verified main supersedes the controller pause: resume, then run the pass.
+        append_control(session, store, &mut control, record, &mut updates)?;
+    }
+    report.superseded = superseded.as_ref().map(|r| r.reason.clone());
+    if control.state.is_paused() {
+        report.state = ReactState::Paused;
+        report.why = Some(messages::react_paused(&control.state));
+        return Ok(finish(updates, report));
+    }
     let views = entry_views(store, &policy.queue.required_checks, &queue.state)?;
     let repair_branch = names::repair_branch(&policy.pipeline.repair_branch_prefix, &base_hex);
     let decision = plan(&ReactInputs {
@@ -169,12 +194,8 @@ fn attempt(
         entries: &views,
         repair_branch: &repair_branch,
         max_batch: policy.queue.max_batch_size,
+        older_failure: judgement.history.failure.as_ref(),
     });
-    let mut report = ReactReport::new(ReactState::Complete, Some(base));
-    let superseded_nothing = superseded.is_none();
-    report.superseded = superseded.map(|r| r.reason);
-    report.release = Some(release.state);
-    report.watermark_set = watermark_set;
     report.waiting = views
         .iter()
         .filter(|v| v.state != EntryState::Queued)
@@ -185,13 +206,16 @@ fn attempt(
             report.state = ReactState::Paused;
             report.why = Some(messages::react_paused(&control.state));
         }
-        ReactPlan::PauseForFailure { reason } => {
+        ReactPlan::PauseForFailure { sha, reason } => {
             report.state = ReactState::ReleaseHeld;
-            report.why = Some(format!("{}: {}", reason, release.why));
-            let pause = pause_record(session, &base_hex, &reason);
-            // A supersede needs a verified base, which never fails: the two never meet.
-            if superseded_nothing && classify(&control.state, &pause) == FoldStep::Applied {
-                updates.push(control_update(store, &control, &pause, session)?);
+            let why = match judgement.history.failure.as_ref() {
+                Some(older) if older.sha == sha => &older.why,
+                _ => &release.why,
+            };
+            report.why = Some(format!("{reason}: {why}"));
+            let pause = pause_record(session, &sha, &reason);
+            if classify(&control.state, &pause) == FoldStep::Applied {
+                append_control(session, store, &mut control, &pause, &mut updates)?;
                 report.paused_with = Some(reason);
             }
         }
@@ -201,6 +225,10 @@ fn attempt(
         }
         ReactPlan::Merge { branches, repair } => {
             report.repair = repair;
+            if repair || (report.recovery_owns_main && release.state.is_failed()) {
+                let recovered = control.state.recovered_reason.as_deref().unwrap_or("");
+                report.why = Some(messages::recovery_owns_why(&base_hex, recovered));
+            }
             let (tip, records) = merge_batch(session, store, base, &branches, &views, &mut report)?;
             if tip != base {
                 updates.push(RefUpdate {
@@ -229,10 +257,35 @@ fn attempt(
             updates.extend(queue_updates(store, session, &queue, &records)?);
         }
     }
+    Ok(finish(updates, report))
+}
+
+/// Appends `record` to the control ledger as this pass leaves it: one
+/// update of the ref however many records the pass appends.
+fn append_control(
+    session: &Session,
+    store: &Store,
+    control: &mut crate::ledger::Folded<crate::core::control::ControlState>,
+    record: &ControlRecord,
+    updates: &mut Vec<RefUpdate>,
+) -> anyhow::Result<()> {
+    let update = control_update(store, control, record, session)?;
+    control.state = fold_control(&control.state, record).0;
+    control.tip = update.new;
+    control.commits += 1;
+    match updates.iter_mut().find(|u| u.name == names::CONTROL) {
+        Some(existing) => existing.new = update.new,
+        None => updates.push(update),
+    }
+    Ok(())
+}
+
+/// Writes the updates with the report, or just reports when there are none.
+fn finish(updates: Vec<RefUpdate>, report: ReactReport) -> Attempt<ReactReport> {
     if updates.is_empty() {
-        Ok(Attempt::Done(report))
+        Attempt::Done(report)
     } else {
-        Ok(Attempt::Write(updates, report))
+        Attempt::Write(updates, report)
     }
 }
 
@@ -361,25 +414,29 @@ fn ledger_start_record(session: &Session) -> ControlRecord {
     }
 }
 
-/// The running record that clears a controller pause for P when main moved
-/// to a verified M that contains P (DESIGN.md); None in every other case.
+/// The running record that clears a controller pause for P once the
+/// watermark M (as this pass leaves it) is a newer main that contains P
+/// (DESIGN.md: a newer verified main supersedes it); None in every other case.
 fn supersede_record(
     session: &Session,
     store: &Store,
     control: &crate::core::control::ControlState,
     base: ObjectId,
+    watermark: Option<ObjectId>,
 ) -> anyhow::Result<Option<ControlRecord>> {
     let Some(paused_sha) = control.controller_pause_sha() else {
         return Ok(None);
     };
-    let Some(paused) = crate::git::parse_oid(paused_sha) else {
+    let (Some(paused), Some(verified)) = (crate::git::parse_oid(paused_sha), watermark) else {
         return Ok(None);
     };
-    let verified_at_base = store.tip(names::VERIFIED)? == Some(base);
-    if paused == base || !verified_at_base || !store.repo.is_ancestor(paused, base)? {
+    if paused == verified
+        || !store.repo.is_ancestor(paused, verified)?
+        || !store.repo.is_ancestor(verified, base)?
+    {
         return Ok(None);
     }
-    let reason = messages::supersedes(&base.to_string(), paused_sha);
+    let reason = messages::supersedes(&verified.to_string(), paused_sha);
     Ok(Some(ControlRecord {
         state: ControlMode::Running,
         main_sha: None,
@@ -388,12 +445,6 @@ fn supersede_record(
         recovered_reason: control.reason.clone(),
         ..pause_record(session, paused_sha, &reason)
     }))
-}
-
-fn has_no_results(store: &Store, sha: &ObjectId) -> anyhow::Result<bool> {
-    let (ci, _) = super::release::read_results(store, names::NOTES_CI, sha)?;
-    let (deploy, _) = super::release::read_results(store, names::NOTES_DEPLOY, sha)?;
-    Ok(ci.is_empty() && deploy.is_empty())
 }
 
 /// The notes update adding a `pending` line per CI check on `sha`, so runners find it.

@@ -1,6 +1,7 @@
 //! Everything `status` shows, gathered once and rendered as text or JSON.
 
 use crate::core::control::ControlState;
+use crate::core::judgement::HistoryVerdict;
 use crate::core::queue::EntryView;
 use crate::core::release::Release;
 use crate::error::CliResult;
@@ -40,6 +41,21 @@ pub struct StatusReport {
     pub problems: Vec<String>,
     /// What to do next, as commands to run (empty when nothing needs a person).
     pub next: Vec<String>,
+    /// A recovery owns the base sha: its failure does not pause again, and the
+    /// elected repair lands past the admission fence.
+    pub recovery_owns_main: bool,
+    /// Why, when a recovery owns the base sha (null otherwise).
+    pub recovery_why: Option<String>,
+    /// The older mains between the watermark and the tip, judged as the next
+    /// `react` will: the failure it would pause for, the failures a newer
+    /// verified or recovered main superseded, and the newest verified one.
+    pub history: HistoryVerdict,
+    /// Where the next `react` moves `refs/deploybot/verified` (null: nowhere).
+    pub watermark_next: Option<String>,
+    /// The current pause can be resumed with `unpause --sha <control.main_sha>`
+    /// (bound to the tip, or a controller pause on an older main still in its history).
+    #[serde(skip)]
+    pub pause_resumable: bool,
 }
 
 /// The next steps a person (or agent) can take from this state.
@@ -53,7 +69,7 @@ pub fn next_steps(report: &StatusReport) -> Vec<String> {
             c.control_id.as_deref().unwrap_or("?"),
             c.main_sha.as_deref().unwrap_or("?"),
         );
-        if base == Some(sha) {
+        if base == Some(sha) || report.pause_resumable {
             next.push(messages::next_unpause(sha, id));
         } else {
             next.push(messages::next_rebind_pause(
@@ -82,22 +98,41 @@ pub fn next_steps(report: &StatusReport) -> Vec<String> {
 /// Gathers the report from the session's fresh state.
 pub fn gather(session: &Session) -> CliResult<StatusReport> {
     let store = &session.store;
-    let control = super::control::read_control(store)?;
+    let mut control = super::control::read_control(store)?;
     let base = session.base_sha()?;
-    let release = match base {
-        Some(sha) => Some(super::release::release_of(
+    let queue = super::queue::read_queue(store)?;
+    let judgement = match base {
+        Some(sha) => Some(super::judgement::judge_base(
+            session,
             store,
-            &session.policy,
-            &sha,
+            sha,
             super::now_seconds(),
+            !queue.state.merged.is_empty(),
         )?),
         None => None,
     };
+    let release = judgement.as_ref().map(|j| j.release.clone());
+    let c = &mut control.state;
+    // A pause that names no sha (an old or foreign writer) is bound to the tip.
+    if c.is_paused() && c.main_sha.is_none() {
+        c.main_sha = base.map(|b| b.to_string());
+    }
+    let pause_resumable = match (
+        c.controller_pause_sha().and_then(crate::git::parse_oid),
+        base,
+    ) {
+        (Some(paused), Some(tip)) => store.repo.is_ancestor(paused, tip)?,
+        _ => false,
+    };
+    let base_hex = base.map(|b| b.to_string()).unwrap_or_default();
+    let recovery_owns_main = base.is_some() && c.recovery_owns(&base_hex);
+    let recovery_why = recovery_owns_main.then(|| {
+        messages::recovery_owns_why(&base_hex, c.recovered_reason.as_deref().unwrap_or(""))
+    });
     let source = match &store.sync {
         crate::git::store::Sync::Remote(name) => name.clone(),
         crate::git::store::Sync::Local => "local".to_string(),
     };
-    let queue = super::queue::read_queue(store)?;
     let entries =
         super::queue::entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
     let repair = match base {
@@ -125,6 +160,14 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
         source,
         problems,
         next: Vec::new(),
+        recovery_owns_main,
+        recovery_why,
+        history: judgement
+            .as_ref()
+            .map(|j| j.history.clone())
+            .unwrap_or_default(),
+        watermark_next: judgement.and_then(|j| j.watermark_to),
+        pause_resumable,
     };
     report.next = next_steps(&report);
     Ok(report)

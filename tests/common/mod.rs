@@ -98,6 +98,15 @@ impl World {
         git_in(&self.server, &self.home(), args)
     }
 
+    /// git in the server repository with `input` on stdin; returns trimmed stdout.
+    pub fn server_git_stdin(&self, args: &[&str], input: &str) -> String {
+        let probe = Clone {
+            path: self.server.clone(),
+            home: self.home(),
+        };
+        probe.git_stdin(args, input)
+    }
+
     /// Every ref on the server with its value: compare before and after to prove nothing moved.
     pub fn server_refs(&self) -> String {
         self.server_git(&["for-each-ref", "--format=%(refname) %(objectname)"])
@@ -198,6 +207,11 @@ impl Clone {
     /// git in this clone.
     pub fn git(&self, args: &[&str]) -> String {
         git_in(&self.path, &self.home, args)
+    }
+
+    /// git in this clone, whatever its status.
+    pub fn try_git(&self, args: &[&str]) -> Output {
+        git_output(&self.path, &self.home, args)
     }
 
     /// Writes a file, commits it, returns the new sha.

@@ -41,6 +41,7 @@ fn run(
         entries,
         repair_branch: REPAIR,
         max_batch: 2,
+        older_failure: None,
     })
 }
 
@@ -84,6 +85,7 @@ fn failed_release_without_recovery_pauses_with_pinned_reason() {
         assert_eq!(
             p,
             ReactPlan::PauseForFailure {
+                sha: SHA.into(),
                 reason: format!("{word} on {SHA}")
             }
         );
@@ -102,6 +104,7 @@ fn failed_release_without_pause_on_failure_holds() {
         entries: &[entry("a", EntryState::Queued)],
         repair_branch: REPAIR,
         max_batch: 3,
+        older_failure: None,
     });
     assert!(matches!(p, ReactPlan::Held { .. }), "{p:?}");
 }
@@ -193,19 +196,72 @@ fn recovery_holds_other_work_until_the_repair_is_ready() {
 }
 
 #[test]
-fn a_new_failure_reason_on_the_recovered_sha_pauses_again() {
+fn a_recovery_owns_its_sha_whatever_the_failure_or_the_recovered_reason() {
+    // The deadlock: main red, an operator paused with their own words,
+    // then unpaused. The recovery owns the sha: the repair lands, no re-pause.
+    let operator = ControlState {
+        recovered_reason: Some("investigating the red main".into()),
+        ..recovering(SHA)
+    };
     let entries = [entry(REPAIR, EntryState::Queued)];
-    let p = run(
-        &recovering(SHA),
-        ReleaseState::DeployFailed,
-        AdmissionMode::Merged,
-        &entries,
-    );
+    for control in [recovering(SHA), operator] {
+        for release in ReleaseState::ALL.into_iter().filter(|r| r.is_failed()) {
+            let p = run(&control, release, AdmissionMode::Merged, &entries);
+            assert_eq!(p, merge(&[REPAIR], true), "{release:?} under {control:?}");
+        }
+    }
+}
+
+fn older(state: ReleaseState) -> JudgedMain {
+    JudgedMain {
+        sha: "cccccccccccccccccccccccccccccccccccccccc".into(),
+        state,
+        why: "older main".into(),
+    }
+}
+
+#[test]
+fn an_older_mains_failure_pauses_bound_to_that_main() {
+    let failed = older(ReleaseState::DeployFailed);
+    let control = running();
+    let p = plan(&ReactInputs {
+        control: &control,
+        base_sha: SHA,
+        release: ReleaseState::AwaitingDeploy,
+        admission: AdmissionMode::Merged,
+        pause_on_failure: true,
+        entries: &[entry("a", EntryState::Queued)],
+        repair_branch: REPAIR,
+        max_batch: 3,
+        older_failure: Some(&failed),
+    });
     assert_eq!(
         p,
         ReactPlan::PauseForFailure {
-            reason: format!("deploy-failed on {SHA}")
+            sha: failed.sha.clone(),
+            reason: format!("deploy-failed on {}", failed.sha)
         }
+    );
+}
+
+#[test]
+fn the_tips_own_failure_comes_before_an_older_one() {
+    let failed = older(ReleaseState::DeployFailed);
+    let control = running();
+    let p = plan(&ReactInputs {
+        control: &control,
+        base_sha: SHA,
+        release: ReleaseState::CiFailed,
+        admission: AdmissionMode::Merged,
+        pause_on_failure: true,
+        entries: &[],
+        repair_branch: REPAIR,
+        max_batch: 3,
+        older_failure: Some(&failed),
+    });
+    assert!(
+        matches!(&p, ReactPlan::PauseForFailure { sha, .. } if sha == SHA),
+        "{p:?}"
     );
 }
 
@@ -222,6 +278,7 @@ fn the_bypass_belongs_to_the_exact_recovered_sha_only() {
     assert_eq!(
         p,
         ReactPlan::PauseForFailure {
+            sha: SHA.into(),
             reason: format!("ci-failed on {SHA}")
         }
     );
@@ -286,9 +343,13 @@ mod properties {
     }
 
     fn arb_control() -> impl Strategy<Value = ControlState> {
-        (0..3u8).prop_map(|k| match k {
+        (0..4u8).prop_map(|k| match k {
             0 => running(),
             1 => recovering(SHA),
+            2 => ControlState {
+                recovered_reason: Some("an operator's words".into()),
+                ..recovering(SHA)
+            },
             _ => ControlState {
                 state: ControlMode::Paused,
                 ..recovering(SHA)
@@ -305,7 +366,11 @@ mod properties {
             pause_on_failure in any::<bool>(),
             entries in arb_entries(),
             max_batch in 1..4usize,
+            older_failure in prop::option::of(prop::sample::select(vec![
+                ReleaseState::CiFailed, ReleaseState::DeployFailed, ReleaseState::VerifyFailed,
+            ])),
         ) {
+            let older_failure = older_failure.map(older);
             let p = plan(&ReactInputs {
                 control: &control,
                 base_sha: SHA,
@@ -315,9 +380,19 @@ mod properties {
                 entries: &entries,
                 repair_branch: REPAIR,
                 max_batch,
+                older_failure: older_failure.as_ref(),
             });
             if control.is_paused() {
                 prop_assert_eq!(&p, &ReactPlan::Paused, "a paused pipeline merges nothing");
+            }
+            let owned = control.recovery_owns(SHA);
+            if let ReactPlan::PauseForFailure { sha, reason } = &p {
+                prop_assert!(!owned, "a recovery never re-pauses its own sha");
+                let suffix = format!(" on {sha}");
+                prop_assert!(reason.ends_with(&suffix));
+            }
+            if !control.is_paused() && !owned && (release.is_failed() || older_failure.is_some()) {
+                prop_assert!(!matches!(p, ReactPlan::Merge { .. }), "an unrecovered failure holds the pass");
             }
             if let ReactPlan::Merge { branches, repair } = &p {
                 prop_assert!(branches.len() <= max_batch);
@@ -333,7 +408,7 @@ mod properties {
                     prop_assert!(control.recovery_owns(SHA), "only a recovery elects a repair");
                 }
                 if release.is_failed() {
-                    prop_assert!(*repair || branches.is_empty() || control.restates_recovered(SHA, &format!("{} on {SHA}", release.as_str())),
+                    prop_assert!(*repair || branches.is_empty(),
                         "nothing but the repair merges past a failed main");
                     prop_assert!(control.recovery_owns(SHA), "a failed main merges only under its recovery");
                 }

@@ -156,10 +156,11 @@ fn cancelled_hides_success_from_before_the_cancelled_run() {
     // The success finished before the cancelled run started: stale.
     let records = [rec("CI", Success, 0), rec("CI", Cancelled, 10)];
     assert_eq!(latest_per_check(&records)["CI"].status, Cancelled);
-    // And with no success at all, cancelled is not success.
+    // And with no success at all, cancelled is not success: it decides,
+    // and a deciding cancel fails CI once the grace has passed.
     let records = [rec("CI", Cancelled, 10)];
     assert_eq!(latest_per_check(&records)["CI"].status, Cancelled);
-    assert_eq!(state_at(&records, &[], 1000).state, ReleaseState::Testing);
+    assert_eq!(state_at(&records, &[], 1000).state, ReleaseState::CiFailed);
 }
 
 #[test]
@@ -255,11 +256,11 @@ fn deploy_phases() {
     assert_eq!(state_at(&ci, &[], 100).state, ReleaseState::AwaitingDeploy);
     let pending = [rec("Deploy", Pending, 20)];
     assert_eq!(state_at(&ci, &pending, 100).state, ReleaseState::Deploying);
+    // A deciding cancel fails the deploy: nobody will rerun it.
     let cancelled = [rec("Deploy", Cancelled, 20)];
-    assert_eq!(
-        state_at(&ci, &cancelled, 100).state,
-        ReleaseState::AwaitingDeploy
-    );
+    let release = state_at(&ci, &cancelled, 100);
+    assert_eq!(release.state, ReleaseState::DeployFailed);
+    assert!(release.why.contains("cancelled"), "{}", release.why);
     let failed = state_at(&ci, &[rec("Deploy", Failure, 20)], 100);
     assert_eq!(failed.state, ReleaseState::DeployFailed);
     assert_eq!(
@@ -461,5 +462,232 @@ proptest! {
     fn parse_note_never_panics(text in ".{0,200}") {
         let note = parse_note(&text);
         prop_assert!(note.problems.len() + note.records.len() <= text.lines().count());
+    }
+}
+
+#[test]
+fn a_cancel_after_a_failure_never_turns_it_back_into_testing() {
+    // The case: success, then failure, then cancelled on one check.
+    let ci = [
+        rec("CI", Success, 0),
+        rec("CI", Failure, 10),
+        rec("CI", Cancelled, 20),
+    ];
+    let release = state_at(&ci, &[], 20 + 90);
+    assert_eq!(release.state, ReleaseState::CiFailed);
+    assert!(release.why.contains("cancelled"), "{}", release.why);
+    // Within the grace it is a failure waiting for a retry, never a success.
+    let early = state_at(&ci, &[], 30);
+    assert_eq!(early.state, ReleaseState::Testing);
+    assert!(early.why.contains("grace"), "{}", early.why);
+    // A retry that passes absorbs it.
+    let mut retried = ci.to_vec();
+    retried.push(rec("CI", Success, 40));
+    assert_eq!(
+        state_at(&retried, &[], 200).state,
+        ReleaseState::AwaitingDeploy
+    );
+}
+
+#[test]
+fn the_only_ci_run_cancelled_fails_ci_after_the_grace() {
+    let ci = [rec("CI", Pending, 0), rec("CI", Cancelled, 5)];
+    assert_eq!(state_at(&ci, &[], 50).state, ReleaseState::Testing);
+    assert_eq!(state_at(&ci, &[], 95).state, ReleaseState::CiFailed);
+}
+
+#[test]
+fn a_cancelled_duplicate_still_does_not_hide_a_later_success() {
+    let mut pending = rec("CI", Pending, 0);
+    pending.run_id = Some("r2".into());
+    let mut cancelled = rec("CI", Cancelled, 30);
+    cancelled.run_id = Some("r2".into());
+    let ci = [pending, rec("CI", Success, 10), cancelled];
+    assert_eq!(state_at(&ci, &[], 500).state, ReleaseState::AwaitingDeploy);
+}
+
+#[test]
+fn a_cancelled_verification_fails_verification() {
+    let (ci_checks, deploy_checks, verifications) =
+        (names(&["CI"]), names(&["Deploy"]), names(&["health"]));
+    let ci = [rec("CI", Success, 0)];
+    let deploy = [rec("Deploy", Success, 10), rec("health", Cancelled, 20)];
+    let release = release_state(&ReleaseInputs {
+        ci: &ci,
+        deploy: &deploy,
+        ci_checks: &ci_checks,
+        deploy_checks: &deploy_checks,
+        verifications: &verifications,
+        grace_seconds: 90,
+        now: T0 + 30,
+        is_watermark: false,
+    });
+    assert_eq!(release.state, ReleaseState::VerifyFailed);
+}
+
+#[test]
+fn a_cancelled_required_check_fails_a_queue_entry() {
+    let required = names(&["CI"]);
+    let summary = checks_green(&[rec("CI", Cancelled, 0)], &required);
+    assert!(!summary.green);
+    assert_eq!(summary.failing, required);
+    assert!(summary.missing.is_empty());
+}
+
+/// DESIGN's per-check rule written out plainly: the latest report by `at`
+/// then line order decides, except that a cancelled latest report gives way
+/// to the newest success or failure finished since the cancelled run started,
+/// when that is a success. `None`: no evidence.
+fn naive_decide(records: &[ResultRecord], check: &str, since: i64) -> Option<(ResultStatus, i64)> {
+    let mut reports: Vec<(i64, usize, &ResultRecord)> = Vec::new();
+    for (index, r) in records.iter().enumerate() {
+        let Some(at) = crate::core::time::parse_rfc3339(&r.at) else {
+            continue;
+        };
+        if r.check == check && r.status != Skipped && at >= since {
+            reports.push((at, index, r));
+        }
+    }
+    reports.sort_by_key(|(at, index, _)| (*at, *index));
+    let &(last_at, _, last) = reports.last()?;
+    if last.status != Cancelled {
+        return Some((last.status, last_at));
+    }
+    let mut started = last_at;
+    if last.run_id.is_some() {
+        for (at, _, r) in &reports {
+            if r.run_id == last.run_id && r.attempt == last.attempt && *at < started {
+                started = *at;
+            }
+        }
+    }
+    let mut newest_finished: Option<(i64, ResultStatus)> = None;
+    for (at, _, r) in &reports {
+        if *at >= started && matches!(r.status, Success | Failure) {
+            newest_finished = Some((*at, r.status));
+        }
+    }
+    match newest_finished {
+        Some((at, Success)) => Some((Success, at)),
+        _ => Some((Cancelled, last_at)),
+    }
+}
+
+/// The release state from DESIGN's text and its clarifications, naively.
+#[allow(clippy::too_many_arguments)]
+fn naive_release(
+    ci: &[ResultRecord],
+    deploy: &[ResultRecord],
+    ci_checks: &[String],
+    deploy_checks: &[String],
+    verifications: &[String],
+    grace: i64,
+    now: i64,
+    is_watermark: bool,
+) -> ReleaseState {
+    use ReleaseState::*;
+    if is_watermark {
+        return Verified;
+    }
+    let failed = |s: ResultStatus| s == Failure || s == Cancelled;
+    let mut ci_failed_past_grace = false;
+    let mut ci_unfinished = false;
+    let mut deciding = i64::MIN;
+    for check in ci_checks {
+        match naive_decide(ci, check, i64::MIN) {
+            Some((s, at)) if failed(s) => {
+                if (now as i128 - at as i128) >= grace as i128 {
+                    ci_failed_past_grace = true;
+                } else {
+                    ci_unfinished = true;
+                }
+            }
+            Some((Success, at)) => deciding = deciding.max(at),
+            _ => ci_unfinished = true,
+        }
+    }
+    if ci_failed_past_grace {
+        return CiFailed;
+    }
+    if ci_unfinished {
+        return Testing;
+    }
+    let (mut any_failed, mut outstanding, mut started, mut deployed_at) =
+        (false, false, false, None::<i64>);
+    for check in deploy_checks {
+        match naive_decide(deploy, check, deciding) {
+            Some((s, _)) if failed(s) => any_failed = true,
+            Some((Success, at)) => deployed_at = Some(deployed_at.map_or(at, |d| d.max(at))),
+            Some((Pending, _)) => (outstanding, started) = (true, true),
+            _ => outstanding = true,
+        }
+    }
+    if any_failed {
+        return DeployFailed;
+    }
+    if outstanding {
+        return if started || deployed_at.is_some() {
+            Deploying
+        } else {
+            AwaitingDeploy
+        };
+    }
+    if verifications.is_empty() {
+        return Verified;
+    }
+    let since = deployed_at.map_or(deciding, |d| d.max(deciding));
+    let mut verify_outstanding = false;
+    for check in verifications {
+        match naive_decide(deploy, check, since) {
+            Some((s, _)) if failed(s) => return VerifyFailed,
+            Some((Success, _)) => {}
+            _ => verify_outstanding = true,
+        }
+    }
+    if verify_outstanding {
+        Deploying
+    } else {
+        Verified
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Cancelled reports included: the release judgement equals the naive
+    /// reading of DESIGN, and a cancel never turns a failure into `testing`.
+    #[test]
+    fn release_state_matches_the_naive_reference(
+        ci in prop::collection::vec(any_record(), 0..10),
+        deploy in prop::collection::vec(any_record(), 0..10),
+        now in -300i64..600,
+        grace in prop_oneof![Just(0i64), Just(90), -5i64..400],
+        is_watermark in any::<bool>(),
+        with_verification in any::<bool>(),
+    ) {
+        let (ci_checks, deploy_checks) = (names(&["CI", "other"]), names(&["Deploy"]));
+        let verifications = if with_verification { names(&["health"]) } else { Vec::new() };
+        let now = T0 + now;
+        let release = release_state(&ReleaseInputs {
+            ci: &ci, deploy: &deploy, ci_checks: &ci_checks, deploy_checks: &deploy_checks,
+            verifications: &verifications, grace_seconds: grace, now, is_watermark,
+        });
+        let expected = naive_release(
+            &ci, &deploy, &ci_checks, &deploy_checks, &verifications, grace, now, is_watermark,
+        );
+        prop_assert_eq!(release.state, expected, "why: {}", release.why);
+
+        // Appending a cancel to a check decided by a failure keeps it failed
+        // (or testing only inside the grace, as the failure itself would be).
+        let mut with_cancel = ci.clone();
+        let last_at = ci.iter().filter_map(|r| r.at_seconds()).max().unwrap_or(T0);
+        with_cancel.push(ResultRecord::new("CI", Failure, &format_rfc3339(last_at + 1)));
+        with_cancel.push(ResultRecord::new("CI", Cancelled, &format_rfc3339(last_at + 2)));
+        let failed_then_cancelled = release_state(&ReleaseInputs {
+            ci: &with_cancel, deploy: &deploy, ci_checks: &ci_checks, deploy_checks: &deploy_checks,
+            verifications: &verifications, grace_seconds: grace, now: last_at + 2 + grace.max(0),
+            is_watermark: false,
+        });
+        prop_assert_eq!(failed_then_cancelled.state, ReleaseState::CiFailed);
     }
 }
