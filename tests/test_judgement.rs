@@ -371,3 +371,22 @@ fn a_pause_without_a_control_id_holds_and_unpauses_by_its_commit() {
     assert_eq!(v["wake_up"]["merged"][0]["branch"], "feature/b", "{v}");
     assert_eq!(dev.control("state"), "running");
 }
+
+/// Rule 6, server side: readers adopt an old pause without `control_id`, but
+/// the hook refuses a new one, and nothing moves on the server.
+#[test]
+fn the_hook_refuses_a_new_pause_without_a_control_id() {
+    let (w, alice) = common::guarded();
+    let record = r#"{"schema":1,"state":"paused","reason":"stop","actor":"alice","at":"2026-01-01T00:00:00Z"}"#;
+    let commit = alice.raw_commit(&[("record.json", record)], &[], "pause: stop");
+    w.assert_refused(
+        &alice,
+        &[
+            "push",
+            "origin",
+            &format!("{commit}:refs/deploybot/control"),
+        ],
+        &[],
+        "`control_id` is missing",
+    );
+}

@@ -104,9 +104,12 @@ fn the_seed_story_end_to_end() {
     assert_eq!(r["paused_with"], format!("ci-failed on {new_main}"));
 }
 
+/// DESIGN "A recovery owns its sha": a later failure of the recovered sha (here
+/// its deploy) pauses nothing; the pass holds for the repair, and only a
+/// failure of a newer main pauses again.
 #[test]
-fn a_new_failure_reason_on_the_recovered_sha_still_pauses() {
-    let (_w, dev, coord, failed) = failed_main();
+fn a_new_failure_on_the_recovered_sha_holds_for_the_repair_without_re_pausing() {
+    let (w, dev, coord, failed) = failed_main();
     coord.react();
     let (id, sha) = coord.pause_ids();
     coord.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
@@ -116,8 +119,20 @@ fn a_new_failure_reason_on_the_recovered_sha_still_pauses() {
         "deploy", "report", "--sha", &failed, "--check", "Deploy", "--status", "failure",
     ]);
     let r = coord.react();
-    assert_eq!(r["paused_with"], format!("deploy-failed on {failed}"));
-    assert_eq!(coord.control("state"), "paused");
+    assert_eq!(r["paused_with"], serde_json::Value::Null, "{r}");
+    assert_eq!(r["state"], "release-held", "{r}");
+    assert_eq!(coord.control("state"), "running");
+    // The repair lands; a failure of the newer main pauses.
+    dev.ok(&["claim-repair", "--owner", "dev"]);
+    dev.push_fix_to_repair(&failed);
+    let r = coord.react();
+    assert_eq!(r["repair"], true, "{r}");
+    let new_main = w.server_ref("refs/heads/main").expect("main");
+    dev.report_ci(&new_main, "failure");
+    assert_eq!(
+        coord.react()["paused_with"],
+        format!("ci-failed on {new_main}")
+    );
 }
 
 #[test]

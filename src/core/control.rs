@@ -265,7 +265,12 @@ impl ControlRecord {
         if self.schema != CONTROL_SCHEMA {
             return Err(format!("unsupported schema {}", self.schema));
         }
-        if self.control_id.is_empty() || self.control_id.len() > 128 {
+        if self.control_id.is_empty() {
+            return Err(
+                "`control_id` is missing: every new control record needs a unique id".into(),
+            );
+        }
+        if self.control_id.len() > 128 {
             return Err("control_id must be 1 to 128 characters".into());
         }
         if self.reason.len() > MAX_REASON_BYTES {
