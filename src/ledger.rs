@@ -80,7 +80,26 @@ pub struct Folded<S> {
     pub folded_without_snapshot: u64,
 }
 
-/// Why a ledger commit's record could not be used.
+/// Decodes a ledger record's bytes exactly as the server hook does: at most
+/// [`MAX_RECORD_BYTES`], strict JSON ([`crate::core::json::strict_object`]:
+/// UTF-8, no duplicate keys, no control characters), then the typed record.
+/// Validation is the caller's: readers first [`LedgerKind::adopt`] what an
+/// older writer left out, the hook does not.
+pub fn parse_record<K: LedgerKind>(bytes: &[u8]) -> Result<K::Record, String> {
+    if bytes.len() > MAX_RECORD_BYTES {
+        return Err(format!(
+            "{RECORD_FILE} is {} bytes, over the {} KiB limit",
+            bytes.len(),
+            MAX_RECORD_BYTES / 1024
+        ));
+    }
+    let object = crate::core::json::strict_object(bytes)
+        .map_err(|why| format!("{RECORD_FILE} {why}"))?;
+    serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|e| format!("{RECORD_FILE} is not a valid record: {e}"))
+}
+
+/// A ledger commit's record as readers see it, or why it cannot be used.
 fn decode_record<K: LedgerKind>(
     repo: &Repo,
     commit: ObjectId,
@@ -90,16 +109,9 @@ fn decode_record<K: LedgerKind>(
         return Ok(Err(format!("has no {RECORD_FILE}")));
     };
     let bytes = repo.find_blob(blob)?;
-    if bytes.len() > MAX_RECORD_BYTES {
-        return Ok(Err(format!(
-            "{RECORD_FILE} is {} bytes, over the {} KiB limit",
-            bytes.len(),
-            MAX_RECORD_BYTES / 1024
-        )));
-    }
-    let mut record: K::Record = match serde_json::from_slice(&bytes) {
+    let mut record = match parse_record::<K>(&bytes) {
         Ok(r) => r,
-        Err(e) => return Ok(Err(format!("{RECORD_FILE} is not a valid record: {e}"))),
+        Err(why) => return Ok(Err(why)),
     };
     K::adopt(&mut record, commit);
     if let Err(why) = K::validate(&record) {

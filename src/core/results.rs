@@ -149,8 +149,7 @@ pub fn validate_line(line: &str) -> Result<ResultRecord, String> {
 
 /// Reads one non-blank line into a record with a valid status and `at`.
 fn read_record(line: &str) -> Result<ResultRecord, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let value = crate::core::json::strict_value(line.as_bytes())?;
     let object = value.as_object().ok_or("not a JSON object")?;
     let field = |name: &str| match object.get(name) {
         None => Err(format!("missing `{name}`")),

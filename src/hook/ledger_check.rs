@@ -9,7 +9,6 @@
 
 use super::identity::Role;
 use super::input::RefChange;
-use super::rules::check_record_bytes;
 use crate::core::control::MAX_REASON_BYTES;
 use crate::core::queue::QueueAction;
 use crate::core::time::parse_rfc3339;
@@ -197,13 +196,10 @@ fn read_record<K: HookLedger>(
         return Ok(Err(format!("has no {RECORD_FILE}")));
     };
     let bytes = repo.find_blob(blob)?;
-    let value = match check_record_bytes(&bytes) {
-        Ok(v) => v,
-        Err(why) => return Ok(Err(why)),
-    };
-    let record: K::Record = match serde_json::from_value(value) {
+    // The very decoder readers use; only validation is stricter here.
+    let record = match ledger::parse_record::<K>(&bytes) {
         Ok(r) => r,
-        Err(e) => return Ok(Err(format!("{RECORD_FILE} is not a valid record: {e}"))),
+        Err(why) => return Ok(Err(why)),
     };
     if let Err(why) = K::validate(&record).and_then(|()| K::hook_checks(&record)) {
         return Ok(Err(format!("{RECORD_FILE} is invalid: {why}")));

@@ -5,9 +5,7 @@
 use crate::core::control::is_full_sha;
 use crate::core::time::parse_rfc3339;
 use crate::git::names;
-use crate::ledger::MAX_RECORD_BYTES;
 use crate::ops::repair::Lease;
-use serde_json::Value;
 
 /// Longest line the hook accepts in a note, in bytes.
 pub const MAX_NOTE_LINE_BYTES: usize = 64 * 1024;
@@ -74,37 +72,6 @@ pub fn classify_ref(name: &str, base_ref: &str, repair_prefix: &str) -> RefKind 
     RefKind::Unrelated
 }
 
-/// Checks a ledger record's raw bytes before typed decoding: size, one JSON
-/// object, and no control characters in any string (keys and nested values too).
-pub fn check_record_bytes(bytes: &[u8]) -> Result<Value, String> {
-    if bytes.len() > MAX_RECORD_BYTES {
-        return Err(format!(
-            "record.json is {} bytes, over the {} KiB limit",
-            bytes.len(),
-            MAX_RECORD_BYTES / 1024
-        ));
-    }
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("record.json is not JSON: {e}"))?;
-    if !value.is_object() {
-        return Err("record.json is not a JSON object".to_string());
-    }
-    if has_control_chars(&value) {
-        return Err("record.json has control characters in a string".to_string());
-    }
-    Ok(value)
-}
-
-fn has_control_chars(value: &Value) -> bool {
-    let bad = |s: &str| s.chars().any(char::is_control);
-    match value {
-        Value::String(s) => bad(s),
-        Value::Array(items) => items.iter().any(has_control_chars),
-        Value::Object(map) => map.iter().any(|(k, v)| bad(k) || has_control_chars(v)),
-        _ => false,
-    }
-}
-
 /// The annotated object of a note path (`ab/cd…` fan-out allowed), if it is one.
 pub fn note_target(path: &str) -> Option<String> {
     let hex: String = path.split('/').collect();
@@ -151,11 +118,7 @@ pub fn check_recovery_line(line: &str) -> Result<(), String> {
     if line.len() > MAX_NOTE_LINE_BYTES {
         return Err(format!("is over {} KiB", MAX_NOTE_LINE_BYTES / 1024));
     }
-    match serde_json::from_str::<Value>(line) {
-        Ok(Value::Object(_)) => Ok(()),
-        Ok(_) => Err("is not a JSON object".to_string()),
-        Err(e) => Err(format!("is not JSON: {e}")),
-    }
+    crate::core::json::strict_object(line.as_bytes()).map(|_| ())
 }
 
 /// Reads a lease commit's message (the whole message, or what follows its
@@ -217,14 +180,20 @@ mod tests {
     }
 
     #[test]
-    fn records_must_be_small_objects_without_control_characters() {
-        assert!(check_record_bytes(br#"{"a":"b"}"#).is_ok());
-        assert!(check_record_bytes(b"[1]").is_err());
-        assert!(check_record_bytes(b"{").is_err());
-        let nested = check_record_bytes(br#"{"x":{"y":["ok","bell\u0007"]}}"#);
+    fn records_must_be_small_strict_objects_without_control_characters() {
+        use crate::ledger::{ControlLedger, MAX_RECORD_BYTES, parse_record};
+        let ok = r#"{"schema":1,"control_id":"a","state":"paused","reason":"r"}"#;
+        assert!(parse_record::<ControlLedger>(ok.as_bytes()).is_ok());
+        assert!(parse_record::<ControlLedger>(b"[1]").is_err());
+        assert!(parse_record::<ControlLedger>(b"{").is_err());
+        let nested = r#"{"schema":1,"control_id":"a","state":"paused","x":{"y":["ok","bell"]}}"#;
+        let nested = parse_record::<ControlLedger>(nested.as_bytes());
         assert!(nested.expect_err("nested control").contains("control"));
+        let twice = r#"{"schema":1,"control_id":"a","control_id":"b","state":"paused"}"#;
+        let twice = parse_record::<ControlLedger>(twice.as_bytes());
+        assert!(twice.expect_err("duplicate").contains("duplicate key"));
         let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_RECORD_BYTES));
-        assert!(check_record_bytes(big.as_bytes()).is_err());
+        assert!(parse_record::<ControlLedger>(big.as_bytes()).is_err());
     }
 
     #[test]
