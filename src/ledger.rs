@@ -6,6 +6,7 @@
 //! trusted; commits written by other writers without a (matching) snapshot are
 //! folded forward from the nearest trusted one.
 
+use crate::git::fold_cache::FoldCache;
 use crate::git::objects::Identity;
 use crate::git::{ObjectId, Repo};
 use anyhow::Result;
@@ -18,6 +19,8 @@ pub const RECORD_FILE: &str = "record.json";
 pub const STATE_FILE: &str = "state.json";
 /// Largest record accepted, in bytes.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+/// Largest `state.json` snapshot the hook accepts, in bytes.
+pub const MAX_SNAPSHOT_BYTES: usize = 8 * 1024 * 1024;
 /// How many ledger problems a snapshot keeps reporting.
 const MAX_PROBLEMS: usize = 20;
 
@@ -31,8 +34,8 @@ pub trait LedgerKind {
     const REF: &'static str;
     /// Checks a record's shape; Err is one line.
     fn validate(record: &Self::Record) -> Result<(), String>;
-    /// One fold step.
-    fn fold(state: &Self::State, record: &Self::Record) -> Self::State;
+    /// One fold step; takes the state by value so a step costs the record, not the state.
+    fn fold(state: Self::State, record: &Self::Record) -> Self::State;
     /// The commit subject.
     fn summary(record: &Self::Record) -> String;
     /// Fills in what a record read from `commit` may lack because an old or
@@ -40,8 +43,8 @@ pub trait LedgerKind {
     /// `validate`; the hook does not, so new records must be complete.
     fn adopt(_record: &mut Self::Record, _commit: ObjectId) {}
     /// The step for a commit whose record cannot be read (default: no change).
-    fn fold_unreadable(state: &Self::State) -> Self::State {
-        state.clone()
+    fn fold_unreadable(state: Self::State) -> Self::State {
+        state
     }
 }
 
@@ -93,8 +96,8 @@ pub fn parse_record<K: LedgerKind>(bytes: &[u8]) -> Result<K::Record, String> {
             MAX_RECORD_BYTES / 1024
         ));
     }
-    let object = crate::core::json::strict_object(bytes)
-        .map_err(|why| format!("{RECORD_FILE} {why}"))?;
+    let object =
+        crate::core::json::strict_object(bytes).map_err(|why| format!("{RECORD_FILE} {why}"))?;
     serde_json::from_value(serde_json::Value::Object(object))
         .map_err(|e| format!("{RECORD_FILE} is not a valid record: {e}"))
 }
@@ -142,28 +145,59 @@ fn trusted_snapshot<K: LedgerKind>(
     Ok(trusted.then_some(snapshot))
 }
 
-/// Reads the current state at `tip` (None: the empty ledger).
+/// Folds without a trusted snapshot at least this long are remembered in
+/// the repository's fold cache ([`FoldCache`]).
+pub const FOLD_CACHE_MIN: usize = 8;
+
+/// A folded state remembered for one ledger commit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound = "S: Serialize + DeserializeOwned")]
+struct CachedFold<S> {
+    commits: u64,
+    state: S,
+    problems: Vec<String>,
+}
+
+/// The fold cache of ledger `K` in `repo`.
+fn cache_of<K: LedgerKind>(repo: &Repo) -> FoldCache {
+    FoldCache::of(repo, K::REF.rsplit('/').next().unwrap_or("ledger"))
+}
+
+/// Reads the current state at `tip` (None: the empty ledger). Walks back to
+/// the nearest commit with a trusted snapshot (or a state remembered in the
+/// fold cache) and folds forward from there, once per record: linear in the
+/// tail without snapshots, and a long tail is remembered so no reader of this
+/// repository folds it twice.
 pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<Folded<K::State>> {
+    let cache = cache_of::<K>(repo);
     let mut pending = Vec::new();
     let mut cursor = tip;
-    let mut base: Option<Snapshot<K::State>> = None;
+    let mut base: Option<(u64, K::State, Vec<String>)> = None;
     while let Some(commit) = cursor {
+        if let Some(cached) = cache
+            .get(commit)
+            .and_then(|bytes| serde_json::from_slice::<CachedFold<K::State>>(&bytes).ok())
+        {
+            base = Some((cached.commits, cached.state, cached.problems));
+            break;
+        }
         let info = repo.find_commit_info(commit)?;
         let parent = info.parents.first().copied();
         if info.parents.len() <= 1
             && let Some(snapshot) = trusted_snapshot::<K>(repo, info.tree, parent)?
         {
-            base = Some(snapshot);
+            base = Some((snapshot.commits, snapshot.state, snapshot.problems));
             break;
         }
         cursor = info.parents.first().copied();
         pending.push((commit, info));
     }
     let (mut state, mut commits, mut problems) = match base {
-        Some(s) => (s.state, s.commits, s.problems),
+        Some((commits, state, problems)) => (state, commits, problems),
         None => (K::State::default(), 0, Vec::new()),
     };
     let folded_without_snapshot = pending.len() as u64;
+    let remember = pending.len() >= FOLD_CACHE_MIN;
     for (commit, info) in pending.into_iter().rev() {
         commits += 1;
         let short = &commit.to_string()[..12];
@@ -175,15 +209,31 @@ pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<F
             ));
         }
         match decode_record::<K>(repo, commit, info.tree)? {
-            Ok((record, _)) => state = K::fold(&state, &record),
+            Ok((record, _)) => state = K::fold(state, &record),
             Err(why) => {
-                state = K::fold_unreadable(&state);
+                state = K::fold_unreadable(state);
+                // A reason may quote the record: never let it drive a terminal.
+                let why = crate::core::json::printable(&why);
                 problems.push(format!("{}: commit {short} {why}; ignored", K::REF));
             }
+        }
+        if problems.len() > 2 * MAX_PROBLEMS {
+            let excess = problems.len() - MAX_PROBLEMS;
+            problems.drain(..excess);
         }
     }
     let excess = problems.len().saturating_sub(MAX_PROBLEMS);
     problems.drain(..excess);
+    if let (true, Some(tip)) = (remember, tip) {
+        let cached = CachedFold {
+            commits,
+            state: state.clone(),
+            problems: problems.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&cached) {
+            cache.put(tip, &bytes);
+        }
+    }
     Ok(Folded {
         state,
         tip,
@@ -218,7 +268,7 @@ pub fn append_commits<K: LedgerKind>(
 ) -> Result<Folded<K::State>> {
     let mut folded = current.clone();
     for (i, record) in records.iter().enumerate() {
-        let state = K::fold(&folded.state, record);
+        let state = K::fold(folded.state.clone(), record);
         let record_blob = repo.write_blob(&serde_json::to_vec_pretty(record)?)?;
         let mut files = vec![(RECORD_FILE, record_blob)];
         if i + 1 == records.len() {
@@ -277,8 +327,8 @@ impl LedgerKind for ControlLedger {
     fn validate(record: &Self::Record) -> Result<(), String> {
         record.validate()
     }
-    fn fold(state: &Self::State, record: &Self::Record) -> Self::State {
-        crate::core::control::fold_control(state, record).0
+    fn fold(state: Self::State, record: &Self::Record) -> Self::State {
+        crate::core::control::fold_control(&state, record).0
     }
     fn summary(record: &Self::Record) -> String {
         record.summary()
@@ -300,11 +350,11 @@ impl LedgerKind for QueueLedger {
     fn validate(record: &Self::Record) -> Result<(), String> {
         record.validate()
     }
-    fn fold(state: &Self::State, record: &Self::Record) -> Self::State {
-        crate::core::queue::fold_queue(state.clone(), record)
+    fn fold(state: Self::State, record: &Self::Record) -> Self::State {
+        crate::core::queue::fold_queue(state, record)
     }
-    fn fold_unreadable(state: &Self::State) -> Self::State {
-        crate::core::queue::fold_unreadable(state.clone())
+    fn fold_unreadable(state: Self::State) -> Self::State {
+        crate::core::queue::fold_unreadable(state)
     }
     fn summary(record: &Self::Record) -> String {
         record.summary()

@@ -187,7 +187,7 @@ pub struct MergedEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueState {
     /// Queued entries, oldest request first; one per branch.
-    pub entries: Vec<QueueEntry>,
+    pub entries: QueueEntries,
     /// The last [`MERGED_HISTORY`] merges, newest last.
     pub merged: Vec<MergedEntry>,
     /// Ledger records folded so far, ignored ones included: the next
@@ -198,7 +198,7 @@ pub struct QueueState {
 impl QueueState {
     /// The entry queued for `branch`, if any.
     pub fn entry(&self, branch: &str) -> Option<&QueueEntry> {
-        self.entries.iter().find(|e| e.branch == branch)
+        self.entries.get(branch)
     }
 }
 
@@ -216,15 +216,12 @@ impl QueueState {
 pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
     let position = state.applied;
     state.applied += 1;
-    let index = state.entries.iter().position(|e| e.branch == record.branch);
+    let branch = record.branch.as_str();
     match record.action {
         QueueAction::Request => {
             let Some(head) = &record.head_sha else {
                 return state;
             };
-            if let Some(index) = index {
-                state.entries.remove(index);
-            }
             state.entries.push(QueueEntry {
                 branch: record.branch.clone(),
                 head_sha: head.clone(),
@@ -235,27 +232,29 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             });
         }
         QueueAction::Cancel | QueueAction::Dequeue => {
-            if let Some(index) = index {
-                state.entries.remove(index);
-            }
+            state.entries.remove(branch);
         }
         QueueAction::Block => {
-            if let Some(index) = index {
+            if let Some(entry) = state.entries.get_mut(branch) {
                 let reason = record.reason.clone();
-                state.entries[index].blocked = Some(reason.unwrap_or_else(|| "blocked".into()));
+                entry.blocked = Some(reason.unwrap_or_else(|| "blocked".into()));
             }
         }
         QueueAction::Unblock => {
-            if let Some(index) = index {
-                state.entries[index].blocked = None;
+            if let Some(entry) = state.entries.get_mut(branch) {
+                entry.blocked = None;
             }
         }
         QueueAction::Merged => {
             let (Some(head), Some(merge)) = (&record.head_sha, &record.merge_sha) else {
                 return state;
             };
-            if let Some(index) = index.filter(|&i| state.entries[i].head_sha == *head) {
-                state.entries.remove(index);
+            if state
+                .entries
+                .get(branch)
+                .is_some_and(|e| e.head_sha == *head)
+            {
+                state.entries.remove(branch);
             }
             state.merged.push(MergedEntry {
                 branch: record.branch.clone(),
@@ -411,6 +410,9 @@ fn quoted(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     quoted.join(", ")
 }
+
+mod entries;
+pub use entries::QueueEntries;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! The git layer: the only code that touches gix or spawns `git`.
 
+pub mod fold_cache;
 pub mod history;
 pub mod merge;
 pub mod names;

@@ -11,41 +11,67 @@ use super::{ObjectId, Repo};
 use anyhow::Result;
 use gix::objs::tree::EntryKind;
 
-/// The note paths git may use for `target`: flat, then one and two levels of fan-out.
-fn note_paths(target: &ObjectId) -> [String; 3] {
+/// The path a new note on `target` is written at: one fan-out level down.
+fn new_note_path(target: &ObjectId) -> String {
     let hex = target.to_string();
-    [
-        hex.clone(),
-        format!("{}/{}", &hex[..2], &hex[2..]),
-        format!("{}/{}/{}", &hex[..2], &hex[2..4], &hex[4..]),
-    ]
+    format!("{}/{}", &hex[..2], &hex[2..])
 }
 
 impl Repo {
-    /// The path and text of the note on `target` in the notes commit `notes_tip`, if any.
-    fn try_find_note(
+    /// Every note on `target` in the notes commit `notes_tip`, at any fan-out
+    /// depth (`hex`, `ab/cdef…`, `ab/cd/ef…`, …), shallowest first. Git keeps
+    /// one, but a hand-made tree may hold several: readers merge them all, so
+    /// a second note can never hide the first.
+    pub fn find_notes(
         &self,
         notes_tip: ObjectId,
         target: &ObjectId,
-    ) -> Result<Option<(String, Vec<u8>)>> {
-        let tree = self.find_commit_info(notes_tip)?.tree;
-        for path in note_paths(target) {
-            if let Some(bytes) = self.try_read_path(tree, &path)? {
-                return Ok(Some((path, bytes)));
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        let hex = target.to_string();
+        let mut found = Vec::new();
+        let mut tree_id = self.find_commit_info(notes_tip)?.tree;
+        let mut prefix = String::new();
+        let mut offset = 0;
+        loop {
+            let tree = self.gix().find_tree(tree_id)?;
+            let rest = &hex[offset..];
+            if let Some(entry) = tree.find_entry(rest)
+                && entry.mode().is_blob()
+            {
+                let blob = entry.oid().to_owned();
+                found.push((format!("{prefix}{rest}"), self.find_blob(blob)?));
+            }
+            if offset + 2 >= hex.len() {
+                break;
+            }
+            let segment = &hex[offset..offset + 2];
+            match tree.find_entry(segment) {
+                Some(entry) if entry.mode().is_tree() => {
+                    tree_id = entry.oid().to_owned();
+                    prefix.push_str(segment);
+                    prefix.push('/');
+                    offset += 2;
+                }
+                _ => break,
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
-    /// The text of the note on `target` under the notes commit `notes_tip` ("" when none).
+    /// The text of the note on `target` under the notes commit `notes_tip`
+    /// ("" when none); several notes at different fan-out depths are merged.
     pub fn read_note(&self, notes_tip: Option<ObjectId>, target: &ObjectId) -> Result<String> {
         let Some(tip) = notes_tip else {
             return Ok(String::new());
         };
-        Ok(self
-            .try_find_note(tip, target)?
-            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default())
+        let mut text = String::new();
+        for (_, bytes) in self.find_notes(tip, target)? {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+        Ok(text)
     }
 
     /// Writes a notes commit on top of `notes_tip` whose note on `target` gains `line`.
@@ -59,16 +85,13 @@ impl Repo {
         who: &Identity,
     ) -> Result<ObjectId> {
         let existing = match notes_tip {
-            Some(tip) => self.try_find_note(tip, target)?,
+            Some(tip) => self.find_notes(tip, target)?.into_iter().next(),
             None => None,
         };
         // A new note goes one fan-out level down (`ab/cdef…`), as git lays out
         // large notes trees: an append rewrites the root (at most 256 entries)
         // and one subtree, not a flat tree of every note ever written.
-        let (path, mut text) = existing.unwrap_or_else(|| {
-            let [_, fanned, _] = note_paths(target);
-            (fanned, Vec::new())
-        });
+        let (path, mut text) = existing.unwrap_or_else(|| (new_note_path(target), Vec::new()));
         if !text.is_empty() && !text.ends_with(b"\n") {
             text.push(b'\n');
         }

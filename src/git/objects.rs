@@ -103,6 +103,14 @@ impl Repo {
         })
     }
 
+    /// True when `oid` names a commit in the object database.
+    pub fn is_commit(&self, oid: ObjectId) -> Result<bool> {
+        match self.gix().try_find_object(oid)? {
+            Some(object) => Ok(object.kind == gix::object::Kind::Commit),
+            None => Ok(false),
+        }
+    }
+
     /// True when the object exists in the object database.
     pub fn has_object(&self, oid: ObjectId) -> bool {
         self.gix().has_object(oid)

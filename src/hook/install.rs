@@ -64,7 +64,22 @@ pub fn install(
         write_executable(&path, &hook_script(binary, hook))?;
         written.push(path);
     }
+    warm_fold_cache(&repo);
     Ok(written)
+}
+
+/// Folds both ledgers once so that a ledger written without snapshots (an
+/// old or foreign tool) is remembered in the fold cache before the first push
+/// is judged. Best effort: a damaged ledger is the hook's to report.
+fn warm_fold_cache(repo: &Repo) {
+    use crate::git::names;
+    use crate::ledger::{ControlLedger, QueueLedger, read_state};
+    if let Ok(tip) = repo.try_find_ref(names::CONTROL) {
+        let _ = read_state::<ControlLedger>(repo, tip);
+    }
+    if let Ok(tip) = repo.try_find_ref(names::QUEUE) {
+        let _ = read_state::<QueueLedger>(repo, tip);
+    }
 }
 
 fn write_executable(path: &Path, text: &str) -> CliResult {

@@ -22,7 +22,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 /// Most commits one push may append to a ledger.
-pub const MAX_PUSHED_RECORDS: usize = 100_000;
+pub const MAX_PUSHED_RECORDS: usize = 10_000;
 
 /// A ledger the hook understands: who may write each record.
 pub trait HookLedger: LedgerKind {
@@ -113,7 +113,7 @@ pub fn check_ledger<K: HookLedger>(
         if chain.len() >= MAX_PUSHED_RECORDS {
             verdict
                 .problems
-                .push(messages::hook_not_fast_forward(name, &old_hex));
+                .push(messages::hook_too_many_records(name, MAX_PUSHED_RECORDS));
             return Ok(verdict);
         }
         let info = repo.find_commit_info(cursor)?;
@@ -146,7 +146,7 @@ pub fn check_ledger<K: HookLedger>(
             None => break,
         }
     }
-    let mut state = before.state;
+    let mut state = before.state.clone();
     let mut commits = before.commits;
     for pushed in chain.into_iter().rev() {
         let commit_hex = pushed.commit.to_string();
@@ -159,11 +159,18 @@ pub fn check_ledger<K: HookLedger>(
                 return Ok(verdict);
             }
         };
-        let next = K::fold(&state, &record);
+        state = K::fold(state, &record);
         commits += 1;
         if let Some(bytes) = &pushed.snapshot {
             let parent = pushed.info.parents.first().copied();
-            if let Err(why) = check_snapshot::<K>(bytes, blob, parent, commits, &next) {
+            let expected = SnapshotFacts {
+                record_blob: blob,
+                parent,
+                commits,
+                state: &state,
+                problems: &before.problems,
+            };
+            if let Err(why) = check_snapshot::<K>(bytes, &expected) {
                 verdict
                     .problems
                     .push(messages::hook_bad_snapshot(name, &commit_hex, &why));
@@ -171,7 +178,6 @@ pub fn check_ledger<K: HookLedger>(
             }
         }
         verdict.needs.push(K::role(&record));
-        state = next;
     }
     verdict.state_after = state;
     Ok(verdict)
@@ -207,17 +213,35 @@ fn read_record<K: HookLedger>(
     Ok(Ok((record, blob)))
 }
 
-/// Checks a `state.json` against what the fold says it must hold. A snapshot
-/// of another schema is left alone: readers do not trust it and fold past it.
+/// What a pushed commit's snapshot must say: the fold at its place.
+pub struct SnapshotFacts<'a, S> {
+    /// The commit's `record.json` blob.
+    pub record_blob: ObjectId,
+    /// The commit's parent.
+    pub parent: Option<ObjectId>,
+    /// Its position in the ledger (1-based).
+    pub commits: u64,
+    /// The parent's state folded with this record.
+    pub state: &'a S,
+    /// The problems readers carry at this place (a push the hook accepts adds none).
+    pub problems: &'a [String],
+}
+
+/// Checks a `state.json` against what the fold says it must hold, decoded
+/// strictly like every record. A snapshot of another schema is left alone:
+/// readers do not trust it and fold past it.
 pub fn check_snapshot<K: LedgerKind>(
     bytes: &[u8],
-    record_blob: ObjectId,
-    parent: Option<ObjectId>,
-    commits: u64,
-    state: &K::State,
+    facts: &SnapshotFacts<K::State>,
 ) -> Result<(), String> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("state.json is not JSON: {e}"))?;
+    if bytes.len() > ledger::MAX_SNAPSHOT_BYTES {
+        return Err(format!(
+            "state.json is over {} KiB",
+            ledger::MAX_SNAPSHOT_BYTES / 1024
+        ));
+    }
+    let value =
+        crate::core::json::strict_value(bytes).map_err(|why| format!("state.json {why}"))?;
     match value.get("schema").and_then(Value::as_u64) {
         Some(1) => {}
         Some(_) => return Ok(()),
@@ -225,21 +249,24 @@ pub fn check_snapshot<K: LedgerKind>(
     }
     let snapshot: Snapshot<K::State> =
         serde_json::from_value(value).map_err(|e| format!("state.json is not a snapshot: {e}"))?;
-    if crate::git::parse_oid(&snapshot.record_blob) != Some(record_blob) {
+    if crate::git::parse_oid(&snapshot.record_blob) != Some(facts.record_blob) {
         return Err("`record_blob` is not this commit's record.json".to_string());
     }
-    let parent_hex = parent.map(|p| p.to_string()).unwrap_or_default();
+    let parent_hex = facts.parent.map(|p| p.to_string()).unwrap_or_default();
     if snapshot.parent != parent_hex {
         return Err("`parent` is not this commit's parent".to_string());
     }
-    if snapshot.commits != commits {
+    if snapshot.commits != facts.commits {
         return Err(format!(
-            "`commits` is {} but this is commit {commits}",
-            snapshot.commits
+            "`commits` is {} but this is commit {}",
+            snapshot.commits, facts.commits
         ));
     }
-    if snapshot.state != *state {
+    if snapshot.state != *facts.state {
         return Err("`state` is not the parent's state folded with this record".to_string());
+    }
+    if snapshot.problems != facts.problems {
+        return Err("`problems` is not the ledger's problems at this place".to_string());
     }
     Ok(())
 }
@@ -277,7 +304,15 @@ mod tests {
     }
 
     fn check(bytes: &[u8]) -> Result<(), String> {
-        check_snapshot::<ControlLedger>(bytes, oid(BLOB), Some(oid(PARENT)), 3, &paused())
+        let state = paused();
+        let facts = SnapshotFacts {
+            record_blob: oid(BLOB),
+            parent: Some(oid(PARENT)),
+            commits: 3,
+            state: &state,
+            problems: &[],
+        };
+        check_snapshot::<ControlLedger>(bytes, &facts)
     }
 
     #[test]
@@ -291,6 +326,15 @@ mod tests {
         assert!(miscounted.expect_err("count").contains("commit 3"));
         let lie = check(&snapshot(BLOB, PARENT, 3, &ControlState::default()));
         assert!(lie.expect_err("state").contains("`state`"));
+        let mut invented =
+            serde_json::from_slice::<serde_json::Value>(&snapshot(BLOB, PARENT, 3, &paused()))
+                .expect("json");
+        invented["problems"] = serde_json::json!(["refs/deploybot/control: \u{1b}[2J"]);
+        let invented = check(&serde_json::to_vec(&invented).expect("json"));
+        assert!(
+            invented.is_err(),
+            "problems are the ledger's, and never control characters"
+        );
     }
 
     #[test]

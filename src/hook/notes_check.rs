@@ -5,7 +5,9 @@
 
 use super::identity::Role;
 use super::input::RefChange;
-use super::rules::{appended_lines, check_recovery_line, check_result_line, note_target};
+use super::rules::{
+    MAX_NOTE_BYTES, appended_lines, check_recovery_line, check_result_line, note_target,
+};
 use crate::git::{ObjectId, Repo};
 use crate::messages;
 use anyhow::Result;
@@ -77,11 +79,40 @@ pub fn check_notes(repo: &Repo, change: &RefChange, recovery: bool) -> Result<No
                 .push(messages::hook_note_rewritten(name, &target));
             continue;
         };
+        let notes = repo.find_notes(new, &crate::git::parse_oid(&target).expect("40 hex"))?;
+        if notes.len() > 1 {
+            let paths: Vec<String> = notes.into_iter().map(|(p, _)| p).collect();
+            verdict
+                .problems
+                .push(messages::hook_second_note(name, &target, &paths));
+            continue;
+        }
+        if !repo.is_commit(crate::git::parse_oid(&target).expect("40 hex"))? {
+            verdict
+                .problems
+                .push(messages::hook_note_not_on_commit(name, &target));
+            continue;
+        }
         let old_text = match old_blob {
             Some(blob) => String::from_utf8_lossy(&repo.find_blob(blob)?).into_owned(),
             None => String::new(),
         };
-        let new_text = String::from_utf8_lossy(&repo.find_blob(new_blob)?).into_owned();
+        let new_bytes = repo.find_blob(new_blob)?;
+        if new_bytes.len() > MAX_NOTE_BYTES {
+            let why = format!("is over {} KiB", MAX_NOTE_BYTES / 1024);
+            verdict
+                .problems
+                .push(messages::hook_bad_note_blob(name, &target, &why));
+            continue;
+        }
+        let Ok(new_text) = String::from_utf8(new_bytes) else {
+            verdict.problems.push(messages::hook_bad_note_blob(
+                name,
+                &target,
+                "is not valid UTF-8",
+            ));
+            continue;
+        };
         let Some(added) = appended_lines(&old_text, &new_text) else {
             verdict
                 .problems

@@ -72,9 +72,18 @@ pub fn classify_ref(name: &str, base_ref: &str, repair_prefix: &str) -> RefKind 
     RefKind::Unrelated
 }
 
-/// The annotated object of a note path (`ab/cd…` fan-out allowed), if it is one.
+/// Largest note blob the hook accepts, in bytes.
+pub const MAX_NOTE_BYTES: usize = 1024 * 1024;
+
+/// The annotated object of a note path, if it is one as git lays notes out:
+/// zero or more two-hex fan-out directories, then the rest of a 40-hex id.
 pub fn note_target(path: &str) -> Option<String> {
-    let hex: String = path.split('/').collect();
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let last = parts.pop()?;
+    if parts.iter().any(|p| p.len() != 2) {
+        return None;
+    }
+    let hex: String = parts.into_iter().chain([last]).collect();
     is_full_sha(&hex).then_some(hex)
 }
 

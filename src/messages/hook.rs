@@ -216,3 +216,46 @@ pub fn hook_base_bad_policy(refname: &str, why: &str) -> String {
         "fix .deploybot.toml in your commit and push again",
     )
 }
+
+/// A second note for one commit at another fan-out path.
+pub fn hook_second_note(refname: &str, target: &str, paths: &[String]) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "{} has {} notes (at {}): one commit has one note",
+            short(target),
+            paths.len(),
+            paths.join(", ")
+        ),
+        "append to the existing note with `git notes append` after fetching the notes ref",
+    )
+}
+
+/// A note on an object that is not a commit in the repository.
+pub fn hook_note_not_on_commit(refname: &str, target: &str) -> String {
+    hook_line(
+        refname,
+        &format!("the note names {target}, which is not a commit here"),
+        "note the exact commit that was tested, after pushing it",
+    )
+}
+
+/// A note blob that is too large or not UTF-8.
+pub fn hook_bad_note_blob(refname: &str, target: &str, why: &str) -> String {
+    hook_line(
+        refname,
+        &format!("the note on {} {why}", short(target)),
+        "keep notes to JSON Lines records in UTF-8",
+    )
+}
+
+/// A push carries more ledger records than the hook judges at once.
+pub fn hook_too_many_records(refname: &str, max: usize) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "the push appends more than {max} records (or is not a fast-forward of the ledger)"
+        ),
+        "push the ledger in parts of fewer records, each on top of the last",
+    )
+}

@@ -398,9 +398,9 @@ fn refold_row<K: LedgerKind>(store: &Store, check: &str) -> anyhow::Result<Row> 
     let mut bad = Vec::new();
     for (commit, record) in &entries {
         match record {
-            Ok(record) => state = K::fold(&state, record),
+            Ok(record) => state = K::fold(state, record),
             Err(why) => {
-                state = K::fold_unreadable(&state);
+                state = K::fold_unreadable(state);
                 bad.push(format!("{} {why}", &commit.to_string()[..12]));
             }
         }

@@ -363,7 +363,8 @@ proptest! {
         prop_assert_eq!(folded, model);
         // FIFO: positions strictly increase, so no branch appears twice
         // and order is request order.
-        prop_assert!(state.entries.windows(2).all(|w| w[0].position < w[1].position));
+        let listed: Vec<_> = state.entries.iter().collect();
+        prop_assert!(listed.windows(2).all(|w| w[0].position < w[1].position));
         let mut names: Vec<_> = state.entries.iter().map(|e| &e.branch).collect();
         names.sort();
         names.dedup();
