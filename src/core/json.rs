@@ -12,16 +12,19 @@ use std::fmt;
 /// Deepest nesting of arrays and objects accepted.
 pub const MAX_DEPTH: usize = 32;
 
-/// Parses `bytes` as one strict JSON value; `Err` is one line saying why.
+/// Parses `bytes` as one strict JSON value; `Err` is one line saying why
+/// (`not valid UTF-8`, `not JSON: …` or `not strict JSON: …`).
 pub fn strict_value(bytes: &[u8]) -> Result<Value, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "is not valid UTF-8".to_string())?;
+    let text = std::str::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
+    let why = |e: serde_json::Error| match e.classify() {
+        serde_json::error::Category::Data => format!("not strict JSON: {e}"),
+        _ => format!("not JSON: {e}"),
+    };
     let value = Strict { depth: 0 }
         .deserialize(&mut deserializer)
-        .map_err(|e| format!("is not strict JSON: {e}"))?;
-    deserializer
-        .end()
-        .map_err(|e| format!("is not strict JSON: {e}"))?;
+        .map_err(why)?;
+    deserializer.end().map_err(why)?;
     Ok(value)
 }
 
@@ -29,7 +32,7 @@ pub fn strict_value(bytes: &[u8]) -> Result<Value, String> {
 pub fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
     match strict_value(bytes)? {
         Value::Object(map) => Ok(map),
-        _ => Err("is not a JSON object".to_string()),
+        _ => Err("not a JSON object".to_string()),
     }
 }
 
@@ -135,18 +138,36 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_refused_at_any_depth() {
-        assert!(strict_value(br#"{"a":1,"a":2}"#).unwrap_err().contains("duplicate key `a`"));
+        assert!(
+            strict_value(br#"{"a":1,"a":2}"#)
+                .unwrap_err()
+                .contains("duplicate key `a`")
+        );
         assert!(strict_value(br#"{"x":{"b":1,"b":1}}"#).is_err());
-        assert!(strict_value(br#"[{"b":1},{"b":1}]"#).is_ok(), "siblings may share keys");
+        assert!(
+            strict_value(br#"[{"b":1},{"b":1}]"#).is_ok(),
+            "siblings may share keys"
+        );
     }
 
     #[test]
     fn control_characters_utf8_depth_and_trailing_data() {
-        assert!(strict_value(b"{\"a\":\"x\\u001b[31m\"}").is_err(), "escaped ESC");
+        assert!(
+            strict_value(b"{\"a\":\"x\\u001b[31m\"}").is_err(),
+            "escaped ESC"
+        );
         assert!(strict_value(b"{\"\\u0007\":1}").is_err(), "in a key");
-        assert!(strict_value(b"{\"a\":\"\xff\"}").unwrap_err().contains("UTF-8"));
+        assert!(
+            strict_value(b"{\"a\":\"\xff\"}")
+                .unwrap_err()
+                .contains("UTF-8")
+        );
         let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
-        assert!(strict_value(deep.as_bytes()).unwrap_err().contains("deeper"));
+        assert!(
+            strict_value(deep.as_bytes())
+                .unwrap_err()
+                .contains("deeper")
+        );
         assert!(strict_value(b"{} {}").is_err(), "one value only");
         assert_eq!(
             strict_value(br#" {"a":[1,2.5,"s",null,true]} "#).expect("valid"),

@@ -146,6 +146,42 @@ fn stale_repause(demo: &mut Demo, facts: &Facts) -> Result<()> {
     demo.show.ran(&ran, 1);
     let refspec = format!("{}:refs/deploybot/control", ran.out());
     let ran = w.git_in(OLD_WORKER, &["push", "-q", "origin", &refspec])?;
+    demo.show.ran(&ran, 1);
+    demo.show.expect(
+        !ran.ok() && ran.stderr.contains("is already used"),
+        "the hook refuses it: that control_id is already in the ledger (ids are unique)",
+        ran.first_error().to_string(),
+    );
+
+    demo.show
+        .step("The older worker writes the same pause as a new record (a fresh control_id)");
+    let w = &demo.world;
+    let record = w.git_in_ok(OLD_WORKER, &["cat-file", "blob", &blob])?;
+    let mut fresh: serde_json::Value = serde_json::from_str(&record)?;
+    fresh["control_id"] = serde_json::Value::String(format!("old-worker-{}", short(&tip)));
+    let blob = w.git_stdin(
+        OLD_WORKER,
+        &["hash-object", "-w", "--stdin"],
+        &fresh.to_string(),
+    )?;
+    let listing = format!("100644 blob {blob}\trecord.json\n");
+    let tree = w.git_stdin(OLD_WORKER, &["mktree"], &listing)?;
+    demo.show.line(&format!(
+        "   $ git -C {OLD_WORKER} mktree   # record.json: the same pause, control_id {}",
+        fresh["control_id"]
+    ));
+    let args = [
+        "commit-tree",
+        tree.as_str(),
+        "-p",
+        tip.as_str(),
+        "-m",
+        &message,
+    ];
+    let ran = w.git_in(OLD_WORKER, &args)?;
+    demo.show.ran(&ran, 1);
+    let refspec = format!("{}:refs/deploybot/control", ran.out());
+    let ran = w.git_in(OLD_WORKER, &["push", "-q", "origin", &refspec])?;
     demo.show.ran(&ran, 2);
     demo.show.expect(
         ran.ok(),

@@ -22,7 +22,6 @@ impl FoldCache {
     /// The cache of the ledger called `ledger` (e.g. `control`) in `repo`.
     pub fn of(repo: &Repo, ledger: &str) -> FoldCache {
         let dir = repo
-            .gix()
             .common_dir()
             .join("deploybot-cache")
             .join(format!("fold-v{FOLD_CACHE_VERSION}"))

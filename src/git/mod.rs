@@ -52,6 +52,11 @@ impl Repo {
         self.inner.git_dir()
     }
 
+    /// The directory shared by all worktrees (the bare repository, or `.git`).
+    pub fn common_dir(&self) -> &Path {
+        self.inner.common_dir()
+    }
+
     /// The working tree, if any.
     pub fn workdir(&self) -> Option<PathBuf> {
         self.inner.workdir().map(Path::to_path_buf)

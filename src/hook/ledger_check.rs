@@ -73,13 +73,15 @@ impl HookLedger for QueueLedger {
 
 /// What checking one ledger update found.
 #[derive(Debug)]
-pub struct LedgerVerdict<S> {
+pub struct LedgerVerdict<S, R> {
     /// One line per problem (empty: acceptable).
     pub problems: Vec<String>,
     /// The role each appended record needs.
     pub needs: Vec<(Role, String)>,
     /// The folded state after the push (before it when the push is refused).
     pub state_after: S,
+    /// The records the push appends, oldest first (complete only when accepted).
+    pub pushed: Vec<R>,
 }
 
 /// One pushed ledger commit.
@@ -93,12 +95,13 @@ struct Pushed {
 pub fn check_ledger<K: HookLedger>(
     repo: &Repo,
     change: &RefChange,
-) -> Result<LedgerVerdict<K::State>> {
+) -> Result<LedgerVerdict<K::State, K::Record>> {
     let before = ledger::read_state::<K>(repo, change.old)?;
     let mut verdict = LedgerVerdict {
         problems: Vec::new(),
         needs: Vec::new(),
         state_after: before.state.clone(),
+        pushed: Vec::new(),
     };
     let name = change.name.as_str();
     let Some(new) = change.new else {
@@ -178,6 +181,7 @@ pub fn check_ledger<K: HookLedger>(
             }
         }
         verdict.needs.push(K::role(&record));
+        verdict.pushed.push(record);
     }
     verdict.state_after = state;
     Ok(verdict)

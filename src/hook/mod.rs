@@ -8,6 +8,7 @@
 //! [`notes_check`] and [`refs_check`]. Everything here reads; nothing writes.
 
 pub mod identity;
+pub mod ids;
 pub mod input;
 pub mod install;
 pub mod ledger_check;
@@ -108,6 +109,9 @@ pub fn check_push(
         match kind {
             RefKind::Control => {
                 let v = ledger_check::check_ledger::<ControlLedger>(repo, change)?;
+                if v.problems.is_empty() {
+                    problems.extend(duplicate_ids(repo, change, &v.pushed)?);
+                }
                 problems.extend(v.problems);
                 needs.extend(v.needs.into_iter().map(|(r, w)| (name, r, w)));
                 control_after = Some(v.state_after);
@@ -179,6 +183,31 @@ pub fn check_push(
         };
         if !problems.contains(&line) {
             problems.push(line);
+        }
+    }
+    Ok(problems)
+}
+
+/// One line per pushed control record whose `control_id` is already in the
+/// ledger (or twice in the push): ids are unique, so an unpause can only ever
+/// resume the pause it names.
+fn duplicate_ids(
+    repo: &Repo,
+    change: &RefChange,
+    pushed: &[crate::core::control::ControlRecord],
+) -> Result<Vec<String>> {
+    if pushed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known = ids::known_ids(repo, change.old)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut problems = Vec::new();
+    for record in pushed {
+        if known.contains(&record.control_id) || !seen.insert(record.control_id.as_str()) {
+            problems.push(messages::hook_duplicate_control_id(
+                &change.name,
+                &record.control_id,
+            ));
         }
     }
     Ok(problems)

@@ -127,7 +127,9 @@ pub fn check_recovery_line(line: &str) -> Result<(), String> {
     if line.len() > MAX_NOTE_LINE_BYTES {
         return Err(format!("is over {} KiB", MAX_NOTE_LINE_BYTES / 1024));
     }
-    crate::core::json::strict_object(line.as_bytes()).map(|_| ())
+    crate::core::json::strict_object(line.as_bytes())
+        .map(|_| ())
+        .map_err(|why| format!("is {why}"))
 }
 
 /// Reads a lease commit's message (the whole message, or what follows its

@@ -259,3 +259,15 @@ pub fn hook_too_many_records(refname: &str, max: usize) -> String {
         "push the ledger in parts of fewer records, each on top of the last",
     )
 }
+
+/// A control record reuses an id already in the ledger.
+pub fn hook_duplicate_control_id(refname: &str, id: &str) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "control_id `{}` is already used in the ledger: ids are unique",
+            crate::core::json::printable(id)
+        ),
+        "write the record with a new random control_id (git deploybot does)",
+    )
+}

@@ -83,7 +83,7 @@ fn parse_note_skips_blank_lines_and_reports_garbage() {
     assert_eq!(statuses, vec![Pending, Success]);
     assert_eq!(note.problems.len(), 4, "{:?}", note.problems);
     // Line numbers count blank lines, so they match the note's text.
-    assert!(note.problems[0].starts_with("line 3: is not strict JSON"));
+    assert!(note.problems[0].starts_with("line 3: not JSON"));
     assert!(note.problems[1].starts_with("line 4: unknown status `weird`"));
     assert!(note.problems[2].starts_with("line 5: `at` is not an RFC 3339"));
     assert!(note.problems[3].starts_with("line 6: not a JSON object"));
