@@ -24,9 +24,12 @@ fn guarded(policy: &str) -> (World, Clone) {
     (w, c)
 }
 
-/// The tool run in `c` as pusher `user` (GL_USER reaches the hook through git push).
+/// The tool run in `c` as pusher `user` (GL_USER reaches the hook through
+/// git push), writing records as that actor (the hook checks they agree).
 fn as_user(c: &Clone, user: &str, args: &[&str]) -> std::process::Output {
-    c.deploybot(args)
+    let mut all = vec!["--actor", user];
+    all.extend_from_slice(args);
+    c.deploybot(&all)
         .env("GL_USER", user)
         .output()
         .expect("binary runs")
@@ -117,7 +120,7 @@ fn git_daemon_pushes_are_judged_the_same() {
         stderr(&out)
     );
     assert_eq!(w.server_refs(), before);
-    c.ok(&["pause", "--reason", "over git://"]);
+    c.ok(&["--actor", "bot", "pause", "--reason", "over git://"]);
     assert_eq!(
         w.server_count("refs/deploybot/control"),
         1,

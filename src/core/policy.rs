@@ -23,6 +23,28 @@ pub struct Policy {
     pub pipeline: PipelinePolicy,
     /// `[hook]`: the server-side pre-receive hook.
     pub hook: HookPolicy,
+    /// `[control]`: how pause and recovery records are trusted.
+    pub control: ControlPolicy,
+}
+
+/// The `[control]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlPolicy {
+    /// Control records count only when their ledger commit is signed by a
+    /// key the allowed-signers file lists for the record's actor.
+    pub signed: bool,
+    /// The allowed-signers file (ssh-keygen's format) at the base branch tip.
+    pub allowed_signers: String,
+}
+
+impl Default for ControlPolicy {
+    fn default() -> Self {
+        ControlPolicy {
+            signed: false,
+            allowed_signers: ".deploybot/allowed_signers".to_owned(),
+        }
+    }
 }
 
 /// The `[queue]` section.
@@ -194,6 +216,17 @@ impl Policy {
         validate_branch_name(&pipeline.repair_branch_prefix).map_err(|why| {
             format!("`pipeline.repair_branch_prefix` is not a valid branch prefix: {why}")
         })?;
+        let signers = &self.control.allowed_signers;
+        let bad_path = signers.is_empty()
+            || signers.starts_with('/')
+            || signers
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..");
+        if bad_path {
+            return Err(format!(
+                "`control.allowed_signers` must be a relative path inside the repository, not `{signers}`"
+            ));
+        }
         let lists = [
             ("queue.required_checks", &queue.required_checks),
             ("pipeline.ci_checks", &pipeline.ci_checks),

@@ -47,6 +47,26 @@ impl Repo {
         }
     }
 
+    /// Where `name` finally points when it is a symbolic ref (following a
+    /// chain of at most five), or None when it is a plain ref or absent.
+    pub fn try_find_symref_target(&self, name: &str) -> Result<Option<String>> {
+        let mut current = name.to_string();
+        let mut followed = false;
+        for _ in 0..5 {
+            let Some(reference) = self.gix().try_find_reference(current.as_str())? else {
+                break;
+            };
+            match reference.target() {
+                gix::refs::TargetRef::Symbolic(target) => {
+                    current = target.as_bstr().to_string();
+                    followed = true;
+                }
+                gix::refs::TargetRef::Object(_) => break,
+            }
+        }
+        Ok(followed.then_some(current))
+    }
+
     /// Applies every update atomically in the local ref store, or none of them.
     pub fn update_refs_cas(&self, updates: &[RefUpdate], message: &str) -> Result<CasOutcome> {
         let mut edits = Vec::with_capacity(updates.len());

@@ -7,6 +7,7 @@
 //! [`identity`]; the checks that read objects in [`ledger_check`],
 //! [`notes_check`] and [`refs_check`]. Everything here reads; nothing writes.
 
+pub mod authority;
 pub mod identity;
 pub mod ids;
 pub mod input;
@@ -72,35 +73,13 @@ pub fn check_push(
 ) -> Result<Vec<String>> {
     let policy = match server_policy(repo)? {
         Ok(policy) => policy,
-        Err(why) => {
-            // Without a policy nothing deploybot governs can be judged: refuse those refs.
-            let defaults = Policy::default();
-            let base = repo
-                .config_string("deploybot.baseBranch")
-                .map(|b| names::branch_ref(&b))
-                .unwrap_or_else(|| defaults.base_ref());
-            let prefix = &defaults.pipeline.repair_branch_prefix;
-            let mut problems = Vec::new();
-            for change in changes {
-                if !classify_ref(&change.name, &base, prefix).is_governed() {
-                    continue;
-                }
-                // The one way out: a fast-forward of the base branch to a readable policy.
-                if change.name == base && repairs_policy(repo, change)? {
-                    continue;
-                }
-                problems.push(messages::hook_bad_policy(&change.name, &why));
-            }
-            return Ok(problems);
-        }
+        Err(why) => return check_push_without_policy(repo, changes, var, &why),
     };
-    let base_ref = policy.base_ref();
-    let prefix = policy.pipeline.repair_branch_prefix.as_str();
-    let kinds: Vec<RefKind> = changes
-        .iter()
-        .map(|c| classify_ref(&c.name, &base_ref, prefix))
-        .collect();
-    let mut problems = Vec::new();
+    let pusher = identity::pusher(&policy.hook.identity_env, var);
+    let pusher = pusher.as_deref();
+    let classify = authority::classifier(repo, &policy);
+    let kinds: Vec<RefKind> = changes.iter().map(|c| classify(&c.name)).collect();
+    let mut problems = authority::symref_problems(repo, changes, &classify)?;
     let mut needs: Vec<(&str, Role, String)> = Vec::new();
     // The ledgers first: the base branch is judged by the control state after this push.
     let mut control_after: Option<ControlState> = None;
@@ -112,18 +91,23 @@ pub fn check_push(
                 if v.problems.is_empty() {
                     problems.extend(duplicate_ids(repo, change, &v.pushed)?);
                 }
+                let actors = v.pushed.iter().map(|r| r.actor.as_str());
+                problems.extend(authority::actor_problems(name, actors, &policy, pusher));
                 problems.extend(v.problems);
                 needs.extend(v.needs.into_iter().map(|(r, w)| (name, r, w)));
                 control_after = Some(v.state_after);
             }
             RefKind::Queue => {
                 let v = ledger_check::check_ledger::<QueueLedger>(repo, change)?;
+                let actors = v.pushed.iter().map(|r| r.actor.as_str());
+                problems.extend(authority::actor_problems(name, actors, &policy, pusher));
                 problems.extend(v.problems);
                 needs.extend(v.needs.into_iter().map(|(r, w)| (name, r, w)));
             }
             _ => {}
         }
     }
+    let base_ref = policy.base_ref();
     let base_after = match changes.iter().find(|c| c.name == base_ref) {
         Some(change) => change.new,
         None => repo.try_find_ref(&base_ref)?,
@@ -142,6 +126,9 @@ pub fn check_push(
                 };
                 let protect = policy.hook.protect_base;
                 let mut verdict = refs_check::check_base(repo, change, &control, protect)?;
+                verdict
+                    .needs
+                    .extend(authority::policy_change_need(repo, change, &policy)?);
                 if let Some(new) = change.new
                     && let Some(Err(e)) =
                         crate::ops::policy::policy_in_commit(repo, new, &new.to_string())?
@@ -156,7 +143,14 @@ pub fn check_push(
                 let branch = &policy.queue.base_branch;
                 refs_check::check_verified(repo, change, base_after, branch)?
             }
-            RefKind::Lease(hex12) => refs_check::check_lease(repo, change, hex12)?,
+            RefKind::Lease(hex12) => {
+                let ctx = refs_check::LeaseContext {
+                    policy: &policy,
+                    pusher,
+                    base_after,
+                };
+                refs_check::check_lease(repo, change, hex12, &ctx)?
+            }
             RefKind::OtherDeploybot => refs_check::check_other_deploybot(change),
             RefKind::ResultNotes | RefKind::RecoveryNotes => {
                 let recovery = *kind == RefKind::RecoveryNotes;
@@ -170,9 +164,8 @@ pub fn check_push(
         problems.extend(verdict.problems);
         needs.extend(verdict.needs.into_iter().map(|(r, w)| (name, r, w)));
     }
-    let pusher = identity::pusher(&policy.hook.identity_env, var);
     for (name, role, what) in needs {
-        let line = match authorize(&policy, pusher.as_deref(), role) {
+        let line = match authorize(&policy, pusher, role) {
             Ok(()) => continue,
             Err(Denied::NoIdentity) => {
                 messages::hook_no_identity(name, &policy.hook.identity_env.join(", "))
@@ -184,6 +177,55 @@ pub fn check_push(
         if !problems.contains(&line) {
             problems.push(line);
         }
+    }
+    Ok(problems)
+}
+
+/// A push while the policy on the base branch does not parse: nothing
+/// deploybot governs can be judged, so those refs are refused, except the one
+/// way out, a fast-forward of the base branch to a readable policy, and that
+/// only from a coordinator the broken file names (read leniently) when the
+/// server knows who pushes.
+fn check_push_without_policy(
+    repo: &Repo,
+    changes: &[RefChange],
+    var: &dyn Fn(&str) -> Option<String>,
+    why: &str,
+) -> Result<Vec<String>> {
+    let defaults = Policy::default();
+    let configured = repo
+        .config_string("deploybot.baseBranch")
+        .unwrap_or_else(|| defaults.queue.base_branch.clone());
+    let base = names::branch_ref(&configured);
+    let prefix = &defaults.pipeline.repair_branch_prefix;
+    let coordinators = match repo.try_find_ref(&base)? {
+        Some(tip) => {
+            let tree = repo.find_commit_info(tip)?.tree;
+            let text = repo.try_read_path(tree, crate::core::policy::POLICY_FILE)?;
+            authority::lenient_coordinators(&String::from_utf8_lossy(&text.unwrap_or_default()))
+        }
+        None => Vec::new(),
+    };
+    let pusher = identity::pusher(&defaults.hook.identity_env, var);
+    let mut problems = Vec::new();
+    for change in changes {
+        if !classify_ref(&change.name, &base, prefix).is_governed() {
+            continue;
+        }
+        if change.name == base && repairs_policy(repo, change)? {
+            let allowed = coordinators.is_empty()
+                || pusher.as_ref().is_some_and(|p| coordinators.contains(p));
+            if allowed {
+                continue;
+            }
+            problems.push(messages::hook_policy_repair_not_allowed(
+                &change.name,
+                pusher.as_deref(),
+                &coordinators,
+            ));
+            continue;
+        }
+        problems.push(messages::hook_bad_policy(&change.name, why));
     }
     Ok(problems)
 }
@@ -221,10 +263,10 @@ pub fn check_transaction(repo: &Repo, changes: &[RefChange]) -> Result<Vec<Strin
     let Ok(policy) = server_policy(repo)? else {
         return Ok(Vec::new());
     };
-    let base_ref = policy.base_ref();
+    let base_refs = authority::base_refs(repo, &policy);
     let Some(base) = changes
         .iter()
-        .find(|c| c.name == base_ref && c.new.is_some() && c.new != c.old)
+        .find(|c| base_refs.contains(&c.name) && c.new.is_some() && c.new != c.old)
     else {
         return Ok(Vec::new());
     };

@@ -97,27 +97,61 @@ pub fn check_verified(
     Ok(verdict)
 }
 
-/// A repair lease branch: created only as a lease commit, then fast-forward
-/// only; deleting it is allowed while its tip is still the bare lease commit
-/// (claim-repair removes its own lease when main moves during the claim).
-pub fn check_lease(repo: &Repo, change: &RefChange, hex12: &str) -> Result<RefVerdict> {
+/// Who pushes, for the lease rules.
+pub struct LeaseContext<'a> {
+    /// The policy the server enforces.
+    pub policy: &'a crate::core::policy::Policy,
+    /// The authenticated pusher, if the server knows.
+    pub pusher: Option<&'a str>,
+    /// The base branch tip as it is after the push.
+    pub base_after: Option<ObjectId>,
+}
+
+/// A repair lease branch: created only as a lease commit owned by the pusher
+/// and naming the current failed base, then fast-forward only; only its owner
+/// (or a coordinator) may add to it or delete it; deleting it is allowed while
+/// its tip is still the bare lease commit (claim-repair removes its own lease
+/// when main moves during the claim).
+pub fn check_lease(
+    repo: &Repo,
+    change: &RefChange,
+    hex12: &str,
+    ctx: &LeaseContext,
+) -> Result<RefVerdict> {
     let mut verdict = RefVerdict::needing(Role::Trusted, "repair leases");
     let name = change.name.as_str();
+    let checks_identity = ctx.policy.names_actors();
+    let pusher = ctx.pusher.filter(|_| checks_identity);
     match (change.old, change.new) {
-        (None, Some(new)) => {
-            if let Err(why) = lease_commit(repo, new, hex12)? {
-                verdict.problems.push(messages::hook_bad_lease(name, &why));
+        (None, Some(new)) => match lease_commit(repo, new, hex12)? {
+            Err(why) => verdict.problems.push(messages::hook_bad_lease(name, &why)),
+            Ok(lease) => {
+                if let Some(why) = claim_problem(repo, &lease, ctx, pusher)? {
+                    verdict.problems.push(messages::hook_bad_lease(name, &why));
+                }
             }
-        }
-        (Some(old), Some(new)) => {
-            if !super::fast_forward(repo, old, new)? {
+        },
+        (Some(old), new) => {
+            if let Some(new) = new
+                && !super::fast_forward(repo, old, new)?
+            {
                 let line = messages::hook_not_fast_forward(name, &old.to_string());
                 verdict.problems.push(line);
             }
-        }
-        (Some(old), None) => {
-            if lease_commit(repo, old, hex12)?.is_err() {
+            if new.is_none() && lease_commit(repo, old, hex12)?.is_err() {
                 verdict.problems.push(messages::hook_lease_delete(name));
+            }
+            if let (Some(pusher), Some(owner)) = (pusher, lease_owner(repo, old, hex12)?) {
+                let coordinator = ctx
+                    .policy
+                    .queue
+                    .coordinator_actors
+                    .iter()
+                    .any(|c| c == pusher);
+                if owner != pusher && !coordinator {
+                    let line = messages::hook_lease_not_yours(name, &owner, pusher);
+                    verdict.problems.push(line);
+                }
             }
         }
         (None, None) => {}
@@ -125,9 +159,62 @@ pub fn check_lease(repo: &Repo, change: &RefChange, hex12: &str) -> Result<RefVe
     Ok(verdict)
 }
 
+/// Why a new lease may not be claimed: its owner is not the pusher, or it
+/// does not name the base branch's current, failed tip.
+fn claim_problem(
+    repo: &Repo,
+    lease: &crate::ops::repair::Lease,
+    ctx: &LeaseContext,
+    pusher: Option<&str>,
+) -> Result<Option<String>> {
+    if let Some(pusher) = pusher
+        && lease.owner != pusher
+    {
+        return Ok(Some(format!(
+            "its owner is `{}` but the server authenticated `{pusher}`",
+            crate::core::json::printable(&lease.owner)
+        )));
+    }
+    let base = ctx.base_after.map(|b| b.to_string()).unwrap_or_default();
+    if lease.main_sha != base {
+        return Ok(Some(format!(
+            "it names {} but the base branch is at {}",
+            &lease.main_sha[..12],
+            messages::short(&base)
+        )));
+    }
+    let main = parse_oid(&lease.main_sha).expect("validated lease sha");
+    if !super::authority::server_release_failed(repo, ctx.policy, main)? {
+        return Ok(Some(format!(
+            "main {} has not failed: a repair lease is only for a failed main",
+            &lease.main_sha[..12]
+        )));
+    }
+    Ok(None)
+}
+
+/// The owner of the lease under `tip`: the first lease commit on its first-parent line.
+fn lease_owner(repo: &Repo, tip: ObjectId, hex12: &str) -> Result<Option<String>> {
+    let mut cursor = Some(tip);
+    for _ in 0..1000 {
+        let Some(commit) = cursor else {
+            break;
+        };
+        if let Ok(lease) = lease_commit(repo, commit, hex12)? {
+            return Ok(Some(lease.owner));
+        }
+        cursor = repo.find_commit_info(commit)?.parents.first().copied();
+    }
+    Ok(None)
+}
+
 /// Whether `commit` is a bare lease commit: lease JSON message, the failed
 /// sha as only parent, and the failed sha's tree.
-fn lease_commit(repo: &Repo, commit: ObjectId, hex12: &str) -> Result<Result<(), String>> {
+fn lease_commit(
+    repo: &Repo,
+    commit: ObjectId,
+    hex12: &str,
+) -> Result<Result<crate::ops::repair::Lease, String>> {
     let info = repo.find_commit_info(commit)?;
     let lease = match parse_lease(&info.message, hex12) {
         Ok(lease) => lease,
@@ -146,7 +233,7 @@ fn lease_commit(repo: &Repo, commit: ObjectId, hex12: &str) -> Result<Result<(),
             "its tree must be the failed main_sha's tree".to_string()
         ));
     }
-    Ok(Ok(()))
+    Ok(Ok(lease))
 }
 
 /// Any other ref under `refs/deploybot/`: refused.

@@ -271,3 +271,66 @@ pub fn hook_duplicate_control_id(refname: &str, id: &str) -> String {
         "write the record with a new random control_id (git deploybot does)",
     )
 }
+
+/// A pushed name is a symbolic ref to a ref deploybot governs.
+pub fn hook_symref(refname: &str, target: &str) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "is a symbolic ref to {target} on the server: a governed ref is reached by one name only"
+        ),
+        &format!("push to {target} itself"),
+    )
+}
+
+/// What a policy change needs, for the not-allowed line.
+pub fn policy_change_what(path: &str) -> String {
+    format!("a change of `{path}` on the base branch")
+}
+
+/// A record names another actor than the authenticated pusher.
+pub fn hook_actor_mismatch(refname: &str, actor: &str, pusher: &str) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "a record says it was written by `{}`, but the server authenticated `{}`",
+            crate::core::json::printable(actor),
+            crate::core::json::printable(pusher)
+        ),
+        &format!(
+            "write records as yourself: `git config deploybot.actor {pusher}`, then write them again"
+        ),
+    )
+}
+
+/// A repair lease is claimed for someone else, or not for the failed base.
+pub fn hook_lease_not_yours(refname: &str, owner: &str, pusher: &str) -> String {
+    hook_line(
+        refname,
+        &format!(
+            "the repair lease is owned by `{}`; `{}` may not change or delete it",
+            crate::core::json::printable(owner),
+            crate::core::json::printable(pusher)
+        ),
+        "ask the owner (or a coordinator) to land the repair, or wait for the lease to be released",
+    )
+}
+
+/// The push repairing a broken policy does not come from a coordinator.
+pub fn hook_policy_repair_not_allowed(
+    refname: &str,
+    pusher: Option<&str>,
+    coordinators: &[String],
+) -> String {
+    let who = pusher.map_or("an unidentified pusher".to_owned(), |p| {
+        format!("`{}`", crate::core::json::printable(p))
+    });
+    hook_line(
+        refname,
+        &format!(
+            "the policy on the base branch is broken and only a coordinator ({}) may repair it, not {who}",
+            coordinators.join(", ")
+        ),
+        "ask a coordinator to push the fixed .deploybot.toml",
+    )
+}

@@ -1,0 +1,174 @@
+//! Authority comes from the server's identity, never from what a push says:
+//! who may change the policy, which names reach the base branch, whose name a
+//! record may carry, and who owns a repair lease. Everything here reads.
+
+use super::identity::Role;
+use super::input::RefChange;
+use super::rules::{RefKind, classify_ref};
+use crate::core::policy::{POLICY_FILE, Policy};
+use crate::core::release::{ReleaseInputs, release_state};
+use crate::core::results::parse_note;
+use crate::git::{ObjectId, Repo, names};
+use crate::messages;
+use anyhow::Result;
+
+/// One line per pushed name that is a symbolic ref on the server to a ref
+/// deploybot governs: the base branch (or a ledger) by another name is
+/// refused, so every rule holds for every name a ref can be reached by.
+pub fn symref_problems(
+    repo: &Repo,
+    changes: &[RefChange],
+    classify: &dyn Fn(&str) -> RefKind,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for change in changes {
+        if let Some(target) = repo.try_find_symref_target(&change.name)?
+            && classify(&target).is_governed()
+        {
+            problems.push(messages::hook_symref(&change.name, &target));
+        }
+    }
+    Ok(problems)
+}
+
+/// The paths whose change on the base branch needs a coordinator: the policy
+/// file and the allowed-signers file it names.
+fn guarded_paths(policy: &Policy) -> Vec<String> {
+    vec![
+        POLICY_FILE.to_string(),
+        policy.control.allowed_signers.clone(),
+    ]
+}
+
+/// The coordinator need of a base-branch update that changes the policy (or
+/// the allowed signers), whatever `hook.protect_base` says: whoever changes
+/// the policy would otherwise hold every role.
+pub fn policy_change_need(
+    repo: &Repo,
+    change: &RefChange,
+    policy: &Policy,
+) -> Result<Option<(Role, String)>> {
+    let tree_of = |commit: Option<ObjectId>| -> Result<Option<ObjectId>> {
+        Ok(match commit {
+            Some(c) => Some(repo.find_commit_info(c)?.tree),
+            None => None,
+        })
+    };
+    let (old, new) = (tree_of(change.old)?, tree_of(change.new)?);
+    for path in guarded_paths(policy) {
+        let blob = |tree: Option<ObjectId>| -> Result<Option<ObjectId>> {
+            Ok(match tree {
+                Some(t) => repo.try_find_path_id(t, &path)?,
+                None => None,
+            })
+        };
+        if blob(old)? != blob(new)? {
+            return Ok(Some((
+                Role::Coordinator,
+                messages::policy_change_what(&path),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// The base refs the hook judges as the base branch: the policy's, and the
+/// branch the server is configured to read it from when that differs (a
+/// policy that points elsewhere does not unguard the branch it lives on).
+pub fn base_refs(repo: &Repo, policy: &Policy) -> Vec<String> {
+    let mut refs = vec![policy.base_ref()];
+    let configured = repo
+        .config_string("deploybot.baseBranch")
+        .unwrap_or_else(|| Policy::default().queue.base_branch);
+    let configured = names::branch_ref(&configured);
+    if !refs.contains(&configured) {
+        refs.push(configured);
+    }
+    refs
+}
+
+/// One line per pushed record whose `actor` is not the pusher, when the
+/// server knows who pushes and the policy names actors.
+pub fn actor_problems<'a>(
+    refname: &str,
+    actors: impl IntoIterator<Item = &'a str>,
+    policy: &Policy,
+    pusher: Option<&str>,
+) -> Vec<String> {
+    let Some(pusher) = pusher.filter(|_| policy.names_actors()) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for actor in actors {
+        let line = messages::hook_actor_mismatch(refname, actor, pusher);
+        if actor != pusher && !problems.contains(&line) {
+            problems.push(line);
+        }
+    }
+    problems
+}
+
+/// The coordinators named by a policy text that does not parse as a policy:
+/// read leniently (any TOML, else `coordinator_actors = [..]` on one line),
+/// so a broken policy on the base branch is no open door.
+pub fn lenient_coordinators(text: &str) -> Vec<String> {
+    if let Ok(value) = text.parse::<toml::Table>() {
+        return value
+            .get("queue")
+            .and_then(|q| q.get("coordinator_actors"))
+            .and_then(|a| a.as_array())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("coordinator_actors")
+            && let Some((_, list)) = rest.split_once('=')
+            && let Ok(value) = format!("v = {}", list.trim()).parse::<toml::Table>()
+            && let Some(list) = value.get("v").and_then(|v| v.as_array())
+        {
+            return list
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+/// The release state of `sha` from the notes on the server (for leases).
+pub fn server_release_failed(repo: &Repo, policy: &Policy, sha: ObjectId) -> Result<bool> {
+    let read = |notes_ref: &str| -> Result<Vec<crate::core::results::ResultRecord>> {
+        let text = repo.read_note(repo.try_find_ref(notes_ref)?, &sha)?;
+        Ok(parse_note(&text).records)
+    };
+    let (ci, deploy) = (read(names::NOTES_CI)?, read(names::NOTES_DEPLOY)?);
+    let verifications = policy.verification_names();
+    let release = release_state(&ReleaseInputs {
+        ci: &ci,
+        deploy: &deploy,
+        ci_checks: &policy.pipeline.ci_checks,
+        deploy_checks: &policy.pipeline.deploy_checks,
+        verifications: &verifications,
+        grace_seconds: policy.pipeline.ci_failure_grace_seconds,
+        now: crate::ops::now_seconds(),
+        is_watermark: repo.try_find_ref(names::VERIFIED)? == Some(sha),
+    });
+    Ok(release.state.is_failed())
+}
+
+/// Classifies a ref name for this policy (any of the base refs is the base).
+pub fn classifier(repo: &Repo, policy: &Policy) -> impl Fn(&str) -> RefKind {
+    let bases = base_refs(repo, policy);
+    let prefix = policy.pipeline.repair_branch_prefix.clone();
+    move |name: &str| {
+        if bases.iter().any(|b| b == name) {
+            return RefKind::Base;
+        }
+        classify_ref(name, &bases[0], &prefix)
+    }
+}
