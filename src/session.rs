@@ -1,7 +1,7 @@
 //! What every operation starts from: the repository, where truth lives, the policy and the actor.
 
 use crate::core::control::ControlState;
-use crate::core::policy::{Policy, parse_policy};
+use crate::core::policy::Policy;
 use crate::error::{CliError, CliResult};
 use crate::git::objects::Identity;
 use crate::git::store::Store;
@@ -63,6 +63,7 @@ impl Session {
             store.refresh()?;
             policy = load_policy(&store, global)?;
         }
+        crate::ops::integrity::check_ledger_refs(&store)?;
         Ok(Session {
             store,
             policy,
@@ -131,7 +132,7 @@ fn load_policy(store: &Store, global: &SessionOptions) -> CliResult<Policy> {
                 path.display()
             ))
         })?;
-        return parse_policy(&text, &path.display().to_string())
+        return crate::ops::policy::parse_checked(&text, &path.display().to_string())
             .map_err(|e| CliError::usage(e.to_string()));
     }
     let tip_of = |name: &str| store.tip(name);

@@ -191,7 +191,7 @@ fn usage_errors() {
         &dev,
         &["react", "--timeout", "0"],
         2,
-        "error: --timeout must be at least 1 second",
+        "error: --timeout 0 is out of range; give 1 to 31536000 seconds (one year)",
     );
     pinned(
         &dev,

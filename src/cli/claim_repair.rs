@@ -2,6 +2,7 @@
 
 use super::render::print_json;
 use super::{GlobalArgs, parse_optional_sha};
+use crate::cli::output::outln;
 use crate::error::CliResult;
 use crate::messages::short;
 use crate::ops::repair::{ClaimState, claim};
@@ -33,22 +34,26 @@ pub fn run(global: &GlobalArgs, args: ClaimRepairArgs) -> CliResult {
     let main = short(&view.lease.main_sha);
     match view.state {
         Some(ClaimState::Created) => {
-            println!(
+            outln!(
                 "claimed {} for {} (repairing {} on {main})",
-                view.branch, view.lease.owner, view.lease.failure_state
-            );
-            println!(
+                view.branch,
+                view.lease.owner,
+                view.lease.failure_state
+            )?;
+            outln!(
                 "  push your fix to it, then: git deploybot request {}",
                 view.branch
-            );
+            )?;
         }
         Some(ClaimState::Owned) => {
-            println!("{} is already yours ({})", view.branch, view.lease.owner)
+            outln!("{} is already yours ({})", view.branch, view.lease.owner)?
         }
-        _ => println!(
+        _ => outln!(
             "{} is claimed by {} since {}",
-            view.branch, view.lease.owner, view.lease.claimed_at
-        ),
+            view.branch,
+            view.lease.owner,
+            view.lease.claimed_at
+        )?,
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use super::GlobalArgs;
 use super::render::print_json;
+use crate::cli::output::out;
 use crate::error::{CliError, CliResult, ErrorKind};
 use crate::messages;
 use crate::ops::doctor::{DoctorContext, DoctorReport, Level, diagnose};
@@ -31,7 +32,7 @@ pub fn run(global: &GlobalArgs, args: DoctorArgs) -> CliResult {
     if args.json {
         print_json(&report)?;
     } else {
-        print!("{}", render_text(&report));
+        out!("{}", render_text(&report))?;
     }
     let failed = report
         .rows

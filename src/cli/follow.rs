@@ -3,12 +3,12 @@
 use super::GlobalArgs;
 use super::progress::Progress;
 use super::render::print_json;
+use crate::cli::output::outln;
 use crate::error::{CliError, CliResult, ErrorKind};
 use crate::messages::{self, short};
 use crate::ops::follow::{FollowEnd, FollowOptions, FollowReport, Goal, follow};
 use crate::session::Session;
 use clap::Args;
-use std::time::Duration;
 
 /// Arguments of `follow`.
 #[derive(Debug, Args)]
@@ -29,16 +29,13 @@ pub struct FollowArgs {
 
 /// Runs `follow`.
 pub fn run(global: &GlobalArgs, args: FollowArgs) -> CliResult {
-    if args.timeout < 1 || args.poll < 1 {
-        return Err(CliError::usage(
-            "--timeout and --poll must be at least 1 second",
-        ));
-    }
+    let timeout = crate::ops::limits::flag_seconds("--timeout", args.timeout)?;
+    let poll = crate::ops::limits::flag_seconds("--poll", args.poll)?;
     let session = Session::open(&global.session_options())?;
     let options = FollowOptions {
         goal: Goal::Verified,
-        timeout: Duration::from_secs(args.timeout),
-        poll: Duration::from_secs(args.poll),
+        timeout,
+        poll,
         if_needed: args.if_needed,
     };
     let mut progress = Progress::new(args.json);
@@ -47,7 +44,7 @@ pub fn run(global: &GlobalArgs, args: FollowArgs) -> CliResult {
     if args.json {
         print_json(&report)?;
     } else {
-        println!("{}", render_text(&report));
+        outln!("{}", render_text(&report))?;
     }
     exit_for(&report)
 }

@@ -2,6 +2,7 @@
 //! config that lets plain `git fetch` and `git log` show deploybot's state.
 
 use super::GlobalArgs;
+use crate::cli::output::outln;
 use crate::error::CliResult;
 use crate::messages;
 use crate::ops::init::{PolicyWrite, init};
@@ -22,16 +23,16 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> CliResult {
     let report = init(&repo, &remote, args.force)?;
     let path = report.policy_path.display().to_string();
     match report.policy {
-        PolicyWrite::Written => println!("wrote {path} (commit it to the base branch to use it)"),
-        PolicyWrite::Overwritten => println!("replaced {path} with the starter (--force)"),
-        PolicyWrite::Kept => println!("{}", messages::init_kept(&path)),
+        PolicyWrite::Written => outln!("wrote {path} (commit it to the base branch to use it)")?,
+        PolicyWrite::Overwritten => outln!("replaced {path} with the starter (--force)")?,
+        PolicyWrite::Kept => outln!("{}", messages::init_kept(&path))?,
     }
     if report.remote.is_none() {
-        println!("{}", messages::init_no_remote(&remote));
+        outln!("{}", messages::init_no_remote(&remote))?;
     }
     for value in &report.config {
         let verb = if value.added { "added" } else { "already set" };
-        println!("{verb}: git config {} {}", value.key, value.value);
+        outln!("{verb}: git config {} {}", value.key, value.value)?;
     }
     Ok(())
 }

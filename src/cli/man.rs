@@ -3,6 +3,7 @@
 //! clap definition, so `git help deploybot`, `--help` and the docs agree.
 
 use super::Cli;
+use crate::cli::output::outln;
 use crate::error::{CliError, CliResult};
 use crate::messages;
 use clap::{Args, CommandFactory};
@@ -61,11 +62,8 @@ pub fn run(args: ManArgs) -> CliResult {
         (Some(dir), _) => dir,
         (None, true) => install_dir()?,
         (None, false) => {
-            use std::io::Write;
             let (_, main) = &pages[0];
-            return std::io::stdout()
-                .write_all(main)
-                .map_err(|e| CliError::usage(format!("cannot write the manual: {e}")));
+            return crate::cli::output::emit(main);
         }
     };
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
@@ -73,11 +71,11 @@ pub fn run(args: ManArgs) -> CliResult {
         let path = dir.join(name);
         std::fs::write(&path, page).map_err(|e| io(&path, e))?;
     }
-    println!("wrote {} man pages to {}", pages.len(), dir.display());
-    println!(
+    outln!("wrote {} man pages to {}", pages.len(), dir.display())?;
+    outln!(
         "  try: git help deploybot   (or: man -M {} git-deploybot)",
         dir.parent().unwrap_or(&dir).display()
-    );
+    )?;
     Ok(())
 }
 
@@ -97,13 +95,9 @@ fn install_dir() -> CliResult<PathBuf> {
 /// Runs `completions`.
 pub fn completions(args: CompletionsArgs) -> CliResult {
     let mut cmd = Cli::command();
-    clap_complete::generate(
-        args.shell,
-        &mut cmd,
-        "git-deploybot",
-        &mut std::io::stdout(),
-    );
-    Ok(())
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "git-deploybot", &mut script);
+    crate::cli::output::emit(&script)
 }
 
 /// docs/commands.md: every command's `--help`, as clap renders it.

@@ -9,6 +9,7 @@ pub mod follow;
 pub mod hook;
 pub mod init;
 pub mod man;
+pub mod output;
 pub mod pause;
 pub mod progress;
 pub mod queue_edit;
@@ -18,6 +19,7 @@ pub mod request;
 pub mod status;
 pub mod unpause;
 
+use crate::cli::output::out;
 use crate::core::queue::QueueAction;
 use crate::error::{CliError, CliResult};
 use crate::messages;
@@ -114,7 +116,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) if err.use_stderr() => {
             // Bad input is one line: what is wrong and the usage to follow.
-            eprintln!("{}", condense_usage_error(&err.render().to_string()));
+            output::warn_lines(&[&condense_usage_error(&err.render().to_string())]);
             return ExitCode::from(2);
         }
         Err(err) => {
@@ -125,10 +127,9 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", err.message);
-            for line in &err.details {
-                eprintln!("  {line}");
-            }
+            let mut lines = vec![format!("error: {}", err.message)];
+            lines.extend(err.details.iter().map(|line| format!("  {line}")));
+            output::warn_lines(&lines.iter().map(String::as_str).collect::<Vec<_>>());
             ExitCode::from(err.kind.exit_code())
         }
     }
@@ -210,7 +211,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Man(args) => man::run(args),
         Command::Completions(args) => man::completions(args),
         Command::HelpMarkdown => {
-            print!("{}", man::commands_markdown());
+            out!("{}", man::commands_markdown())?;
             Ok(())
         }
     }

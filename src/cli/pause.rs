@@ -1,6 +1,7 @@
 //! `git deploybot pause`: stop merging until an operator unpauses.
 
 use super::{GlobalArgs, parse_optional_sha};
+use crate::cli::output::outln;
 use crate::error::CliResult;
 use crate::messages::short;
 use crate::ops::control::{PauseOutcome, pause};
@@ -36,17 +37,17 @@ pub fn run(global: &GlobalArgs, args: PauseArgs) -> CliResult {
             main_sha,
             reason,
         } => {
-            println!("paused: {reason}");
-            println!("  control id {control_id}, bound to {}", short(&main_sha));
-            println!(
+            outln!("paused: {reason}")?;
+            outln!("  control id {control_id}, bound to {}", short(&main_sha))?;
+            outln!(
                 "  resume with: git deploybot unpause --sha {main_sha} --control-id {control_id}"
-            );
+            )?;
         }
         PauseOutcome::AlreadyPaused { control_id } => {
-            println!("{}", crate::messages::already_paused(&control_id));
+            outln!("{}", crate::messages::already_paused(&control_id))?;
         }
         PauseOutcome::Ignored { main_sha } => {
-            println!("{}", crate::messages::pause_ignored(&main_sha));
+            outln!("{}", crate::messages::pause_ignored(&main_sha))?;
         }
     }
     Ok(())

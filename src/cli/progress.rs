@@ -55,7 +55,7 @@ impl Progress {
     /// Ends a live line so the next output starts on a fresh line.
     pub fn finish(&mut self) {
         if matches!(self.mode, Mode::Live) && !self.last.is_empty() {
-            eprintln!();
+            let _ = writeln!(std::io::stderr());
             self.last.clear();
         }
     }

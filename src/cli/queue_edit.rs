@@ -2,6 +2,7 @@
 
 use super::GlobalArgs;
 use super::render::print_json;
+use crate::cli::output::outln;
 use crate::core::queue::QueueAction;
 use crate::error::CliResult;
 use crate::ops::queue::change;
@@ -47,6 +48,6 @@ pub fn run(
     if json {
         return print_json(&done);
     }
-    println!("{}", done.message);
+    outln!("{}", done.message)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use super::GlobalArgs;
 use super::progress::Progress;
 use super::render::print_json;
+use crate::cli::output::out;
 use crate::error::{CliError, CliResult, ErrorKind};
 use crate::messages::short;
 use crate::ops::follow::{FollowEnd, FollowOptions, FollowReport, Goal, follow};
@@ -41,9 +42,7 @@ pub struct ReactOutput {
 
 /// Runs `react`.
 pub fn run(global: &GlobalArgs, args: ReactArgs) -> CliResult {
-    if args.timeout < 1 {
-        return Err(CliError::usage("--timeout must be at least 1 second"));
-    }
+    crate::ops::limits::flag_seconds("--timeout", args.timeout)?;
     let session = Session::open(&global.session_options())?;
     let output = react_and_follow(
         &session,
@@ -55,7 +54,7 @@ pub fn run(global: &GlobalArgs, args: ReactArgs) -> CliResult {
     if args.json {
         print_json(&output)?;
     } else {
-        print!("{}", render_text(&output));
+        out!("{}", render_text(&output))?;
     }
     follow_exit(output.follow.as_ref())
 }

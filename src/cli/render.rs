@@ -1,5 +1,6 @@
 //! Shared rendering: JSON for agents, aligned text for people, from the same data.
 
+use crate::cli::output::outln;
 use crate::error::{CliError, CliResult};
 use serde::Serialize;
 
@@ -7,7 +8,7 @@ use serde::Serialize;
 pub fn print_json<T: Serialize>(value: &T) -> CliResult {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| CliError::from(anyhow::anyhow!("cannot render JSON: {e}")))?;
-    println!("{text}");
+    outln!("{text}")?;
     Ok(())
 }
 

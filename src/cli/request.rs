@@ -2,6 +2,7 @@
 
 use super::render::print_json;
 use super::{GlobalArgs, parse_optional_sha};
+use crate::cli::output::outln;
 use crate::error::CliResult;
 use crate::ops::queue::request;
 use crate::session::Session;
@@ -28,6 +29,6 @@ pub fn run(global: &GlobalArgs, args: RequestArgs) -> CliResult {
     if args.json {
         return print_json(&change);
     }
-    println!("{}", change.message);
+    outln!("{}", change.message)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use super::GlobalArgs;
 use super::render::{field, or_dash, print_json};
+use crate::cli::output::out;
 use crate::error::CliResult;
 use crate::messages::short;
 use crate::ops::status::{StatusReport, gather};
@@ -23,7 +24,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> CliResult {
     if args.json {
         return print_json(&report);
     }
-    print!("{}", render_text(&report));
+    out!("{}", render_text(&report))?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 use super::react::{ReactOutput, follow_exit, react_and_follow, render_text as react_text};
 use super::render::print_json;
 use super::{GlobalArgs, parse_sha_arg};
+use crate::cli::output::out;
 use crate::error::{CliError, CliResult};
 use crate::messages::{self, short};
 use crate::ops::control::{Unpaused, unpause};
@@ -44,9 +45,7 @@ pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
             "--control-id is empty; copy it from `git deploybot status`",
         ));
     }
-    if args.timeout < 1 {
-        return Err(CliError::usage("--timeout must be at least 1 second"));
-    }
+    crate::ops::limits::flag_seconds("--timeout", args.timeout)?;
     let session = Session::open(&global.session_options())?;
     let recovery = unpause(&session, sha, &args.control_id)?;
     let mut output = UnpauseOutput {
@@ -77,7 +76,7 @@ pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
     if args.json {
         return print_json(&output);
     }
-    print!("{}", render_text(&output));
+    out!("{}", render_text(&output))?;
     Ok(())
 }
 

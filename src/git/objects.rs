@@ -111,6 +111,19 @@ impl Repo {
         }
     }
 
+    /// The kind of `oid` (`commit`, `tree`, `blob`, `tag`), None when it is missing.
+    pub fn object_kind(&self, oid: ObjectId) -> Result<Option<&'static str>> {
+        Ok(self
+            .gix()
+            .try_find_object(oid)?
+            .map(|object| match object.kind {
+                gix::object::Kind::Commit => "commit",
+                gix::object::Kind::Tree => "tree",
+                gix::object::Kind::Blob => "blob",
+                gix::object::Kind::Tag => "tag",
+            }))
+    }
+
     /// True when the object exists in the object database.
     pub fn has_object(&self, oid: ObjectId) -> bool {
         self.gix().has_object(oid)

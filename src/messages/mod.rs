@@ -5,12 +5,14 @@ use std::path::Path;
 
 mod control;
 mod hook;
+mod ops;
 mod queue;
 mod runner;
 mod setup;
 
 pub use control::*;
 pub use hook::*;
+pub use ops::*;
 pub use queue::*;
 pub use runner::*;
 pub use setup::*;

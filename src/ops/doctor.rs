@@ -1,11 +1,12 @@
 //! `doctor`: one row per thing a working installation needs, each ok, warn or
 //! fail with the fix. Reads only; never writes a ref or a config value.
 
-use crate::core::policy::{POLICY_FILE, Policy, parse_policy};
+use crate::core::policy::{POLICY_FILE, Policy};
 use crate::git::store::Store;
 use crate::git::{ObjectId, Repo, names};
 use crate::ledger::{self, ControlLedger, LedgerKind, QueueLedger};
 use crate::ops::init::{config_values, display_ref, fetch_refspecs};
+use crate::ops::policy::parse_checked;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -226,7 +227,7 @@ fn policy_rows(
         }
     };
     let text = text.map(|b| String::from_utf8_lossy(&b).into_owned());
-    let policy = match parse_policy(text.as_deref().unwrap_or(""), &origin) {
+    let policy = match parse_checked(text.as_deref().unwrap_or(""), &origin) {
         Ok(policy) => {
             let detail = match text {
                 Some(_) => format!("{origin} parses"),
@@ -248,7 +249,7 @@ fn policy_rows(
         let fix = Some(format!(
             "commit it and merge it into {branch}; until then {branch}'s policy governs"
         ));
-        let detail = match parse_policy(&local, POLICY_FILE) {
+        let detail = match parse_checked(&local, POLICY_FILE) {
             Ok(_) => {
                 "the working tree's .deploybot.toml differs from the base branch's".to_string()
             }
@@ -392,6 +393,10 @@ fn hook_row(remote: bool, url: Option<&str>, workdir: Option<&Path>, binary: &Pa
 
 /// Re-folds a whole ledger from its root and compares with the snapshot readers trust.
 fn refold_row<K: LedgerKind>(store: &Store, check: &str) -> anyhow::Result<Row> {
+    if let Some(problem) = crate::ops::integrity::ledger_ref_problem(store, K::REF)? {
+        let (detail, fix) = problem.split_once("; ").unwrap_or((&problem, ""));
+        return Ok(row(check, Level::Fail, detail, Some(fix.to_string())));
+    }
     let tip: Option<ObjectId> = store.tip(K::REF)?;
     let entries = ledger::list_records::<K>(&store.repo, tip)?;
     let mut state = K::State::default();

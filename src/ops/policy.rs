@@ -38,10 +38,16 @@ pub fn policy_in_commit(
         return Ok(None);
     };
     let text = String::from_utf8_lossy(&bytes);
-    Ok(Some(parse_policy(
+    Ok(Some(parse_checked(
         &text,
         &format!("{origin}:{POLICY_FILE}"),
     )))
+}
+
+/// Parses a policy file's text and checks the bounds the core does not
+/// (seconds that would overflow clock arithmetic); `origin` starts every error.
+pub fn parse_checked(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+    parse_policy(text, origin).and_then(|policy| super::limits::check_policy(policy, origin))
 }
 
 fn policy_at_branch(

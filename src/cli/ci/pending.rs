@@ -2,6 +2,7 @@
 
 use super::super::GlobalArgs;
 use super::super::render::print_json;
+use crate::cli::output::outln;
 use crate::error::CliResult;
 use crate::messages::short;
 use crate::ops::runner::{DEFAULT_RECLAIM_AFTER, Pipeline, pending};
@@ -31,17 +32,17 @@ pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: PendingArgs) -> CliRes
         return print_json(&items);
     }
     if items.is_empty() {
-        println!("nothing pending");
+        outln!("nothing pending")?;
     }
     for item in &items {
-        println!(
+        outln!(
             "{} {:<12} {} ({} {})",
             short(&item.sha),
             item.check,
             item.sha,
             item.source,
             item.branch
-        );
+        )?;
     }
     Ok(())
 }

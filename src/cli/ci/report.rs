@@ -2,6 +2,7 @@
 
 use super::super::render::print_json;
 use super::super::{GlobalArgs, parse_sha_arg};
+use crate::cli::output::outln;
 use crate::core::results::ResultStatus;
 use crate::error::{CliError, CliResult};
 use crate::messages::{self, short};
@@ -57,11 +58,11 @@ pub fn run(global: &GlobalArgs, notes_ref: &str, args: ReportArgs) -> CliResult 
     if args.json {
         return print_json(&record);
     }
-    println!(
+    outln!(
         "recorded {} {} on {}",
         record.check,
         record.status.as_str(),
         short(&sha.to_string())
-    );
+    )?;
     Ok(())
 }

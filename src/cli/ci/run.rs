@@ -2,6 +2,7 @@
 
 use super::super::render::print_json;
 use super::super::{GlobalArgs, parse_optional_sha};
+use crate::cli::output::outln;
 use crate::core::results::ResultStatus;
 use crate::error::{CliError, CliResult, ErrorKind};
 use crate::ops::runner::{DEFAULT_RECLAIM_AFTER, Pipeline, RunRequest, run as run_check};
@@ -44,7 +45,7 @@ pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: RunArgs) -> CliResult 
     if args.json {
         print_json(&outcome)?;
     } else {
-        println!("{}", outcome.message);
+        outln!("{}", outcome.message)?;
     }
     match outcome.status {
         ResultStatus::Failure => Err(CliError::new(

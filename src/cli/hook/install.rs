@@ -1,5 +1,6 @@
 //! `git deploybot hook install <bare-repo>`: write the hook scripts into a server repository.
 
+use crate::cli::output::outln;
 use crate::error::{CliError, CliResult};
 use clap::Args;
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ pub fn run(args: InstallArgs) -> CliResult {
         args.pre_receive_only,
     )?;
     for path in written {
-        println!("installed {}", path.display());
+        outln!("installed {}", path.display())?;
     }
     Ok(())
 }
