@@ -38,6 +38,8 @@ pub trait LedgerKind {
     fn fold(state: Self::State, record: &Self::Record) -> Self::State;
     /// The commit subject.
     fn summary(record: &Self::Record) -> String;
+    /// Who the record says wrote it.
+    fn actor(record: &Self::Record) -> &str;
     /// Fills in what a record read from `commit` may lack because an old or
     /// foreign writer left it out (default: nothing). Readers call it before
     /// `validate`; the hook does not, so new records must be complete.
@@ -145,6 +147,16 @@ fn trusted_snapshot<K: LedgerKind>(
     Ok(trusted.then_some(snapshot))
 }
 
+/// Decides whether a ledger commit may count at all (signed controls: a
+/// good signature by a key allowed for the record's actor).
+pub trait CommitCheck {
+    /// A short stable name for this check's configuration: folds made under
+    /// it are cached apart from unchecked ones.
+    fn cache_key(&self) -> String;
+    /// `Ok(Err(why))` when `commit`, whose record names `actor`, must not count.
+    fn check(&self, repo: &Repo, commit: ObjectId, actor: &str) -> Result<Result<(), String>>;
+}
+
 /// Folds without a trusted snapshot at least this long are remembered in
 /// the repository's fold cache ([`FoldCache`]).
 pub const FOLD_CACHE_MIN: usize = 8;
@@ -158,9 +170,13 @@ struct CachedFold<S> {
     problems: Vec<String>,
 }
 
-/// The fold cache of ledger `K` in `repo`.
-fn cache_of<K: LedgerKind>(repo: &Repo) -> FoldCache {
-    FoldCache::of(repo, K::REF.rsplit('/').next().unwrap_or("ledger"))
+/// The fold cache of ledger `K` in `repo` (apart per check configuration).
+fn cache_of<K: LedgerKind>(repo: &Repo, check: Option<&dyn CommitCheck>) -> FoldCache {
+    let name = K::REF.rsplit('/').next().unwrap_or("ledger");
+    match check {
+        None => FoldCache::of(repo, name),
+        Some(check) => FoldCache::of(repo, &format!("{name}-{}", check.cache_key())),
+    }
 }
 
 /// Reads the current state at `tip` (None: the empty ledger). Walks back to
@@ -169,7 +185,18 @@ fn cache_of<K: LedgerKind>(repo: &Repo) -> FoldCache {
 /// tail without snapshots, and a long tail is remembered so no reader of this
 /// repository folds it twice.
 pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<Folded<K::State>> {
-    let cache = cache_of::<K>(repo);
+    read_state_checked::<K>(repo, tip, None)
+}
+
+/// [`read_state`] where only commits that pass `check` count: a snapshot is
+/// trusted only on a commit that passes, and a record that fails is reported
+/// as a problem and changes nothing.
+pub fn read_state_checked<K: LedgerKind>(
+    repo: &Repo,
+    tip: Option<ObjectId>,
+    check: Option<&dyn CommitCheck>,
+) -> Result<Folded<K::State>> {
+    let cache = cache_of::<K>(repo, check);
     let mut pending = Vec::new();
     let mut cursor = tip;
     let mut base: Option<(u64, K::State, Vec<String>)> = None;
@@ -185,6 +212,7 @@ pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<F
         let parent = info.parents.first().copied();
         if info.parents.len() <= 1
             && let Some(snapshot) = trusted_snapshot::<K>(repo, info.tree, parent)?
+            && passes::<K>(repo, commit, info.tree, check)?
         {
             base = Some((snapshot.commits, snapshot.state, snapshot.problems));
             break;
@@ -208,8 +236,18 @@ pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<F
                 info.parents.len()
             ));
         }
-        match decode_record::<K>(repo, commit, info.tree)? {
-            Ok((record, _)) => state = K::fold(state, &record),
+        let decoded = match decode_record::<K>(repo, commit, info.tree)? {
+            Ok((record, _)) => match check {
+                Some(check) => check
+                    .check(repo, commit, K::actor(&record))?
+                    .map(|()| record)
+                    .map_err(|why| format!("does not count: {why}")),
+                None => Ok(record),
+            },
+            Err(why) => Err(why),
+        };
+        match decoded {
+            Ok(record) => state = K::fold(state, &record),
             Err(why) => {
                 state = K::fold_unreadable(state);
                 // A reason may quote the record: never let it drive a terminal.
@@ -243,6 +281,22 @@ pub fn read_state<K: LedgerKind>(repo: &Repo, tip: Option<ObjectId>) -> Result<F
     })
 }
 
+/// True when the commit (with `tree`) passes `check` (always without one).
+fn passes<K: LedgerKind>(
+    repo: &Repo,
+    commit: ObjectId,
+    tree: ObjectId,
+    check: Option<&dyn CommitCheck>,
+) -> Result<bool> {
+    let Some(check) = check else {
+        return Ok(true);
+    };
+    let Ok((record, _)) = decode_record::<K>(repo, commit, tree)? else {
+        return Ok(false);
+    };
+    Ok(check.check(repo, commit, K::actor(&record))?.is_ok())
+}
+
 /// Writes a commit appending `record` on top of `current` (no ref moves);
 /// returns the commit and the state after it.
 pub fn append_commit<K: LedgerKind>(
@@ -266,6 +320,28 @@ pub fn append_commits<K: LedgerKind>(
     records: &[K::Record],
     who: &Identity,
 ) -> Result<Folded<K::State>> {
+    append_commits_as::<K>(repo, current, records, who, false)
+}
+
+/// [`append_commit`], each commit signed with the writer's git signing setup
+/// (signed controls); fails with one line naming the missing setting.
+pub fn append_commit_signed<K: LedgerKind>(
+    repo: &Repo,
+    current: &Folded<K::State>,
+    record: &K::Record,
+    who: &Identity,
+) -> Result<(ObjectId, K::State)> {
+    let after = append_commits_as::<K>(repo, current, std::slice::from_ref(record), who, true)?;
+    Ok((after.tip.expect("one commit was written"), after.state))
+}
+
+fn append_commits_as<K: LedgerKind>(
+    repo: &Repo,
+    current: &Folded<K::State>,
+    records: &[K::Record],
+    who: &Identity,
+    sign: bool,
+) -> Result<Folded<K::State>> {
     let mut folded = current.clone();
     for (i, record) in records.iter().enumerate() {
         let state = K::fold(folded.state.clone(), record);
@@ -287,7 +363,11 @@ pub fn append_commits<K: LedgerKind>(
         }
         let tree = repo.write_flat_tree(&files)?;
         let parents: Vec<ObjectId> = folded.tip.into_iter().collect();
-        let commit = repo.write_commit(tree, &parents, &K::summary(record), who)?;
+        let commit = if sign {
+            repo.write_signed_commit(tree, &parents, &K::summary(record), who)?
+        } else {
+            repo.write_commit(tree, &parents, &K::summary(record), who)?
+        };
         folded.tip = Some(commit);
         folded.state = state;
         folded.commits += 1;
@@ -333,6 +413,9 @@ impl LedgerKind for ControlLedger {
     fn summary(record: &Self::Record) -> String {
         record.summary()
     }
+    fn actor(record: &Self::Record) -> &str {
+        &record.actor
+    }
     fn adopt(record: &mut Self::Record, commit: ObjectId) {
         if record.control_id.is_empty() {
             record.control_id = crate::core::control::legacy_control_id(&commit.to_string());
@@ -358,6 +441,9 @@ impl LedgerKind for QueueLedger {
     }
     fn summary(record: &Self::Record) -> String {
         record.summary()
+    }
+    fn actor(record: &Self::Record) -> &str {
+        &record.actor
     }
 }
 

@@ -95,8 +95,9 @@ struct Pushed {
 pub fn check_ledger<K: HookLedger>(
     repo: &Repo,
     change: &RefChange,
+    check: Option<&dyn ledger::CommitCheck>,
 ) -> Result<LedgerVerdict<K::State, K::Record>> {
-    let before = ledger::read_state::<K>(repo, change.old)?;
+    let before = ledger::read_state_checked::<K>(repo, change.old, check)?;
     let mut verdict = LedgerVerdict {
         problems: Vec::new(),
         needs: Vec::new(),
@@ -162,6 +163,14 @@ pub fn check_ledger<K: HookLedger>(
                 return Ok(verdict);
             }
         };
+        if let Some(check) = check
+            && let Err(why) = check.check(repo, pushed.commit, K::actor(&record))?
+        {
+            verdict
+                .problems
+                .push(messages::hook_unsigned_record(name, &commit_hex, &why));
+            return Ok(verdict);
+        }
         state = K::fold(state, &record);
         commits += 1;
         if let Some(bytes) = &pushed.snapshot {

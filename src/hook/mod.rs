@@ -78,6 +78,8 @@ pub fn check_push(
     let pusher = identity::pusher(&policy.hook.identity_env, var);
     let pusher = pusher.as_deref();
     let classify = authority::classifier(repo, &policy);
+    let signed = signed_controls(repo, &policy)?;
+    let signed = signed.as_ref().map(|s| s as &dyn ledger::CommitCheck);
     let kinds: Vec<RefKind> = changes.iter().map(|c| classify(&c.name)).collect();
     let mut problems = authority::symref_problems(repo, changes, &classify)?;
     let mut needs: Vec<(&str, Role, String)> = Vec::new();
@@ -87,7 +89,7 @@ pub fn check_push(
         let name = change.name.as_str();
         match kind {
             RefKind::Control => {
-                let v = ledger_check::check_ledger::<ControlLedger>(repo, change)?;
+                let v = ledger_check::check_ledger::<ControlLedger>(repo, change, signed)?;
                 if v.problems.is_empty() {
                     problems.extend(duplicate_ids(repo, change, &v.pushed)?);
                 }
@@ -98,7 +100,7 @@ pub fn check_push(
                 control_after = Some(v.state_after);
             }
             RefKind::Queue => {
-                let v = ledger_check::check_ledger::<QueueLedger>(repo, change)?;
+                let v = ledger_check::check_ledger::<QueueLedger>(repo, change, None)?;
                 let actors = v.pushed.iter().map(|r| r.actor.as_str());
                 problems.extend(authority::actor_problems(name, actors, &policy, pusher));
                 problems.extend(v.problems);
@@ -121,7 +123,7 @@ pub fn check_push(
                     Some(state) => state.clone(),
                     None => {
                         let tip = repo.try_find_ref(names::CONTROL)?;
-                        ledger::read_state::<ControlLedger>(repo, tip)?.state
+                        ledger::read_state_checked::<ControlLedger>(repo, tip, signed)?.state
                     }
                 };
                 let protect = policy.hook.protect_base;
@@ -230,6 +232,16 @@ fn check_push_without_policy(
     Ok(problems)
 }
 
+/// Signed controls as the server enforces them: the allowed-signers file at
+/// the base branch tip on the server (before this push).
+fn signed_controls(
+    repo: &Repo,
+    policy: &Policy,
+) -> Result<Option<crate::ops::control::SignedControls>> {
+    let base = repo.try_find_ref(&policy.base_ref())?;
+    crate::ops::control::SignedControls::at(repo, policy, base)
+}
+
 /// One line per pushed control record whose `control_id` is already in the
 /// ledger (or twice in the push): ids are unique, so an unpause can only ever
 /// resume the pause it names.
@@ -274,7 +286,9 @@ pub fn check_transaction(repo: &Repo, changes: &[RefChange]) -> Result<Vec<Strin
         Some(change) => change.new,
         None => repo.try_find_ref(names::CONTROL)?,
     };
-    let state = ledger::read_state::<ControlLedger>(repo, control_tip)?.state;
+    let signed = signed_controls(repo, &policy)?;
+    let signed = signed.as_ref().map(|s| s as &dyn ledger::CommitCheck);
+    let state = ledger::read_state_checked::<ControlLedger>(repo, control_tip, signed)?.state;
     if state.is_paused() {
         return Ok(vec![refs_check::paused_line(&base.name, &state)]);
     }

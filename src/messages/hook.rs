@@ -334,3 +334,12 @@ pub fn hook_policy_repair_not_allowed(
         "ask a coordinator to push the fixed .deploybot.toml",
     )
 }
+
+/// A control record that does not count under signed controls.
+pub fn hook_unsigned_record(refname: &str, commit: &str, why: &str) -> String {
+    hook_line(
+        refname,
+        &format!("commit {} does not count: {why}", short(commit)),
+        "sign control records (`git config gpg.format ssh` and `user.signingkey`; git deploybot signs them) with a key the allowed-signers file lists for you",
+    )
+}

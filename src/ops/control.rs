@@ -149,9 +149,77 @@ fn pause_once(session: &Session, reason: &str, sha: Option<ObjectId>) -> CliResu
     Ok(outcome)
 }
 
-/// The control ledger folded at its current tip in `store`.
+/// The control ledger folded at its current tip in `store` (with signed
+/// controls, only records signed by an allowed key count).
 pub fn read_control(store: &Store) -> anyhow::Result<ledger::Folded<ControlState>> {
-    ledger::read_state::<ControlLedger>(&store.repo, store.tip(names::CONTROL)?)
+    let signed = signed_controls_of(store)?;
+    let check = signed.as_ref().map(|s| s as &dyn ledger::CommitCheck);
+    ledger::read_state_checked::<ControlLedger>(&store.repo, store.tip(names::CONTROL)?, check)
+}
+
+/// Signed controls (`[control] signed = true`): a control commit counts only
+/// when it carries a good signature by a key that the allowed-signers file
+/// (read at the base branch tip, like the policy) lists for its actor.
+pub struct SignedControls {
+    allowed_signers: String,
+}
+
+impl SignedControls {
+    /// The check in force at `base_tip` under `policy`, or None when unsigned.
+    pub fn at(
+        repo: &crate::git::Repo,
+        policy: &crate::core::policy::Policy,
+        base_tip: Option<ObjectId>,
+    ) -> anyhow::Result<Option<SignedControls>> {
+        if !policy.control.signed {
+            return Ok(None);
+        }
+        let text = match base_tip {
+            Some(tip) => {
+                let tree = repo.find_commit_info(tip)?.tree;
+                repo.try_read_path(tree, &policy.control.allowed_signers)?
+            }
+            None => None,
+        };
+        let allowed_signers = String::from_utf8_lossy(&text.unwrap_or_default()).into_owned();
+        Ok(Some(SignedControls { allowed_signers }))
+    }
+}
+
+impl ledger::CommitCheck for SignedControls {
+    fn cache_key(&self) -> String {
+        let hash = self
+            .allowed_signers
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            });
+        format!("signed-{hash:016x}")
+    }
+
+    fn check(
+        &self,
+        repo: &crate::git::Repo,
+        commit: ObjectId,
+        actor: &str,
+    ) -> anyhow::Result<Result<(), String>> {
+        if self.allowed_signers.trim().is_empty() {
+            return Ok(Err(
+                "control.signed is on but the allowed-signers file is missing or empty".to_owned(),
+            ));
+        }
+        repo.verify_commit_signature(commit, &self.allowed_signers, actor)
+    }
+}
+
+/// The signed-controls check of `store`'s base branch (its policy there, not
+/// a local `--config`: what counts is the repository's to say).
+pub fn signed_controls_of(store: &Store) -> anyhow::Result<Option<SignedControls>> {
+    let tip_of = |name: &str| store.tip(name);
+    let Ok(policy) = crate::ops::policy::policy_at_base(&store.repo, &tip_of)? else {
+        return Ok(None);
+    };
+    SignedControls::at(&store.repo, &policy, store.tip(&policy.base_ref())?)
 }
 
 /// Writes the commit appending `record` and returns the ref update that publishes it.
@@ -161,8 +229,13 @@ pub fn append_update(
     record: &ControlRecord,
     session: &Session,
 ) -> anyhow::Result<RefUpdate> {
-    let (commit, _) =
-        ledger::append_commit::<ControlLedger>(&store.repo, current, record, &session.identity())?;
+    let who = session.identity();
+    let (commit, _) = if signed_controls_of(store)?.is_some() {
+        ledger::append_commit_signed::<ControlLedger>(&store.repo, current, record, &who)
+            .map_err(|e| CliError::usage(format!("{e:#}")))?
+    } else {
+        ledger::append_commit::<ControlLedger>(&store.repo, current, record, &who)?
+    };
     Ok(RefUpdate {
         name: names::CONTROL.to_string(),
         expected: current.tip,
