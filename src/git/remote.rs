@@ -5,6 +5,40 @@ use super::names;
 use super::refs::{CasOutcome, RefUpdate};
 use anyhow::{Context, Result, bail};
 
+/// How many times a local step that lost a ref-lock race to another process
+/// sharing this clone (a fetch into the mirror) is tried.
+const LOCAL_LOCK_ATTEMPTS: u32 = 12;
+
+/// True when git failed only because another process held a local ref lock
+/// (`cannot lock ref`, `Unable to create '….lock': File exists`), not the remote.
+pub fn is_local_lock_race(stderr: &str) -> bool {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("remote:"))
+        .any(|l| {
+            l.contains("cannot lock ref")
+                || (l.contains(".lock") && l.contains("File exists"))
+                || l.contains("Unable to create") && l.contains(".lock")
+        })
+}
+
+/// True when the server's hook refused the push only because the pipeline is
+/// paused (`pre-receive hook declined`, or `ref updates aborted by hook` from
+/// the reference-transaction re-check): this tool moves the base branch only
+/// after reading the pipeline running, so a pause landed while the push was
+/// in flight. That is a race to retry from fresh state, not a policy refusal.
+fn is_paused_crossing(stderr: &str) -> bool {
+    let ours: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.strip_prefix("remote:").unwrap_or(l).trim())
+        .filter(|l| l.starts_with("deploybot: "))
+        .collect();
+    !ours.is_empty()
+        && ours
+            .iter()
+            .all(|l| crate::messages::is_paused_base_refusal(l))
+}
+
 impl Repo {
     /// True when the repository has a remote called `name`.
     pub fn has_remote(&self, name: &str) -> bool {
@@ -14,8 +48,33 @@ impl Repo {
             .any(|n| AsRef::<[u8]>::as_ref(n) == name.as_bytes())
     }
 
-    /// Mirrors the remote's branches, ledgers and notes into the local sync namespace.
+    /// Mirrors the remote's branches, ledgers and notes into the local sync
+    /// namespace. Commands sharing one clone fetch into the same mirror refs at
+    /// once; a fetch that lost the race for a local ref lock is retried
+    /// (bounded, with jitter), because the winner is writing the same data.
     pub fn fetch_mirror(&self, remote: &str) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            let stderr = match self.fetch_mirror_once(remote)? {
+                None => return Ok(()),
+                Some(stderr) => stderr,
+            };
+            attempt += 1;
+            if attempt < LOCAL_LOCK_ATTEMPTS && is_local_lock_race(&stderr) {
+                std::thread::sleep(super::store::backoff(attempt));
+                continue;
+            }
+            let why = stderr
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("git fetch failed");
+            bail!(crate::messages::cannot_fetch(remote, why));
+        }
+    }
+
+    /// One `git fetch` into the mirror: None on success, else its stderr.
+    fn fetch_mirror_once(&self, remote: &str) -> Result<Option<String>> {
         let mut cmd = self.git();
         cmd.args([
             "fetch",
@@ -30,18 +89,23 @@ impl Repo {
         let out = cmd
             .output()
             .context("cannot run `git fetch`; is git on PATH?")?;
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let why = stderr
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or("git fetch failed");
-            bail!(
-                "cannot fetch from remote `{remote}`: {why}; check the remote URL and network, or pass --offline"
-            );
+        Ok((!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned()))
+    }
+
+    /// Sets the mirrors of refs a push just moved, retrying a local lock race
+    /// (a concurrent fetch holds the lock); as a last resort fetches the mirror.
+    fn update_mirrors(
+        &self,
+        mirrors: &[(String, Option<super::ObjectId>)],
+        remote: &str,
+    ) -> Result<()> {
+        for attempt in 1..LOCAL_LOCK_ATTEMPTS {
+            if self.force_refs(mirrors, "deploybot: pushed").is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(super::store::backoff(attempt));
         }
-        Ok(())
+        self.fetch_mirror(remote)
     }
 
     /// Pushes every update in one atomic push, each with a lease on its expected value.
@@ -72,7 +136,7 @@ impl Repo {
                     .iter()
                     .map(|u| (names::sync_ref(remote, &u.name), u.new))
                     .collect();
-                self.force_refs(&mirrors, "deploybot: pushed")?;
+                self.update_mirrors(&mirrors, remote)?;
             }
             return Ok(outcome);
         }
@@ -87,13 +151,28 @@ impl Repo {
     }
 }
 
-/// Reads `git push --porcelain` output; None when it holds no ref lines (a connection failure).
+/// Reads `git push --porcelain` output; None when the push failed for a
+/// reason that is neither contention nor a refusal: no ref lines (a connection
+/// failure) or the server could not write (read-only, out of space).
 pub fn parse_push_porcelain(stdout: &str, stderr: &str, success: bool) -> Option<CasOutcome> {
     let ref_lines: Vec<&str> = stdout
         .lines()
         .filter(|l| l.len() > 2 && l.as_bytes()[1] == b'\t')
         .collect();
+    let crossing = || CasOutcome::Stale("a pause landed while the push was in flight".into());
     if ref_lines.is_empty() {
+        // The reference-transaction hook's veto ends receive-pack before it reports refs.
+        let vetoed = stderr.contains("aborted by hook") && is_paused_crossing(stderr);
+        return vetoed.then(crossing);
+    }
+    let server_io = [
+        "unpacker error",
+        "unpack failed",
+        "Permission denied",
+        "Read-only file system",
+        "No space left",
+    ];
+    if !success && server_io.iter().any(|m| stderr.contains(m)) {
         return None;
     }
     let rejected: Vec<&str> = ref_lines
@@ -111,6 +190,9 @@ pub fn parse_push_porcelain(stdout: &str, stderr: &str, success: bool) -> Option
     let hook = reasons
         .iter()
         .any(|r| r.contains("hook declined") || r.contains("declined"));
+    if hook && is_paused_crossing(stderr) {
+        return Some(crossing());
+    }
     if hook {
         let mut lines: Vec<String> = stderr
             .lines()
@@ -191,6 +273,57 @@ mod tests {
             Some(CasOutcome::Rejected(vec!["policy says no".into()])),
             "another hook's lines are all kept"
         );
+    }
+
+    #[test]
+    fn a_pause_crossing_the_push_is_contention_not_a_refusal() {
+        let paused = crate::messages::hook_base_paused("refs/heads/main", "c1", "operator stop");
+        let vetoed = format!("{paused}\nfatal: ref updates aborted by hook\n");
+        assert!(
+            matches!(
+                parse_push_porcelain("", &vetoed, false),
+                Some(CasOutcome::Stale(_))
+            ),
+            "the reference-transaction re-check"
+        );
+        let out = "!\t1:refs/heads/main\t[remote rejected] (pre-receive hook declined)\n";
+        let declined = format!("remote: {paused}\n");
+        assert!(
+            matches!(
+                parse_push_porcelain(out, &declined, false),
+                Some(CasOutcome::Stale(_))
+            ),
+            "pre-receive saw the pause first"
+        );
+        let policy =
+            format!("remote: {paused}\nremote: deploybot: refs/heads/main: forged lease; …\n");
+        assert!(
+            matches!(
+                parse_push_porcelain(out, &policy, false),
+                Some(CasOutcome::Rejected(_))
+            ),
+            "another reason alongside is a refusal"
+        );
+    }
+
+    #[test]
+    fn a_server_that_cannot_write_is_an_io_failure() {
+        let out = "!\t1:refs/heads/main\t[remote rejected] (unpacker error)\n";
+        let err = "error: remote unpack failed: unable to create temporary object directory\n";
+        assert_eq!(parse_push_porcelain(out, err, false), None);
+    }
+
+    #[test]
+    fn lock_races_are_recognised_only_on_local_lines() {
+        assert!(is_local_lock_race(
+            "error: cannot lock ref 'refs/deploybot-sync/origin/notes/deploybot/ci': Unable to create '/x/.git/refs/deploybot-sync/origin/notes/deploybot/ci.lock': File exists.\n"
+        ));
+        assert!(!is_local_lock_race(
+            "remote: error: cannot lock ref 'refs/heads/main'\n"
+        ));
+        assert!(!is_local_lock_race(
+            "fatal: '/nowhere' does not appear to be a git repository\n"
+        ));
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl Store {
 }
 
 /// Exponential backoff with jitter, capped near one second.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base = 20u64 << attempt.min(5);
     let jitter = random_u64() % base.max(1);
     Duration::from_millis((base + jitter).min(1200))
