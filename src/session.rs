@@ -23,6 +23,8 @@ pub struct SessionOptions {
     pub offline: bool,
     /// Who writes records.
     pub actor: Option<String>,
+    /// Read the mirror as last fetched, without fetching (`status --cached`).
+    pub cached: bool,
 }
 
 /// An opened, refreshed repository with its policy.
@@ -53,14 +55,21 @@ impl Session {
             None => repo.default_actor(),
         };
         let mut store = Store::new(repo, &remote, global.offline);
-        store.refresh()?;
+        if global.cached && !store.is_remote() {
+            return Err(CliError::usage(messages::cached_without_remote()));
+        }
+        if !global.cached {
+            store.refresh()?;
+        }
         let mut policy = load_policy(&store, global)?;
         // The policy may name another remote as the home of the shared state;
         // it is followed when neither --remote nor deploybot.remote chose one.
         let named = policy.queue.remote.clone();
         if chosen.is_none() && !global.offline && named != remote && store.repo.has_remote(&named) {
             store = Store::new(store.repo, &named, false);
-            store.refresh()?;
+            if !global.cached {
+                store.refresh()?;
+            }
             policy = load_policy(&store, global)?;
         }
         crate::ops::integrity::check_ledger_refs(&store)?;

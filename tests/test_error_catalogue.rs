@@ -64,7 +64,7 @@ fn unreachable_remote() {
         &dev,
         &["status"],
         1,
-        "error: cannot fetch from remote `origin`: fatal: '/nonexistent/server.git' does not appear to be a git repository; check the remote URL and network, or pass --offline",
+        "error: cannot fetch from remote `origin`: fatal: '/nonexistent/server.git' does not appear to be a git repository; check the remote URL and network, or pass --offline; `git deploybot status --cached` shows the last fetched state",
     );
 }
 

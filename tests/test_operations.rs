@@ -146,3 +146,56 @@ fn a_ledger_ref_on_a_non_commit_is_named_with_its_fix() {
         );
     }
 }
+
+#[test]
+fn status_cached_reads_the_last_fetched_state_while_the_server_is_down() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let ops = w.clone_as("ops");
+    ops.ok(&["pause", "--reason", "hold"]);
+    let fresh = dev.status();
+    assert_eq!(fresh["cached"], false, "{fresh}");
+    assert_eq!(fresh["control"]["state"], "paused");
+    // The server goes away.
+    std::fs::rename(&w.server, w.dir.path().join("server.down")).expect("down");
+    let lines = fails(&dev.run(&["status"]), 1);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("error: cannot fetch from remote `origin`")
+            && lines[0].contains("git deploybot status --cached"),
+        "suggests --cached: {}",
+        lines[0]
+    );
+    let out = dev.run(&["status", "--cached", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cached: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(cached["cached"], true, "{cached}");
+    assert_eq!(
+        cached["control"]["state"], "paused",
+        "the last fetched state"
+    );
+    assert!(
+        cached["fetched_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{cached}"
+    );
+    assert!(cached["age_seconds"].as_u64().is_some(), "{cached}");
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(warning.lines().count(), 1, "{warning}");
+    assert!(
+        warning.starts_with("warning: showing the state last fetched from `origin`")
+            && warning.contains("may be stale"),
+        "{warning}"
+    );
+    let text = dev.ok(&["status", "--cached"]);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("cached") && l.contains("fetched")),
+        "{text}"
+    );
+}

@@ -144,6 +144,7 @@ impl GlobalArgs {
             remote: self.remote.clone(),
             offline: self.offline,
             actor: self.actor.clone(),
+            cached: false,
         }
     }
 }

@@ -2,12 +2,15 @@
 
 use super::GlobalArgs;
 use super::render::{field, or_dash, print_json};
-use crate::cli::output::out;
+use crate::cli::output::{out, outln, warn_lines};
 use crate::error::CliResult;
+use crate::git::store::Sync;
+use crate::messages;
 use crate::messages::short;
 use crate::ops::status::{StatusReport, gather};
 use crate::session::Session;
 use clap::Args;
+use serde::Serialize;
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]
@@ -15,16 +18,55 @@ pub struct StatusArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Show the state last fetched from the remote, without fetching (works while the server is down).
+    #[arg(long)]
+    pub cached: bool,
+}
+
+/// `status --json`: the report, plus how fresh the state it was read from is.
+#[derive(Debug, Serialize)]
+pub struct StatusOutput<'a> {
+    /// The status report itself.
+    #[serde(flatten)]
+    pub report: &'a StatusReport,
+    /// True when read from the mirror without fetching (`--cached`).
+    pub cached: bool,
+    /// When the mirror was last fetched (RFC 3339; null for local state or when unknown).
+    pub fetched_at: Option<String>,
+    /// Seconds since that fetch (null when `fetched_at` is).
+    pub age_seconds: Option<u64>,
 }
 
 /// Runs `status`.
 pub fn run(global: &GlobalArgs, args: StatusArgs) -> CliResult {
-    let session = Session::open(&global.session_options())?;
+    let mut options = global.session_options();
+    options.cached = args.cached;
+    let session = Session::open(&options)?;
     let report = gather(&session)?;
+    let remote = match &session.store.sync {
+        Sync::Remote(name) => Some(name.as_str()),
+        Sync::Local => None,
+    };
+    let fetched = remote.and_then(|r| session.repo().last_fetch(r));
+    let age = fetched.map(|at| (crate::ops::now_seconds() - at).max(0) as u64);
+    let fetched_at = fetched.map(crate::core::time::format_rfc3339);
+    if args.cached {
+        let remote = remote.expect("--cached needs a remote (checked by Session::open)");
+        warn_lines(&[&messages::cached_warning(remote, age)]);
+    }
     if args.json {
-        return print_json(&report);
+        return print_json(&StatusOutput {
+            report: &report,
+            cached: args.cached,
+            fetched_at,
+            age_seconds: age,
+        });
     }
     out!("{}", render_text(&report))?;
+    if let (true, Some(remote)) = (args.cached, remote) {
+        let line = messages::cached_line(remote, fetched_at.as_deref(), age);
+        outln!("{}", field("cached", line))?;
+    }
     Ok(())
 }
 

@@ -56,7 +56,10 @@ impl Repo {
         let mut attempt = 0;
         loop {
             let stderr = match self.fetch_mirror_once(remote)? {
-                None => return Ok(()),
+                None => {
+                    self.stamp_fetch(remote);
+                    return Ok(());
+                }
                 Some(stderr) => stderr,
             };
             attempt += 1;
@@ -71,6 +74,30 @@ impl Repo {
                 .unwrap_or("git fetch failed");
             bail!(crate::messages::cannot_fetch(remote, why));
         }
+    }
+
+    /// Where the time of the last successful mirror fetch from `remote` is kept
+    /// (a fetch that changes nothing moves no ref, so refs cannot tell).
+    fn fetch_stamp_path(&self, remote: &str) -> std::path::PathBuf {
+        self.git_dir()
+            .join("deploybot-sync")
+            .join(format!("{remote}.fetched"))
+    }
+
+    /// Records now as the last successful fetch (best effort: it only dates the mirror).
+    fn stamp_fetch(&self, remote: &str) {
+        let path = self.fetch_stamp_path(remote);
+        let now = crate::ops::now_seconds().to_string();
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let _ = std::fs::create_dir_all(path.parent().expect("the stamp has a parent"))
+            .and_then(|()| std::fs::write(&tmp, now))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+    }
+
+    /// When the mirror of `remote` was last fetched (Unix seconds), if ever.
+    pub fn last_fetch(&self, remote: &str) -> Option<i64> {
+        let text = std::fs::read_to_string(self.fetch_stamp_path(remote)).ok()?;
+        text.trim().parse().ok()
     }
 
     /// One `git fetch` into the mirror: None on success, else its stderr.

@@ -51,7 +51,7 @@ pub fn cached_warning(remote: &str, age: Option<u64>) -> String {
             human_age(age)
         ),
         None => format!(
-            "warning: nothing was ever fetched from `{remote}`; showing local state only, which may be stale"
+            "warning: showing the state last fetched from `{remote}` (no fetch time recorded), without fetching; it may be stale"
         ),
     }
 }
@@ -63,14 +63,14 @@ pub fn cached_line(remote: &str, fetched_at: Option<&str>, age: Option<u64>) -> 
             "cached from `{remote}`, fetched {at} ({} ago)",
             human_age(age)
         ),
-        _ => format!("cached from `{remote}`, never fetched"),
+        _ => format!("cached from `{remote}`, fetch time not recorded"),
     }
 }
 
 /// The remote cannot be fetched; `why` is git's first line.
 pub fn cannot_fetch(remote: &str, why: &str) -> String {
     format!(
-        "cannot fetch from remote `{remote}`: {why}; check the remote URL and network, or pass --offline (or `status --cached` to read the last fetched state)"
+        "cannot fetch from remote `{remote}`: {why}; check the remote URL and network, or pass --offline; `git deploybot status --cached` shows the last fetched state"
     )
 }
 
