@@ -82,7 +82,7 @@ pub fn cached_without_remote() -> String {
 /// A runner was stopped by a signal: what it did about the child and the worktree.
 pub fn runner_stopped(signal: &str, check: &str, sha: &str) -> String {
     format!(
-        "stopped by {signal}: `{check}` on {} was cancelled, its command stopped and its worktree removed; run it again when ready",
+        "stopped by {signal}: the command for `{check}` on {} was stopped and its worktree removed; its claim lapses after --reclaim-after, or run it again with --sha",
         short(sha)
     )
 }

@@ -2,6 +2,7 @@
 //! one (claim with a `pending` line, run in a temporary worktree, report).
 
 use super::report::note_append_update;
+use super::worktree_run::RunEnd;
 use crate::core::release::ReleaseState;
 use crate::core::results::{ResultRecord, ResultStatus, latest_per_check};
 use crate::error::{CliError, CliResult};
@@ -270,11 +271,17 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
     let status = run_in_worktree(session, sha, check, &run_id, command, quiet_stdout);
     let duration = started.elapsed().as_secs_f64();
     let (status, message) = match status {
-        Ok(true) => (
+        Ok(RunEnd::Stopped(signal)) => {
+            return Err(CliError::new(
+                crate::error::ErrorKind::Runtime,
+                messages::runner_stopped(signal, check, &sha_hex),
+            ));
+        }
+        Ok(RunEnd::Exited(true)) => (
             ResultStatus::Success,
             format!("{check} passed on {} in {duration:.1}s", short(&sha_hex)),
         ),
-        Ok(false) => (
+        Ok(RunEnd::Exited(false)) => (
             ResultStatus::Failure,
             format!("{check} failed on {} in {duration:.1}s", short(&sha_hex)),
         ),
@@ -300,7 +307,7 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
     })
 }
 
-/// Runs the command in a detached worktree of `sha`, streaming its output; true on success.
+/// Runs the command in a detached worktree of `sha`, streaming its output.
 fn run_in_worktree(
     session: &Session,
     sha: ObjectId,
@@ -308,23 +315,10 @@ fn run_in_worktree(
     run_id: &str,
     command: &[String],
     quiet_stdout: bool,
-) -> anyhow::Result<bool> {
-    let Some((program, args)) = command.split_first() else {
-        anyhow::bail!("no command given after --");
-    };
-    let dir = std::env::temp_dir().join(format!("deploybot-run-{run_id}"));
-    let dir_text = dir.to_string_lossy().to_string();
-    session.repo().run_git(&[
-        "worktree",
-        "add",
-        "--detach",
-        "--quiet",
-        &dir_text,
-        &sha.to_string(),
-    ])?;
+) -> anyhow::Result<RunEnd> {
+    let (program, args) = super::worktree_run::split_command(command)?;
     let mut cmd = Command::new(program);
     cmd.args(args)
-        .current_dir(&dir)
         .env("DEPLOYBOT_SHA", sha.to_string())
         .env("DEPLOYBOT_CHECK", check)
         .env("DEPLOYBOT_RUN_ID", run_id)
@@ -332,11 +326,6 @@ fn run_in_worktree(
     if quiet_stdout {
         cmd.stdout(std::io::stderr());
     }
-    let status = cmd.status();
-    let _ = session
-        .repo()
-        .run_git(&["worktree", "remove", "--force", &dir_text]);
-    let _ = std::fs::remove_dir_all(&dir);
-    let status = status.map_err(|e| anyhow::anyhow!("cannot start `{program}`: {e}"))?;
-    Ok(status.success())
+    super::worktree_run::run_in_worktree(session.repo(), &sha.to_string(), run_id, cmd)
+        .map_err(|e| anyhow::anyhow!("`{program}`: {e:#}"))
 }

@@ -1,0 +1,181 @@
+//! Running a runner's command in a temporary worktree so that nothing is left
+//! behind: the command gets its own process group, SIGTERM/SIGINT to the
+//! runner stop that group and remove the worktree, and worktrees left by a
+//! runner that was killed outright (`kill -9`) are removed by the next run.
+
+use crate::git::Repo;
+use anyhow::{Result, bail};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Worktree directories of runs are `<temp dir>/<this prefix><run id>`.
+const DIR_PREFIX: &str = "deploybot-run-";
+/// The lock reason that names the runner's pid: `deploybot run by pid <pid>`.
+const LOCK_REASON: &str = "deploybot run by pid ";
+/// How long a stopped command may take to exit after SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// How a command in a worktree ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    /// It exited by itself: true on success.
+    Exited(bool),
+    /// The runner got this signal (`SIGTERM`, `SIGINT`) and stopped it.
+    Stopped(&'static str),
+}
+
+/// Runs `cmd` (its program and arguments set) in a new detached worktree of
+/// `sha`, returning how it ended. The worktree is removed in every case.
+pub fn run_in_worktree(repo: &Repo, sha: &str, run_id: &str, mut cmd: Command) -> Result<RunEnd> {
+    remove_stale_worktrees(repo);
+    let dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{run_id}"));
+    let dir_text = dir.to_string_lossy().to_string();
+    let reason = format!("{LOCK_REASON}{}", std::process::id());
+    repo.run_git(&[
+        "worktree", "add", "--detach", "--quiet", "--lock", "--reason", &reason, &dir_text, sha,
+    ])?;
+    let got = Arc::new(AtomicUsize::new(0));
+    let mut registered = Vec::new();
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let flag = Arc::clone(&got);
+        // The handler only stores the signal number (async-signal-safe).
+        let id = unsafe {
+            signal_hook::low_level::register(signal, move || {
+                flag.store(signal as usize, Ordering::SeqCst)
+            })
+        };
+        registered.extend(id.ok());
+    }
+    // Its own process group, so the whole tree it starts can be stopped at once.
+    cmd.current_dir(&dir).process_group(0);
+    let ended = match cmd.spawn() {
+        Ok(child) => supervise(child, &got),
+        Err(e) => Err(anyhow::anyhow!("cannot start the command: {e}")),
+    };
+    for id in registered {
+        signal_hook::low_level::unregister(id);
+    }
+    remove_worktree(repo, &dir);
+    ended
+}
+
+/// Waits for `child`; when the runner is signalled, stops the child's process group.
+fn supervise(mut child: Child, got: &AtomicUsize) -> Result<RunEnd> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(RunEnd::Exited(status.success()));
+        }
+        let signal = got.load(Ordering::SeqCst) as i32;
+        if signal != 0 {
+            stop_group(&mut child)?;
+            return Ok(RunEnd::Stopped(if signal == libc::SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM to the child's process group, then SIGKILL after [`GRACE`]; reaps the child.
+fn stop_group(child: &mut Child) -> Result<()> {
+    let group = child.id() as libc::pid_t;
+    // Safety: killpg only sends a signal; the group is the one the child leads.
+    unsafe { libc::killpg(group, libc::SIGTERM) };
+    let deadline = Instant::now() + GRACE;
+    while Instant::now() < deadline {
+        if child.try_wait()?.is_some() {
+            // The leader is gone; make sure nothing it started outlives it.
+            unsafe { libc::killpg(group, libc::SIGKILL) };
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe { libc::killpg(group, libc::SIGKILL) };
+    child.wait()?;
+    Ok(())
+}
+
+/// Removes a run's worktree (locked, so forced twice) and its directory.
+fn remove_worktree(repo: &Repo, dir: &Path) {
+    let dir_text = dir.to_string_lossy().to_string();
+    let _ = repo.run_git(&["worktree", "remove", "--force", "--force", &dir_text]);
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = repo.run_git(&["worktree", "prune"]);
+}
+
+/// Removes the worktrees of runs whose runner process is gone (killed outright).
+pub fn remove_stale_worktrees(repo: &Repo) {
+    let Ok(listing) = repo.run_git(&["worktree", "list", "--porcelain"]) else {
+        return;
+    };
+    for (dir, pid) in run_worktrees(&listing) {
+        if !pid.is_some_and(is_alive) {
+            remove_worktree(repo, &dir);
+        }
+    }
+}
+
+/// The run worktrees in `git worktree list --porcelain` output, with the pid
+/// their lock names (None: not locked by a runner, e.g. an older version's).
+fn run_worktrees(listing: &str) -> Vec<(PathBuf, Option<u32>)> {
+    let mut out = Vec::new();
+    for block in listing.split("\n\n") {
+        let mut path = None;
+        let mut pid = None;
+        for line in block.lines() {
+            if let Some(p) = line.strip_prefix("worktree ") {
+                path = Some(PathBuf::from(p));
+            } else if let Some(reason) = line.strip_prefix("locked ") {
+                pid = reason
+                    .strip_prefix(LOCK_REASON)
+                    .and_then(|p| p.trim().parse().ok());
+            }
+        }
+        let Some(path) = path else { continue };
+        let is_run = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(DIR_PREFIX));
+        if is_run {
+            out.push((path, pid));
+        }
+    }
+    out
+}
+
+/// True when a process with `pid` exists.
+fn is_alive(pid: u32) -> bool {
+    // Safety: signal 0 only checks that the process exists.
+    let sent = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    sent == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Fails when no command was given.
+pub fn split_command(command: &[String]) -> Result<(&String, &[String])> {
+    match command.split_first() {
+        Some(split) => Ok(split),
+        None => bail!("no command given after --"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_worktrees_are_found_with_their_runner() {
+        let listing = "worktree /repo\nHEAD 1\nbranch refs/heads/main\n\nworktree /tmp/deploybot-run-ab\nHEAD 2\ndetached\nlocked deploybot run by pid 42\n\nworktree /tmp/deploybot-run-cd\nHEAD 3\ndetached\n\nworktree /tmp/other\nHEAD 4\ndetached\n";
+        assert_eq!(
+            run_worktrees(listing),
+            vec![
+                (PathBuf::from("/tmp/deploybot-run-ab"), Some(42)),
+                (PathBuf::from("/tmp/deploybot-run-cd"), None),
+            ]
+        );
+    }
+}
