@@ -98,8 +98,8 @@ pub fn parse_record<K: LedgerKind>(bytes: &[u8]) -> Result<K::Record, String> {
             MAX_RECORD_BYTES / 1024
         ));
     }
-    let object =
-        crate::core::json::strict_object(bytes).map_err(|why| format!("{RECORD_FILE} {why}"))?;
+    let object = crate::core::json::strict_object(bytes)
+        .map_err(|why| format!("{RECORD_FILE} is not a valid record: {why}"))?;
     serde_json::from_value(serde_json::Value::Object(object))
         .map_err(|e| format!("{RECORD_FILE} is not a valid record: {e}"))
 }

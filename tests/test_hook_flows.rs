@@ -21,7 +21,10 @@ protect_base = true
 
 /// Runs the tool in `c`, as `user` when given (GL_USER reaches the hook via git push).
 fn run_as(c: &Clone, user: Option<&str>, args: &[&str]) -> String {
-    let mut cmd = c.deploybot(args);
+    // Records name their writer, and the hook checks it is the pusher.
+    let mut all: Vec<&str> = user.map(|u| vec!["--actor", u]).unwrap_or_default();
+    all.extend_from_slice(args);
+    let mut cmd = c.deploybot(&all);
     if let Some(user) = user {
         cmd.env("GL_USER", user);
     }
@@ -218,7 +221,16 @@ fn runners_and_follow_pass_a_guarded_server() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(6));
     let out = coord
-        .deploybot(&["follow", "--json", "--poll", "1", "--timeout", "10"])
+        .deploybot(&[
+            "--actor",
+            "coord",
+            "follow",
+            "--json",
+            "--poll",
+            "1",
+            "--timeout",
+            "10",
+        ])
         .env("GL_USER", "coord")
         .output()
         .expect("runs");

@@ -161,6 +161,10 @@ fn repair_leases_are_created_in_format_and_only_grow() {
         &[],
         "not a repair lease",
     );
+    // A lease is only for a failed main: CI failed long enough ago (past the grace).
+    let failed = r#"{"check":"CI","status":"failure","at":"2020-01-01T00:00:00Z"}"#;
+    alice.git(&["notes", "--ref=deploybot/ci", "add", "-m", failed, &main]);
+    alice.git(&["push", "-q", "origin", "refs/notes/deploybot/ci"]);
     let tree = alice.git(&["rev-parse", &format!("{main}^{{tree}}")]);
     let lease = |owner: &str| {
         let message = json!({"owner": owner, "main_sha": main, "failure_state": "ci-failed",

@@ -417,6 +417,10 @@ deploy_command = ""             # optional, run to deploy an exact base sha
 [hook]
 identity_env = ["GL_USER", "GITEA_PUSHER_NAME", "GL_USERNAME", "REMOTE_USER"]
 protect_base = false            # true: only coordinator_actors may move the base branch
+
+[control]
+signed = false                  # true: control records count only when signed by an allowed key
+allowed_signers = ".deploybot/allowed_signers"   # ssh-keygen allowed-signers file on the base branch
 "#
 }
 

@@ -151,8 +151,8 @@ pub fn check_ledger<K: HookLedger>(
         }
     }
     let mut state = before.state.clone();
-    let mut commits = before.commits;
-    for pushed in chain.into_iter().rev() {
+    for (offset, pushed) in (1..).zip(chain.into_iter().rev()) {
+        let commits = before.commits + offset;
         let commit_hex = pushed.commit.to_string();
         let (record, blob) = match read_record::<K>(repo, pushed.info.tree)? {
             Ok(found) => found,
@@ -172,7 +172,6 @@ pub fn check_ledger<K: HookLedger>(
             return Ok(verdict);
         }
         state = K::fold(state, &record);
-        commits += 1;
         if let Some(bytes) = &pushed.snapshot {
             let parent = pushed.info.parents.first().copied();
             let expected = SnapshotFacts {
