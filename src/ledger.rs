@@ -114,15 +114,22 @@ fn decode_record<K: LedgerKind>(
         return Ok(Err(format!("has no {RECORD_FILE}")));
     };
     let bytes = repo.find_blob(blob)?;
-    let mut record = match parse_record::<K>(&bytes) {
-        Ok(r) => r,
-        Err(why) => return Ok(Err(why)),
-    };
+    Ok(reader_record::<K>(&bytes, commit).map(|record| (record, blob)))
+}
+
+/// A record's bytes as readers take them from ledger commit `commit`:
+/// [`parse_record`], then [`LedgerKind::adopt`], then validation.
+pub fn reader_record<K: LedgerKind>(bytes: &[u8], commit: ObjectId) -> Result<K::Record, String> {
+    let mut record = parse_record::<K>(bytes)?;
     K::adopt(&mut record, commit);
-    if let Err(why) = K::validate(&record) {
-        return Ok(Err(format!("{RECORD_FILE} is invalid: {why}")));
-    }
-    Ok(Ok((record, blob)))
+    K::validate(&record).map_err(|why| format!("{RECORD_FILE} is invalid: {why}"))?;
+    Ok(record)
+}
+
+/// A `state.json` as readers take it (strict JSON, then the snapshot), or None.
+pub fn reader_snapshot<S: Serialize + DeserializeOwned>(bytes: &[u8]) -> Option<Snapshot<S>> {
+    let value = crate::core::json::strict_value(bytes).ok()?;
+    serde_json::from_value(value).ok()
 }
 
 /// A snapshot in `tree` that matches the record blob beside it.
@@ -137,7 +144,7 @@ fn trusted_snapshot<K: LedgerKind>(
     ) else {
         return Ok(None);
     };
-    let Ok(snapshot) = serde_json::from_slice::<Snapshot<K::State>>(&state_bytes) else {
+    let Some(snapshot) = reader_snapshot::<K::State>(&state_bytes) else {
         return Ok(None);
     };
     let parent = parent.map(|p| p.to_string()).unwrap_or_default();

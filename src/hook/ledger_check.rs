@@ -214,15 +214,18 @@ fn read_record<K: HookLedger>(
         return Ok(Err(format!("has no {RECORD_FILE}")));
     };
     let bytes = repo.find_blob(blob)?;
-    // The very decoder readers use; only validation is stricter here.
-    let record = match ledger::parse_record::<K>(&bytes) {
-        Ok(r) => r,
-        Err(why) => return Ok(Err(why)),
-    };
-    if let Err(why) = K::validate(&record).and_then(|()| K::hook_checks(&record)) {
-        return Ok(Err(format!("{RECORD_FILE} is invalid: {why}")));
-    }
-    Ok(Ok((record, blob)))
+    Ok(hook_record::<K>(&bytes).map(|record| (record, blob)))
+}
+
+/// A pushed record's bytes as the hook judges them: the very decoder readers
+/// use ([`ledger::parse_record`]); only validation is stricter here (no
+/// adoption of what an older writer left out, and [`HookLedger::hook_checks`]).
+pub fn hook_record<K: HookLedger>(bytes: &[u8]) -> Result<K::Record, String> {
+    let record = ledger::parse_record::<K>(bytes)?;
+    K::validate(&record)
+        .and_then(|()| K::hook_checks(&record))
+        .map_err(|why| format!("{RECORD_FILE} is invalid: {why}"))?;
+    Ok(record)
 }
 
 /// What a pushed commit's snapshot must say: the fold at its place.

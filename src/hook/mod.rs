@@ -294,3 +294,6 @@ pub fn check_transaction(repo: &Repo, changes: &[RefChange]) -> Result<Vec<Strin
     }
     Ok(Vec::new())
 }
+
+#[cfg(test)]
+mod agreement_tests;
