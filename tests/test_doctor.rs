@@ -45,7 +45,7 @@ fn detail(report: &Value, check: &str) -> String {
 #[test]
 fn a_complete_installation_is_all_ok() {
     let w = World::with_policy(
-        "[queue]\ntrusted_actors = [\"alice\"]\ncoordinator_actors = [\"bot\"]\nci_runners = [\"ci\"]\n",
+        "[queue]\ntrusted_actors = [\"alice\"]\ncoordinator_actors = [\"bot\"]\nci_runners = [\"ci\"]\n\n[hook]\nprotect_base = true\n",
     );
     w.install_deploybot_hooks();
     let dev = w.clone_as("dev");
@@ -58,6 +58,37 @@ fn a_complete_installation_is_all_ok() {
         assert!(row["fix"].is_null(), "no fix for an ok row: {row}");
     }
     assert!(detail(&report, "control ledger").contains("full re-fold matches"));
+}
+
+/// Actors named but the base unprotected, or no coordinator: warned, with the fix.
+#[test]
+fn named_actors_with_an_unprotected_base_are_warned() {
+    let w = World::with_policy(
+        "[queue]\ntrusted_actors = [\"alice\"]\ncoordinator_actors = [\"bot\"]\n",
+    );
+    let dev = w.clone_as("dev");
+    let (_, report) = doctor(&dev);
+    assert_eq!(level(&report, "actors"), "warn", "{report}");
+    assert!(detail(&report, "actors").contains("hook.protect_base is off"));
+    let w = World::with_policy("[queue]\ntrusted_actors = [\"alice\"]\n");
+    let dev = w.clone_as("dev");
+    let (_, report) = doctor(&dev);
+    assert!(
+        detail(&report, "actors").contains("no coordinator is named"),
+        "{report}"
+    );
+}
+
+/// Signed controls: doctor names the missing signing setting.
+#[test]
+fn signed_controls_without_a_signing_key_fail_with_the_setting() {
+    let w = World::with_policy("[control]\nsigned = true\n");
+    let dev = w.clone_as("dev");
+    dev.git(&["config", "gpg.format", "ssh"]);
+    let (code, report) = doctor(&dev);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(level(&report, "signing"), "fail");
+    assert!(detail(&report, "signing").contains("user.signingkey"));
 }
 
 #[test]

@@ -91,6 +91,7 @@ pub fn diagnose(ctx: DoctorContext) -> anyhow::Result<DoctorReport> {
     if let Some(policy) = &policy {
         rows.push(checks_row(policy));
         rows.push(actors_row(policy));
+        rows.extend(signing_row(&store, policy)?);
     }
     rows.push(hook_row(
         store.is_remote(),
@@ -314,7 +315,73 @@ fn actors_row(policy: &Policy) -> Row {
         q.ci_runners.len(),
         policy.hook.identity_env.join(", ")
     );
+    if q.coordinator_actors.is_empty() {
+        let fix = Some(
+            "name queue.coordinator_actors (they alone may then change the policy)".to_string(),
+        );
+        return row(
+            "actors",
+            Level::Warn,
+            format!(
+                "{detail}; no coordinator is named, so anyone who can push may change the policy and hold every role"
+            ),
+            fix,
+        );
+    }
+    if !policy.hook.protect_base {
+        let fix = Some(
+            "set `protect_base = true` under [hook] so only coordinators move the base branch"
+                .to_string(),
+        );
+        return row(
+            "actors",
+            Level::Warn,
+            format!(
+                "{detail}; hook.protect_base is off: anyone who can push may move the base branch (a policy change still needs a coordinator)"
+            ),
+            fix,
+        );
+    }
     row("actors", Level::Ok, detail, None)
+}
+
+/// Signed controls: this clone can sign, and the allowed-signers file exists at the base tip.
+fn signing_row(store: &Store, policy: &Policy) -> anyhow::Result<Option<Row>> {
+    if !policy.control.signed {
+        return Ok(None);
+    }
+    if let Some(problem) = crate::git::signing::signing_setup_problem(&store.repo) {
+        return Ok(Some(row("signing", Level::Fail, problem, None)));
+    }
+    let path = &policy.control.allowed_signers;
+    let listed = match store.tip(&policy.base_ref())? {
+        Some(tip) => {
+            let tree = store.repo.find_commit_info(tip)?.tree;
+            store.repo.try_read_path(tree, path)?.is_some()
+        }
+        None => false,
+    };
+    if !listed {
+        let fix = Some(format!(
+            "commit `{path}` (ssh-keygen allowed-signers format: `<actor> namespaces=\"git\" <public key>`) to the base branch, as a coordinator"
+        ));
+        return Ok(Some(row(
+            "signing",
+            Level::Fail,
+            format!(
+                "control.signed is on but `{path}` is missing at the base branch tip: no control record counts"
+            ),
+            fix,
+        )));
+    }
+    Ok(Some(row(
+        "signing",
+        Level::Ok,
+        format!(
+            "control records are signed with this clone's git signing setup and checked against `{path}`"
+        ),
+        None,
+    )))
 }
 
 /// The server's path when `url` is a local path (`/srv/x.git`, `../x.git`, `file:///srv/x.git`).
