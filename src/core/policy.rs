@@ -59,8 +59,14 @@ pub struct QueuePolicy {
     pub required_checks: Vec<String>,
     /// How entries are merged (`merge`).
     pub merge_method: MergeMethod,
-    /// Entries merged per react pass (3).
+    /// Entries merged per react pass (3); in tested landing, per candidate.
     pub max_batch_size: usize,
+    /// How work lands: `merge` (the seed's flow) or `tested` (candidates).
+    pub landing: LandingMode,
+    /// Tested landing: candidates under test at once, stacked (3).
+    pub speculation_depth: usize,
+    /// Tested landing: rebuilds of a failed single-entry candidate before its entry is blocked (1).
+    pub max_retries: u32,
     /// May request, pause, unpause (empty: anyone).
     pub trusted_actors: Vec<String>,
     /// May move the base branch, write merged records and the watermark.
@@ -77,11 +83,25 @@ impl Default for QueuePolicy {
             required_checks: vec!["CI".to_owned()],
             merge_method: MergeMethod::Merge,
             max_batch_size: 3,
+            landing: LandingMode::Merge,
+            speculation_depth: 3,
+            max_retries: 1,
             trusted_actors: Vec::new(),
             coordinator_actors: Vec::new(),
             ci_runners: Vec::new(),
         }
     }
+}
+
+/// How the queue lands work on the base branch (`queue.landing`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LandingMode {
+    /// Merge onto the base branch, then test it (the seed's flow).
+    #[default]
+    Merge,
+    /// Build candidates, test them, fast-forward the base branch to a passing one.
+    Tested,
 }
 
 /// How a queue entry lands on the base branch.
@@ -169,6 +189,11 @@ pub struct HookPolicy {
     pub identity_env: Vec<String>,
     /// Only `coordinator_actors` may move the base branch.
     pub protect_base: bool,
+    /// The base branch may only move to a commit with a `success` note for
+    /// every `pipeline.ci_checks` check.
+    pub require_tested_base: bool,
+    /// Break-glass pushers exempt from `require_tested_base`.
+    pub base_override_actors: Vec<String>,
 }
 
 impl Default for HookPolicy {
@@ -178,6 +203,8 @@ impl Default for HookPolicy {
                 .map(str::to_owned)
                 .to_vec(),
             protect_base: false,
+            require_tested_base: false,
+            base_override_actors: Vec::new(),
         }
     }
 }
@@ -209,6 +236,12 @@ impl Policy {
             .map_err(|why| format!("`queue.base_branch` is not a valid branch name: {why}"))?;
         if queue.max_batch_size < 1 {
             return Err("`queue.max_batch_size` must be at least 1".to_owned());
+        }
+        if !(1..=64).contains(&queue.speculation_depth) {
+            return Err("`queue.speculation_depth` must be 1 to 64".to_owned());
+        }
+        if queue.max_retries > 10 {
+            return Err("`queue.max_retries` must be 0 to 10".to_owned());
         }
         if pipeline.ci_failure_grace_seconds < 0 {
             return Err("`pipeline.ci_failure_grace_seconds` must not be negative".to_owned());
@@ -393,7 +426,10 @@ base_branch = "main"
 remote = "origin"
 required_checks = ["CI"]        # checks that must be green on a request's exact head
 merge_method = "merge"          # merge | squash
-max_batch_size = 3              # entries merged per react pass
+max_batch_size = 3              # entries merged per react pass (tested: per candidate)
+landing = "merge"               # merge (merge, then test main) | tested (test candidates, land what passed)
+speculation_depth = 3           # tested: candidates under test at once, stacked
+max_retries = 1                 # tested: rebuilds of a failed single-entry candidate before blocking it
 trusted_actors = []             # may request, pause, unpause (empty: anyone)
 coordinator_actors = []         # may move the base branch, write merged records, the watermark
 ci_runners = []                 # may write result notes
@@ -417,6 +453,8 @@ deploy_command = ""             # optional, run to deploy an exact base sha
 [hook]
 identity_env = ["GL_USER", "GITEA_PUSHER_NAME", "GL_USERNAME", "REMOTE_USER"]
 protect_base = false            # true: only coordinator_actors may move the base branch
+require_tested_base = false     # true: the base branch may only move to a commit with green pipeline.ci_checks notes
+base_override_actors = []       # break-glass pushers exempt from require_tested_base
 
 [control]
 signed = false                  # true: control records count only when signed by an allowed key
