@@ -10,3 +10,4 @@ pub mod react;
 pub mod release;
 pub mod results;
 pub mod time;
+pub mod train;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::results::CheckSummary;
 use crate::core::time::parse_rfc3339;
+use crate::core::train::{Candidate, CandidateEntry};
 
 /// The record schema this version writes.
 pub const SCHEMA: u32 = 1;
@@ -31,6 +32,10 @@ pub enum QueueAction {
     Dequeue,
     /// The coordinator merged the entry's head into the base.
     Merged,
+    /// Tested landing: the coordinator built a candidate (`branch` is its try branch).
+    Candidate,
+    /// Tested landing: a candidate left the train without landing (failed or stale).
+    Discarded,
 }
 
 impl QueueAction {
@@ -43,6 +48,8 @@ impl QueueAction {
             QueueAction::Unblock => "unblock",
             QueueAction::Dequeue => "dequeue",
             QueueAction::Merged => "merged",
+            QueueAction::Candidate => "candidate",
+            QueueAction::Discarded => "discarded",
         }
     }
 }
@@ -62,9 +69,24 @@ pub struct QueueRecord {
     /// For `merged`: the new base commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge_sha: Option<String>,
-    /// Why (block, dequeue), free text.
+    /// Why (block, dequeue, discarded), free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Tested landing: the candidate (`candidate`, `discarded`, and `merged` when it landed one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_id: Option<String>,
+    /// `candidate`: its tip, the commit under test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha: Option<String>,
+    /// `candidate`: what it is built on (the base tip or the candidate below).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_sha: Option<String>,
+    /// `candidate` (and `discarded`): the entries it holds, in merge order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<CandidateEntry>>,
+    /// `discarded`: `failed` (its CI failed) or `stale` (its base or an entry changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
     /// Who wrote the record.
     pub actor: String,
     /// When (RFC 3339 UTC).
@@ -84,6 +106,11 @@ impl QueueRecord {
             head_sha: None,
             merge_sha: None,
             reason: None,
+            candidate_id: None,
+            sha: None,
+            base_sha: None,
+            entries: None,
+            outcome: None,
             actor: actor.to_owned(),
             at: at.to_owned(),
             extra: serde_json::Map::new(),
@@ -123,6 +150,7 @@ impl QueueRecord {
             }
             _ => {}
         }
+        crate::core::train::validate_train_fields(self)?;
         if self.actor.trim().is_empty() || self.actor.chars().any(char::is_control) {
             return Err("`actor` is empty or contains control characters".to_owned());
         }
@@ -193,6 +221,12 @@ pub struct QueueState {
     /// Ledger records folded so far, ignored ones included: the next
     /// record's ledger index.
     pub applied: u64,
+    /// Tested landing: the candidates under test, bottom (built on the base) first.
+    #[serde(default)]
+    pub candidates: Vec<Candidate>,
+    /// Tested landing: failed single-entry candidates per `branch head_sha`.
+    #[serde(default)]
+    pub failures: std::collections::BTreeMap<String, u32>,
 }
 
 impl QueueState {
@@ -264,6 +298,12 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             });
             let excess = state.merged.len().saturating_sub(MERGED_HISTORY);
             state.merged.drain(..excess);
+            if let Some(id) = &record.candidate_id {
+                state.candidates.retain(|c| &c.candidate_id != id);
+            }
+        }
+        QueueAction::Candidate | QueueAction::Discarded => {
+            crate::core::train::fold_train(&mut state, record);
         }
     }
     state
@@ -293,6 +333,8 @@ pub enum EntryState {
     Blocked,
     /// The branch moved past (or no longer has) the requested head.
     Stale,
+    /// Tested landing: in a candidate under test.
+    Testing,
 }
 
 impl EntryState {
@@ -303,6 +345,7 @@ impl EntryState {
             EntryState::WaitingChecks => "waiting-checks",
             EntryState::Blocked => "blocked",
             EntryState::Stale => "stale",
+            EntryState::Testing => "testing",
         }
     }
 }

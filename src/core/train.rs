@@ -1,0 +1,383 @@
+//! Tested landing (`queue.landing = "tested"`), as pure functions: the
+//! candidates a train holds, how `candidate` and `discarded` records fold,
+//! and the planner that decides, for one pass, what to land, what to discard
+//! (a failure, split in halves or retried; a stale base or entry), which
+//! entries to block, and what to build. No I/O; `ops::train` executes it.
+//!
+//! A train is a stack of candidates: the bottom one built on the base tip,
+//! each next one on the candidate below. `main` only ever fast-forwards to a
+//! candidate's tip that passed CI: what lands is what was tested.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord, QueueState};
+
+/// The try-branch prefix, under `refs/heads/`.
+pub const TRY_PREFIX: &str = "deploybot/try/";
+
+/// One entry merged into a candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateEntry {
+    /// The branch.
+    pub branch: String,
+    /// Its requested head.
+    pub head_sha: String,
+    /// The candidate commit that merged it.
+    pub merge_sha: String,
+}
+
+/// A candidate under test (from its `candidate` record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Its id (the try branch is `deploybot/try/<id>`).
+    pub candidate_id: String,
+    /// Its tip: the commit under test.
+    pub sha: String,
+    /// What it is built on.
+    pub base_sha: String,
+    /// Its entries, in merge order.
+    pub entries: Vec<CandidateEntry>,
+}
+
+/// Where a candidate's CI stands (from the notes on its tip).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CandidateCi {
+    /// Not every check has passed yet.
+    Testing,
+    /// Every `pipeline.ci_checks` and `queue.required_checks` check passed.
+    Passed,
+    /// A check failed (past the grace) or was cancelled.
+    Failed {
+        /// The check that failed.
+        check: String,
+        /// Its run's URL, when reported.
+        url: Option<String>,
+    },
+}
+
+/// The try branch of a candidate.
+pub fn try_branch(candidate_id: &str) -> String {
+    format!("{TRY_PREFIX}{candidate_id}")
+}
+
+/// True when `id` is a valid candidate id: 1 to 64 of `[A-Za-z0-9._-]`.
+pub fn valid_candidate_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && !id.starts_with('.')
+        && !id.ends_with(".lock")
+        && !id.contains("..")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The key of an entry's failure count: `branch head_sha`.
+pub fn failure_key(branch: &str, head_sha: &str) -> String {
+    format!("{branch} {head_sha}")
+}
+
+/// Checks the tested-landing fields of a queue record (called by `validate`).
+pub fn validate_train_fields(record: &QueueRecord) -> Result<(), String> {
+    let is_train = matches!(
+        record.action,
+        QueueAction::Candidate | QueueAction::Discarded
+    );
+    let id = record.candidate_id.as_deref();
+    if let Some(id) = id
+        && !valid_candidate_id(id)
+    {
+        return Err("`candidate_id` must be 1 to 64 of A-Z a-z 0-9 . _ -".to_owned());
+    }
+    if !is_train {
+        return Ok(());
+    }
+    let Some(id) = id else {
+        return Err(format!("`{}` needs `candidate_id`", record.action.as_str()));
+    };
+    if record.branch != try_branch(id) {
+        return Err(format!("`branch` must be `{}`", try_branch(id)));
+    }
+    let sha_ok = |s: &Option<String>| s.as_deref().is_some_and(crate::core::queue::is_full_sha);
+    match record.action {
+        QueueAction::Candidate => {
+            if !sha_ok(&record.sha) || !sha_ok(&record.base_sha) {
+                return Err("`candidate` needs `sha` and `base_sha` (40 hex)".to_owned());
+            }
+            let entries = record.entries.as_deref().unwrap_or_default();
+            if entries.is_empty() || entries.len() > 1000 {
+                return Err("`candidate` needs 1 to 1000 `entries`".to_owned());
+            }
+            for e in entries {
+                crate::core::queue::validate_branch_name(&e.branch)
+                    .map_err(|why| format!("entry branch `{}` is not valid: {why}", e.branch))?;
+                let shas = [&e.head_sha, &e.merge_sha];
+                if !shas.iter().all(|s| crate::core::queue::is_full_sha(s)) {
+                    return Err("entry shas must be 40 lowercase hex".to_owned());
+                }
+            }
+        }
+        _ => {
+            if record.reason.is_none() {
+                return Err("`discarded` needs a reason".to_owned());
+            }
+            if let Some(outcome) = &record.outcome
+                && outcome != "failed"
+                && outcome != "stale"
+            {
+                return Err("`outcome` must be `failed` or `stale`".to_owned());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Folds a `candidate` or `discarded` record into the queue state.
+pub fn fold_train(state: &mut QueueState, record: &QueueRecord) {
+    let Some(id) = &record.candidate_id else {
+        return;
+    };
+    match record.action {
+        QueueAction::Candidate => {
+            if state.candidates.iter().any(|c| &c.candidate_id == id) {
+                return;
+            }
+            let (Some(sha), Some(base), Some(entries)) =
+                (&record.sha, &record.base_sha, &record.entries)
+            else {
+                return;
+            };
+            state.candidates.push(Candidate {
+                candidate_id: id.clone(),
+                sha: sha.clone(),
+                base_sha: base.clone(),
+                entries: entries.clone(),
+            });
+        }
+        QueueAction::Discarded => {
+            let Some(at) = state.candidates.iter().position(|c| &c.candidate_id == id) else {
+                return;
+            };
+            let gone = state.candidates.remove(at);
+            if record.outcome.as_deref() == Some("failed") && gone.entries.len() == 1 {
+                let e = &gone.entries[0];
+                *state
+                    .failures
+                    .entry(failure_key(&e.branch, &e.head_sha))
+                    .or_default() += 1;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Everything one tested-landing pass decides on.
+#[derive(Debug, Clone)]
+pub struct TrainInputs<'a> {
+    /// The base tip.
+    pub base_sha: &'a str,
+    /// Queue entries, FIFO, as merge mode judges them (never `testing`).
+    pub entries: &'a [EntryView],
+    /// The live candidates, bottom first, with their CI.
+    pub candidates: &'a [(Candidate, CandidateCi)],
+    /// Failed single-entry candidates per [`failure_key`].
+    pub failures: &'a std::collections::BTreeMap<String, u32>,
+    /// Whether landing is allowed now (the base release admits a merge, or a
+    /// recovery lets its repair through).
+    pub may_land: bool,
+    /// Whether building is allowed now (not paused, no failure holding the pass).
+    pub may_build: bool,
+    /// During a recovery: the elected repair, the only entry that may be built.
+    pub only: Option<&'a str>,
+    /// `queue.max_batch_size`.
+    pub max_batch: usize,
+    /// `queue.speculation_depth`.
+    pub depth: usize,
+    /// `queue.max_retries`.
+    pub max_retries: u32,
+}
+
+/// Why a candidate leaves the train.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discard {
+    /// The candidate.
+    pub candidate_id: String,
+    /// One line for people and the ledger.
+    pub reason: String,
+    /// True when its CI failed (false: stale, or above one that failed).
+    pub failed: bool,
+}
+
+/// What one pass does, in this order: discard, block, land, build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrainPlan {
+    /// Candidates leaving the train without landing, bottom first.
+    pub discard: Vec<Discard>,
+    /// Entries to block: (branch, head_sha, reason).
+    pub block: Vec<(String, String, String)>,
+    /// Candidates to land, bottom first (consecutive passed ones from the bottom).
+    pub land: Vec<String>,
+    /// New candidates to build on top of the kept ones, each a list of branches in merge order.
+    pub build: Vec<Vec<String>>,
+}
+
+/// Plans one pass of tested landing.
+pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
+    let mut plan = TrainPlan::default();
+    let ready = |branch: &str, head: &str| {
+        inputs
+            .entries
+            .iter()
+            .any(|e| e.branch == branch && e.head_sha == head && e.state == EntryState::Queued)
+    };
+    // Walk the train bottom up: keep what still stands, find the first break.
+    let mut expected_base = inputs.base_sha.to_owned();
+    let mut kept: Vec<&Candidate> = Vec::new();
+    let mut rebuild_first: Vec<Vec<String>> = Vec::new();
+    let mut broken = false;
+    for (candidate, ci) in inputs.candidates {
+        if broken {
+            plan.discard.push(Discard {
+                candidate_id: candidate.candidate_id.clone(),
+                reason: "discarded with the candidate below it; its entries go back to the queue"
+                    .to_owned(),
+                failed: false,
+            });
+            continue;
+        }
+        let short_base = &expected_base[..expected_base.len().min(12)];
+        let stale_entry = candidate
+            .entries
+            .iter()
+            .find(|e| !ready(&e.branch, &e.head_sha));
+        let foreign_to_recovery = inputs
+            .only
+            .is_some_and(|only| candidate.entries.iter().any(|e| e.branch != only));
+        let stale = if foreign_to_recovery {
+            Some("stale: a recovery owns main; only the elected repair is built".to_owned())
+        } else if candidate.base_sha != expected_base {
+            Some(format!(
+                "stale: built on {} but {} is now {short_base}",
+                &candidate.base_sha[..12],
+                if kept.is_empty() {
+                    "main"
+                } else {
+                    "the candidate below"
+                }
+            ))
+        } else {
+            stale_entry.map(|e| {
+                format!(
+                    "stale: `{}` is no longer ready at {} (cancelled, blocked or requested again)",
+                    e.branch,
+                    &e.head_sha[..12]
+                )
+            })
+        };
+        if let Some(reason) = stale {
+            plan.discard.push(Discard {
+                candidate_id: candidate.candidate_id.clone(),
+                reason,
+                failed: false,
+            });
+            broken = true;
+            continue;
+        }
+        if let CandidateCi::Failed { check, url } = ci {
+            let url = url
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default();
+            let why = format!(
+                "failed {check} in candidate {}{url}",
+                candidate.candidate_id
+            );
+            plan.discard.push(Discard {
+                candidate_id: candidate.candidate_id.clone(),
+                reason: why.clone(),
+                failed: true,
+            });
+            broken = true;
+            let branches: Vec<String> =
+                candidate.entries.iter().map(|e| e.branch.clone()).collect();
+            if branches.len() > 1 {
+                // Bisection: the two halves, stacked, first half below.
+                let (low, high) = branches.split_at(branches.len() / 2);
+                rebuild_first.push(low.to_vec());
+                rebuild_first.push(high.to_vec());
+            } else {
+                let e = &candidate.entries[0];
+                let failed_before = inputs
+                    .failures
+                    .get(&failure_key(&e.branch, &e.head_sha))
+                    .copied()
+                    .unwrap_or(0);
+                if failed_before < inputs.max_retries {
+                    rebuild_first.push(branches);
+                } else {
+                    plan.block.push((e.branch.clone(), e.head_sha.clone(), why));
+                }
+            }
+            continue;
+        }
+        expected_base = candidate.sha.clone();
+        kept.push(candidate);
+    }
+    // Land the passed candidates from the bottom, consecutively.
+    if inputs.may_land {
+        for candidate in &kept {
+            let passed = inputs.candidates.iter().any(|(c, ci)| {
+                c.candidate_id == candidate.candidate_id && *ci == CandidateCi::Passed
+            });
+            if !passed {
+                break;
+            }
+            plan.land.push(candidate.candidate_id.clone());
+        }
+    }
+    if !inputs.may_build {
+        return plan;
+    }
+    // Build: first what a failure asked to rebuild, then ready entries, FIFO.
+    let mut live = kept.len() - plan.land.len();
+    let mut taken: Vec<String> = kept
+        .iter()
+        .flat_map(|c| c.entries.iter().map(|e| e.branch.clone()))
+        .collect();
+    for group in rebuild_first {
+        let group: Vec<String> = group
+            .into_iter()
+            .filter(|b| inputs.only.is_none_or(|only| only == b))
+            .filter(|b| {
+                inputs
+                    .entries
+                    .iter()
+                    .any(|e| &e.branch == b && e.state == EntryState::Queued)
+            })
+            .collect();
+        if group.is_empty() || live >= inputs.depth {
+            continue;
+        }
+        taken.extend(group.iter().cloned());
+        plan.build.push(group);
+        live += 1;
+    }
+    let blocked: Vec<&str> = plan.block.iter().map(|(b, _, _)| b.as_str()).collect();
+    let mut pending: Vec<String> = inputs
+        .entries
+        .iter()
+        .filter(|e| e.state == EntryState::Queued)
+        .filter(|e| !taken.contains(&e.branch) && !blocked.contains(&e.branch.as_str()))
+        .filter(|e| inputs.only.is_none_or(|only| only == e.branch))
+        .map(|e| e.branch.clone())
+        .collect();
+    while live < inputs.depth && !pending.is_empty() {
+        let n = inputs.max_batch.max(1).min(pending.len());
+        let group: Vec<String> = pending.drain(..n).collect();
+        plan.build.push(group);
+        live += 1;
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests;

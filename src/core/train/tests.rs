@@ -1,0 +1,334 @@
+use super::*;
+use crate::core::queue::{EntryState, EntryView};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn sha(n: usize) -> String {
+    format!("{n:040x}")
+}
+
+fn view(branch: &str, state: EntryState) -> EntryView {
+    EntryView {
+        branch: branch.into(),
+        head_sha: sha(7),
+        state,
+        why: String::new(),
+    }
+}
+
+fn candidate(id: &str, sha_n: usize, base_n: usize, branches: &[&str]) -> Candidate {
+    Candidate {
+        candidate_id: id.into(),
+        sha: sha(sha_n),
+        base_sha: sha(base_n),
+        entries: branches
+            .iter()
+            .map(|b| CandidateEntry {
+                branch: b.to_string(),
+                head_sha: sha(7),
+                merge_sha: sha(sha_n),
+            })
+            .collect(),
+    }
+}
+
+fn inputs<'a>(
+    entries: &'a [EntryView],
+    train: &'a [(Candidate, CandidateCi)],
+    failures: &'a BTreeMap<String, u32>,
+) -> TrainInputs<'a> {
+    TrainInputs {
+        base_sha: Box::leak(sha(1).into_boxed_str()),
+        entries,
+        candidates: train,
+        failures,
+        may_land: true,
+        may_build: true,
+        only: None,
+        max_batch: 2,
+        depth: 3,
+        max_retries: 1,
+    }
+}
+
+fn queued(names: &[&str]) -> Vec<EntryView> {
+    names.iter().map(|n| view(n, EntryState::Queued)).collect()
+}
+
+#[test]
+fn builds_a_train_of_batches_up_to_the_depth_in_request_order() {
+    let entries = queued(&["a", "b", "c", "d", "e", "f", "g"]);
+    let none = BTreeMap::new();
+    let plan = plan_train(&inputs(&entries, &[], &none));
+    assert_eq!(
+        plan.build,
+        vec![vec!["a", "b"], vec!["c", "d"], vec!["e", "f"]]
+    );
+    assert!(plan.land.is_empty() && plan.discard.is_empty());
+}
+
+#[test]
+fn a_passed_bottom_candidate_lands_and_the_train_refills() {
+    let entries = queued(&["a", "b", "c"]);
+    let train = [
+        (candidate("c1", 10, 1, &["a"]), CandidateCi::Passed),
+        (candidate("c2", 11, 10, &["b"]), CandidateCi::Testing),
+    ];
+    let none = BTreeMap::new();
+    let plan = plan_train(&inputs(&entries, &train, &none));
+    assert_eq!(plan.land, ["c1"]);
+    assert_eq!(plan.build, vec![vec!["c"]], "one kept + one new; c1 left");
+    // Held by admission: nothing lands, building goes on.
+    let mut held = inputs(&entries, &train, &none);
+    held.may_land = false;
+    assert!(plan_train(&held).land.is_empty());
+}
+
+#[test]
+fn a_failed_multi_entry_candidate_is_split_and_everything_above_discarded() {
+    let entries = queued(&["a", "b", "c", "d"]);
+    let train = [
+        (
+            candidate("c1", 10, 1, &["a", "b", "c"]),
+            CandidateCi::Failed {
+                check: "CI".into(),
+                url: Some("https://ci/1".into()),
+            },
+        ),
+        (candidate("c2", 11, 10, &["d"]), CandidateCi::Passed),
+    ];
+    let none = BTreeMap::new();
+    let plan = plan_train(&inputs(&entries, &train, &none));
+    let ids: Vec<_> = plan
+        .discard
+        .iter()
+        .map(|d| d.candidate_id.as_str())
+        .collect();
+    assert_eq!(ids, ["c1", "c2"]);
+    assert!(plan.discard[0].failed && !plan.discard[1].failed);
+    assert!(
+        plan.discard[0]
+            .reason
+            .contains("failed CI in candidate c1 (https://ci/1)")
+    );
+    assert!(plan.land.is_empty(), "nothing above a failure lands");
+    assert_eq!(plan.build, vec![vec!["a"], vec!["b", "c"], vec!["d"]]);
+}
+
+#[test]
+fn a_failed_single_entry_is_retried_then_blocked_with_the_check_and_candidate() {
+    let entries = queued(&["a", "b"]);
+    let failed = CandidateCi::Failed {
+        check: "CI".into(),
+        url: None,
+    };
+    let train = [(candidate("c1", 10, 1, &["a"]), failed)];
+    let none = BTreeMap::new();
+    let plan = plan_train(&inputs(&entries, &train, &none));
+    assert_eq!(plan.build[0], vec!["a"], "retried once");
+    let once = BTreeMap::from([(failure_key("a", &sha(7)), 1)]);
+    let plan = plan_train(&inputs(&entries, &train, &once));
+    assert_eq!(plan.block.len(), 1);
+    assert_eq!(plan.block[0].2, "failed CI in candidate c1");
+    assert_eq!(plan.build, vec![vec!["b"]], "the rest goes on");
+}
+
+#[test]
+fn stale_candidates_are_discarded_and_rebuilt_on_the_new_base() {
+    let entries = queued(&["a", "b"]);
+    // Built on an old main.
+    let train = [(candidate("c1", 10, 99, &["a"]), CandidateCi::Passed)];
+    let none = BTreeMap::new();
+    let plan = plan_train(&inputs(&entries, &train, &none));
+    assert!(plan.discard[0].reason.starts_with("stale: built on"));
+    assert!(
+        plan.land.is_empty(),
+        "a stale candidate never lands, passed or not"
+    );
+    assert_eq!(plan.build, vec![vec!["a", "b"]]);
+    // An entry cancelled or blocked since.
+    let entries = vec![
+        view("a", EntryState::Blocked),
+        view("b", EntryState::Queued),
+    ];
+    let train = [(candidate("c1", 10, 1, &["a", "b"]), CandidateCi::Passed)];
+    let plan = plan_train(&inputs(&entries, &train, &none));
+    assert!(plan.discard[0].reason.contains("`a` is no longer ready"));
+    assert_eq!(plan.build, vec![vec!["b"]]);
+}
+
+#[test]
+fn a_recovery_builds_only_the_repair_on_the_failed_tip() {
+    let entries = queued(&["a", "repair"]);
+    let train = [(candidate("c1", 10, 1, &["a"]), CandidateCi::Testing)];
+    let none = BTreeMap::new();
+    let mut recovery = inputs(&entries, &train, &none);
+    recovery.only = Some("repair");
+    let plan = plan_train(&recovery);
+    assert_eq!(plan.discard.len(), 1, "{plan:?}");
+    assert_eq!(plan.build, vec![vec!["repair"]]);
+    // Paused (or a failure holding the pass): nothing built, nothing landed.
+    let mut paused = inputs(&entries, &[], &none);
+    paused.may_build = false;
+    paused.may_land = false;
+    assert_eq!(plan_train(&paused), TrainPlan::default());
+}
+
+/// A virtual world: entries requested in order, some culprits (a candidate
+/// fails when it, or anything below it in the train, holds one), optionally
+/// flaky CI. Runs the planner until the queue drains.
+fn simulate(
+    n: usize,
+    culprits: &[bool],
+    flaky: &[bool],
+    depth: usize,
+    batch: usize,
+    max_retries: u32,
+) -> Result<(), TestCaseError> {
+    let names: Vec<String> = (0..n).map(|i| format!("b{i:02}")).collect();
+    let mut blocked: Vec<String> = Vec::new();
+    let mut landed: Vec<String> = Vec::new();
+    let mut train: Vec<(Candidate, CandidateCi)> = Vec::new();
+    let mut failures: BTreeMap<String, u32> = BTreeMap::new();
+    let mut base = sha(1);
+    let mut next = 100usize;
+    let mut flakes = flaky.iter().cycle();
+    for _step in 0..400 {
+        let entries: Vec<EntryView> = names
+            .iter()
+            .filter(|b| !landed.contains(b))
+            .map(|b| {
+                let state = if blocked.contains(b) {
+                    EntryState::Blocked
+                } else {
+                    EntryState::Queued
+                };
+                view(b, state)
+            })
+            .collect();
+        let plan = plan_train(&TrainInputs {
+            base_sha: &base,
+            entries: &entries,
+            candidates: &train,
+            failures: &failures,
+            may_land: true,
+            may_build: true,
+            only: None,
+            max_batch: batch,
+            depth,
+            max_retries,
+        });
+        for d in &plan.discard {
+            let at = train
+                .iter()
+                .position(|(c, _)| c.candidate_id == d.candidate_id);
+            let (gone, ci) = train.remove(at.expect("discards a live candidate"));
+            if d.failed {
+                prop_assert!(
+                    matches!(ci, CandidateCi::Failed { .. }),
+                    "only a failure is discarded as failed"
+                );
+            }
+            if d.failed && gone.entries.len() == 1 {
+                *failures
+                    .entry(failure_key(&gone.entries[0].branch, &sha(7)))
+                    .or_default() += 1;
+            }
+        }
+        for (branch, _, _) in &plan.block {
+            prop_assert!(!blocked.contains(branch));
+            blocked.push(branch.clone());
+        }
+        for id in &plan.land {
+            let (c, ci) = train.remove(0);
+            prop_assert_eq!(&c.candidate_id, id, "lands from the bottom");
+            prop_assert_eq!(ci, CandidateCi::Passed, "nothing untested lands");
+            prop_assert_eq!(&c.base_sha, &base, "a fast-forward of main");
+            base = c.sha.clone();
+            for e in c.entries {
+                prop_assert!(!landed.contains(&e.branch), "{} landed twice", e.branch);
+                landed.push(e.branch);
+            }
+        }
+        for group in &plan.build {
+            let below = train
+                .last()
+                .map(|(c, _)| c.sha.clone())
+                .unwrap_or_else(|| base.clone());
+            next += 1;
+            let refs: Vec<&str> = group.iter().map(String::as_str).collect();
+            let mut c = candidate(&format!("c{next}"), next, 0, &refs);
+            c.base_sha = below;
+            train.push((c, CandidateCi::Testing));
+        }
+        prop_assert!(train.len() <= depth);
+        // CI runs on everything under test.
+        let mut broken_below = false;
+        for (c, ci) in train.iter_mut() {
+            let culprit = c.entries.iter().any(|e| {
+                let i = names.iter().position(|n| *n == e.branch).expect("known");
+                culprits[i]
+            });
+            broken_below |= culprit;
+            if *ci == CandidateCi::Testing {
+                let flake = *flakes.next().unwrap_or(&false);
+                *ci = if broken_below || flake {
+                    CandidateCi::Failed {
+                        check: "CI".into(),
+                        url: None,
+                    }
+                } else {
+                    CandidateCi::Passed
+                };
+            }
+        }
+        if train.is_empty() && entries.iter().all(|e| e.state == EntryState::Blocked) {
+            break;
+        }
+    }
+    // None is lost: every entry landed or was blocked, never both.
+    for (i, name) in names.iter().enumerate() {
+        let (l, b) = (landed.contains(name), blocked.contains(name));
+        prop_assert!(l ^ b, "{name}: landed {l}, blocked {b}");
+        if culprits[i] {
+            prop_assert!(b, "a culprit never lands");
+        }
+    }
+    if !flaky.iter().any(|f| *f) {
+        // Innocent entries land, in request order.
+        let innocents: Vec<&String> = names
+            .iter()
+            .zip(culprits)
+            .filter(|(_, c)| !**c)
+            .map(|(n, _)| n)
+            .collect();
+        let landed_refs: Vec<&String> = landed.iter().collect();
+        prop_assert_eq!(landed_refs, innocents);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_pass_fail_sequences_keep_the_train_rules(
+        culprits in prop::collection::vec(prop::bool::weighted(0.2), 1..24),
+        depth in 1usize..5,
+        batch in 1usize..5,
+        max_retries in 0u32..3,
+    ) {
+        simulate(culprits.len(), &culprits, &[false], depth, batch, max_retries)?;
+    }
+
+    #[test]
+    fn flaky_ci_never_lands_anything_untested_or_twice(
+        culprits in prop::collection::vec(prop::bool::weighted(0.15), 1..16),
+        flaky in prop::collection::vec(prop::bool::weighted(0.2), 1..7),
+        depth in 1usize..4,
+        batch in 1usize..4,
+        max_retries in 0u32..3,
+    ) {
+        simulate(culprits.len(), &culprits, &flaky, depth, batch, max_retries)?;
+    }
+}
