@@ -146,6 +146,31 @@ pub fn render_text(output: &ReactOutput) -> String {
     if let Some(reason) = &pass.paused_with {
         out.push_str(&format!("  paused the pipeline: {reason}\n"));
     }
+    for c in &pass.discarded {
+        out.push_str(&format!(
+            "  discarded candidate {}: {}\n",
+            c.candidate_id, c.reason
+        ));
+    }
+    for c in &pass.landed {
+        let branches: Vec<&str> = c.entries.iter().map(|e| e.branch.as_str()).collect();
+        out.push_str(&format!(
+            "  landed candidate {} ({}): main fast-forwarded to {}, the commit its CI tested\n",
+            c.candidate_id,
+            branches.join(", "),
+            short(&c.sha)
+        ));
+    }
+    for c in &pass.built {
+        let branches: Vec<&str> = c.entries.iter().map(|e| e.branch.as_str()).collect();
+        out.push_str(&format!(
+            "  built candidate {} ({}) at {} on {}: testing\n",
+            c.candidate_id,
+            branches.join(", "),
+            short(&c.sha),
+            short(&c.base_sha)
+        ));
+    }
     for m in &pass.merged {
         let tag = if pass.repair { " (repair)" } else { "" };
         out.push_str(&format!(
@@ -161,7 +186,12 @@ pub fn render_text(output: &ReactOutput) -> String {
     for w in &pass.waiting {
         out.push_str(&format!("  {} {}: {}\n", w.state.as_str(), w.branch, w.why));
     }
-    if pass.state == ReactState::Complete && pass.merged.is_empty() && pass.blocked.is_empty() {
+    if pass.state == ReactState::Complete
+        && pass.merged.is_empty()
+        && pass.blocked.is_empty()
+        && pass.built.is_empty()
+        && pass.discarded.is_empty()
+    {
         out.push_str("  nothing ready to merge\n");
     }
     if let Some(f) = &output.follow {

@@ -139,6 +139,20 @@ pub fn render_text(report: &StatusReport) -> String {
         out.push_str(&field(label, line));
         out.push('\n');
     }
+    for (i, c) in report.candidates.iter().enumerate() {
+        let label = if i == 0 { "train" } else { "" };
+        let branches: Vec<&str> = c.entries.iter().map(|e| e.branch.as_str()).collect();
+        let line = format!(
+            "{} {} {} ({}) — {}",
+            c.state,
+            c.candidate_id,
+            short(&c.sha),
+            branches.join(", "),
+            c.why
+        );
+        out.push_str(&field(label, line));
+        out.push('\n');
+    }
     if let Some(repair) = &report.repair {
         let line = format!(
             "{} owned by {} since {}",

@@ -64,7 +64,10 @@ impl HookLedger for ControlLedger {
 impl HookLedger for QueueLedger {
     fn role(record: &Self::Record) -> (Role, String) {
         let role = match record.action {
-            QueueAction::Merged | QueueAction::Dequeue => Role::Coordinator,
+            QueueAction::Merged
+            | QueueAction::Dequeue
+            | QueueAction::Candidate
+            | QueueAction::Discarded => Role::Coordinator,
             _ => Role::Trusted,
         };
         (role, format!("`{}` records", record.action.as_str()))

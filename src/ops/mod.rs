@@ -17,6 +17,7 @@ pub mod repair;
 pub mod report;
 pub mod runner;
 pub mod status;
+pub mod train;
 pub mod worktree_run;
 
 /// Seconds since the Unix epoch, now.

@@ -7,7 +7,7 @@ use super::queue::{append_updates as queue_updates, entry_views, read_queue, rec
 use crate::core::control::{ControlMode, ControlRecord, fold_control};
 use crate::core::control::{FoldStep, classify};
 use crate::core::judgement::HistoryVerdict;
-use crate::core::policy::MergeMethod;
+use crate::core::policy::{LandingMode, MergeMethod};
 use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord};
 use crate::core::react::{ReactInputs, ReactPlan, plan};
 use crate::core::release::ReleaseState;
@@ -89,6 +89,12 @@ pub struct ReactReport {
     pub recovery_owns_main: bool,
     /// The older mains between the watermark and the base sha, judged.
     pub history: HistoryVerdict,
+    /// Tested landing: candidates this pass built.
+    pub built: Vec<super::train::CandidateView>,
+    /// Tested landing: candidates this pass landed (main fast-forwarded to the last).
+    pub landed: Vec<super::train::CandidateView>,
+    /// Tested landing: candidates this pass discarded, with why.
+    pub discarded: Vec<super::train::DiscardedView>,
 }
 
 impl ReactReport {
@@ -110,6 +116,9 @@ impl ReactReport {
             watermark_advanced: None,
             recovery_owns_main: false,
             history: HistoryVerdict::default(),
+            built: Vec::new(),
+            landed: Vec::new(),
+            discarded: Vec::new(),
         }
     }
 }
@@ -201,6 +210,26 @@ fn attempt(
         .filter(|v| v.state != EntryState::Queued)
         .cloned()
         .collect();
+    if policy.queue.landing == LandingMode::Tested {
+        tested_pass(
+            session,
+            store,
+            base,
+            &queue,
+            &views,
+            &decision,
+            &mut control,
+            &mut report,
+            &mut updates,
+        )?;
+        if let ReactPlan::PauseForFailure { .. } | ReactPlan::Held { .. } | ReactPlan::Paused =
+            decision
+        {
+            // Reported above; a failure still appends its pause below.
+        } else {
+            return Ok(finish(updates, report));
+        }
+    }
     match decision {
         ReactPlan::Paused => {
             report.state = ReactState::Paused;
@@ -223,6 +252,7 @@ fn attempt(
             report.state = ReactState::ReleaseHeld;
             report.why = Some(why);
         }
+        ReactPlan::Merge { .. } if policy.queue.landing == LandingMode::Tested => {}
         ReactPlan::Merge { branches, repair } => {
             report.repair = repair;
             if repair || (report.recovery_owns_main && release.state.is_failed()) {
@@ -277,6 +307,79 @@ fn append_control(
         Some(existing) => existing.new = update.new,
         None => updates.push(update),
     }
+    Ok(())
+}
+
+/// Tested landing within a pass: what the control and release decision lets
+/// the train do (build and land normally; build only, while admission holds;
+/// only the repair during a recovery; nothing while paused or failed).
+#[allow(clippy::too_many_arguments)]
+fn tested_pass(
+    session: &Session,
+    store: &Store,
+    base: ObjectId,
+    queue: &crate::ledger::Folded<crate::core::queue::QueueState>,
+    views: &[EntryView],
+    decision: &ReactPlan,
+    control: &mut crate::ledger::Folded<crate::core::control::ControlState>,
+    report: &mut ReactReport,
+    updates: &mut Vec<RefUpdate>,
+) -> anyhow::Result<()> {
+    let repair_branch = names::repair_branch(
+        &session.policy.pipeline.repair_branch_prefix,
+        &base.to_string(),
+    );
+    let admission_hold = matches!(decision, ReactPlan::Held { .. })
+        && !report.release.is_some_and(|r| r.is_failed())
+        && report.history.failure.is_none();
+    let gate = match decision {
+        ReactPlan::Merge { repair: true, .. } => super::train::TrainGate {
+            may_land: true,
+            may_build: true,
+            only: Some(repair_branch.as_str()),
+        },
+        ReactPlan::Merge { repair: false, .. } => super::train::TrainGate {
+            may_land: true,
+            may_build: true,
+            only: None,
+        },
+        _ if admission_hold => super::train::TrainGate {
+            may_land: false,
+            may_build: true,
+            only: None,
+        },
+        _ => return Ok(()),
+    };
+    report.repair = gate.only.is_some();
+    let (landed, records) = super::train::pass(
+        session,
+        store,
+        base,
+        &queue.state,
+        views,
+        &gate,
+        report,
+        updates,
+    )?;
+    if let Some(tip) = landed {
+        updates.push(RefUpdate {
+            name: session.base_ref(),
+            expected: Some(base),
+            new: Some(tip),
+        });
+        report.new_base_sha = Some(tip.to_string());
+        // The control lease, as a merge takes it.
+        let control_guarded = updates.iter().any(|u| u.name == names::CONTROL);
+        match (control_guarded, control.tip) {
+            (true, _) => {}
+            (false, Some(tip)) => updates.push(RefUpdate::verify(names::CONTROL, tip)),
+            (false, None) => {
+                let start = ledger_start_record(session);
+                append_control(session, store, control, &start, updates)?;
+            }
+        }
+    }
+    updates.extend(queue_updates(store, session, queue, &records)?);
     Ok(())
 }
 
@@ -337,12 +440,16 @@ fn merge_batch(
     Ok((tip, records))
 }
 
-enum Merged {
+/// One entry merged onto a tip, or the paths it conflicts on.
+pub(super) enum Merged {
+    /// The new tip (the tip itself when the head was already in it).
     Into(ObjectId),
+    /// Conflicting paths.
     Conflict(Vec<String>),
 }
 
-fn merge_one(
+/// Merges `head` onto `tip` in memory as `queue.merge_method` says.
+pub(super) fn merge_one(
     session: &Session,
     store: &Store,
     tip: ObjectId,

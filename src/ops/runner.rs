@@ -41,7 +41,7 @@ pub struct PendingRun {
     pub sha: String,
     /// The check to run.
     pub check: String,
-    /// `main` (the base tip) or `request` (a queued head).
+    /// `candidate` (tested landing), `main` (the base tip) or `request` (a queued head).
     pub source: String,
     /// The branch it comes from.
     pub branch: String,
@@ -77,6 +77,33 @@ pub fn pending(
         return Ok(out);
     };
     let base_branch = policy.queue.base_branch.clone();
+    if pipeline == Pipeline::Ci {
+        // Candidates first: they gate landing (tested landing).
+        let queue = super::queue::read_queue(store)?;
+        let mut checks = policy.pipeline.ci_checks.clone();
+        for c in &policy.queue.required_checks {
+            if !checks.contains(c) {
+                checks.push(c.clone());
+            }
+        }
+        for candidate in &queue.state.candidates {
+            let Some(tip) = crate::git::parse_oid(&candidate.sha) else {
+                continue;
+            };
+            let (records, _) = super::release::read_results(store, names::NOTES_CI, &tip)?;
+            for check in checks
+                .iter()
+                .filter(|c| needs_run(&records, c, reclaim_after))
+            {
+                out.push(PendingRun {
+                    sha: candidate.sha.clone(),
+                    check: check.clone(),
+                    source: "candidate".into(),
+                    branch: crate::core::train::try_branch(&candidate.candidate_id),
+                });
+            }
+        }
+    }
     let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &base)?;
     let checks = match pipeline {
         Pipeline::Ci => policy.pipeline.ci_checks.clone(),

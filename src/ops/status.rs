@@ -52,6 +52,8 @@ pub struct StatusReport {
     pub history: HistoryVerdict,
     /// Where the next `react` moves `refs/deploybot/verified` (null: nowhere).
     pub watermark_next: Option<String>,
+    /// Tested landing: the candidates under test, bottom (built on main) first.
+    pub candidates: Vec<super::train::CandidateView>,
     /// The current pause can be resumed with `unpause --sha <control.main_sha>`
     /// (bound to the tip, or a controller pause on an older main still in its history).
     #[serde(skip)]
@@ -133,8 +135,14 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
         crate::git::store::Sync::Remote(name) => name.clone(),
         crate::git::store::Sync::Local => "local".to_string(),
     };
-    let entries =
+    let mut entries =
         super::queue::entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
+    let train = super::train::live_candidates(session, store, &queue.state)?;
+    super::train::overlay_testing(&mut entries, &train);
+    let candidates = train
+        .iter()
+        .map(|(c, ci)| super::train::view_of(c, ci))
+        .collect();
     let repair = match base {
         Some(sha) => {
             let branch = names::repair_branch(
@@ -167,6 +175,7 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
             .map(|j| j.history.clone())
             .unwrap_or_default(),
         watermark_next: judgement.and_then(|j| j.watermark_to),
+        candidates,
         pause_resumable,
     };
     report.next = next_steps(&report);

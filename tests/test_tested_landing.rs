@@ -1,0 +1,251 @@
+//! Tested landing (`queue.landing = "tested"`), end to end through the real
+//! binary against a real bare remote: candidates on try branches, landing by
+//! fast-forward to exactly the commit that was tested, bisection, retries and
+//! blocks, staleness, and the recovery's repair.
+
+mod common;
+use common::{Clone, World};
+use serde_json::Value;
+
+const TESTED: &str = "[queue]\nlanding = \"tested\"\nmax_batch_size = 2\nspeculation_depth = 3\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
+
+fn world(policy: &str) -> (World, Clone, Clone) {
+    let w = World::with_policy(policy);
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    (w, dev, coord)
+}
+
+fn candidates(c: &Clone) -> Vec<Value> {
+    c.status()["candidates"]
+        .as_array()
+        .expect("candidates")
+        .clone()
+}
+
+fn branches(candidate: &Value) -> Vec<String> {
+    candidate["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["branch"].as_str().expect("branch").to_string())
+        .collect()
+}
+
+fn sha_of(v: &Value) -> String {
+    v["sha"].as_str().expect("sha").to_string()
+}
+
+#[test]
+fn a_passing_candidate_lands_byte_identical_with_its_ci_already_on_main() {
+    let (w, dev, coord) = world(TESTED);
+    let before = w.server_ref("refs/heads/main").expect("main");
+    dev.push_green_request("feature/a", "a.txt");
+    dev.push_green_request("feature/b", "b.txt");
+    let r = coord.react();
+    assert_eq!(r["built"].as_array().expect("built").len(), 1, "{r}");
+    assert_eq!(
+        w.server_ref("refs/heads/main"),
+        Some(before),
+        "main waits for the test"
+    );
+    let train = candidates(&dev);
+    let candidate = &train[0];
+    assert_eq!(branches(candidate), ["feature/a", "feature/b"]);
+    assert_eq!(candidate["state"], "testing");
+    let tip = sha_of(candidate);
+    let id = candidate["candidate_id"].as_str().expect("id").to_string();
+    let try_ref = format!("refs/heads/deploybot/try/{id}");
+    assert_eq!(
+        w.server_ref(&try_ref).as_deref(),
+        Some(tip.as_str()),
+        "a branch forge CI can test"
+    );
+    let s = dev.status();
+    assert!(
+        s["queue"]
+            .as_array()
+            .expect("queue")
+            .iter()
+            .all(|e| e["state"] == "testing"),
+        "{s}"
+    );
+    // Runners find the candidate first.
+    let pending = dev.ok(&["ci", "pending", "--json"]);
+    let pending: Value = serde_json::from_str(&pending).expect("json");
+    assert_eq!(pending[0]["sha"], tip.as_str(), "{pending}");
+    assert_eq!(pending[0]["source"], "candidate");
+    dev.report_ci(&tip, "success");
+    let r = coord.react();
+    assert_eq!(r["landed"][0]["candidate_id"], id.as_str(), "{r}");
+    assert_eq!(r["merged"].as_array().expect("merged").len(), 2);
+    assert_eq!(
+        w.server_ref("refs/heads/main").as_deref(),
+        Some(tip.as_str()),
+        "exactly what was tested"
+    );
+    assert_eq!(w.server_ref(&try_ref), None, "the try branch is deleted");
+    let s = dev.status();
+    assert_eq!(
+        s["main"]["release"]["state"], "awaiting-deploy",
+        "no second CI run: {s}"
+    );
+    let log = w.server_git(&["log", "--format=%s", "refs/deploybot/queue"]);
+    assert!(
+        log.contains(&format!("candidate: deploybot/try/{id}")),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_failed_batch_is_split_and_the_culprit_blocked_after_its_retry() {
+    let (w, dev, coord) = world(TESTED);
+    let main = w.server_ref("refs/heads/main").expect("main");
+    dev.push_green_request("feature/a", "a.txt");
+    dev.push_green_request("feature/b", "b.txt");
+    let r = coord.react();
+    let first = sha_of(&r["built"][0]);
+    dev.report_ci(&first, "failure");
+    // Split: [a] and [b], stacked.
+    let r = coord.react();
+    let reason = r["discarded"][0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("failed CI in candidate"), "{r}");
+    let built = r["built"].as_array().expect("built");
+    assert_eq!(built.len(), 2, "{r}");
+    assert_eq!(branches(&built[0]), ["feature/a"]);
+    assert_eq!(branches(&built[1]), ["feature/b"]);
+    assert_eq!(built[1]["base_sha"], built[0]["sha"], "stacked");
+    let (a, b) = (sha_of(&built[0]), sha_of(&built[1]));
+    // feature/a passes; feature/b is the culprit.
+    dev.report_ci(&a, "success");
+    dev.report_ci(&b, "failure");
+    let r = coord.react();
+    assert_eq!(r["landed"][0]["entries"][0]["branch"], "feature/a", "{r}");
+    assert_eq!(w.server_ref("refs/heads/main").as_deref(), Some(a.as_str()));
+    // The single-entry culprit is rebuilt once (a new commit)...
+    let retry = sha_of(&r["built"][0]);
+    assert_ne!(retry, b, "a new commit, pending again for runners");
+    assert_eq!(branches(&r["built"][0]), ["feature/b"]);
+    dev.report_ci(&retry, "failure");
+    // ...then blocked, naming the check and the candidate.
+    let r = coord.react();
+    let reason = r["blocked"][0]["reason"].as_str().expect("reason");
+    assert!(reason.starts_with("failed CI in candidate"), "{r}");
+    let s = dev.status();
+    let entry = &s["queue"][0];
+    assert_eq!(
+        (entry["branch"].as_str(), entry["state"].as_str()),
+        (Some("feature/b"), Some("blocked"))
+    );
+    assert_ne!(
+        w.server_ref("refs/heads/main"),
+        Some(main),
+        "the innocent entry landed"
+    );
+}
+
+#[test]
+fn a_candidate_whose_base_moved_is_discarded_and_rebuilt() {
+    let (w, dev, coord) = world(TESTED);
+    dev.push_green_request("feature/a", "a.txt");
+    let r = coord.react();
+    let old = sha_of(&r["built"][0]);
+    // Someone pushes straight to main.
+    dev.git(&["fetch", "-q", "origin"]);
+    dev.git(&["checkout", "-q", "-B", "direct", "origin/main"]);
+    let pushed = dev.commit_file("direct.txt", "d\n", "direct push");
+    dev.git(&["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    dev.report_ci(&old, "success");
+    let r = coord.react();
+    assert!(
+        r["landed"].as_array().expect("landed").is_empty(),
+        "a stale candidate never lands: {r}"
+    );
+    assert!(
+        r["discarded"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .starts_with("stale"),
+        "{r}"
+    );
+    assert_eq!(
+        r["built"][0]["base_sha"],
+        pushed.as_str(),
+        "rebuilt on the new main"
+    );
+    assert_eq!(
+        w.server_ref("refs/heads/main").as_deref(),
+        Some(pushed.as_str())
+    );
+    // A cancel makes its candidate stale too.
+    dev.ok(&["cancel", "feature/a"]);
+    let r = coord.react();
+    assert!(
+        r["discarded"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("no longer ready"),
+        "{r}"
+    );
+    assert!(candidates(&dev).is_empty());
+}
+
+#[test]
+fn the_recovery_builds_the_repair_on_the_failed_tip_and_lands_it_past_the_fence() {
+    let (w, dev, coord) = world(TESTED);
+    dev.push_green_request("feature/a", "a.txt");
+    let r = coord.react();
+    let tip = sha_of(&r["built"][0]);
+    dev.report_ci(&tip, "success");
+    coord.react();
+    assert_eq!(
+        w.server_ref("refs/heads/main").as_deref(),
+        Some(tip.as_str())
+    );
+    // The deploy of the landed main fails: paused.
+    dev.ok(&[
+        "deploy", "report", "--sha", &tip, "--check", "Deploy", "--status", "failure",
+    ]);
+    let r = coord.react();
+    assert_eq!(r["paused_with"], format!("deploy-failed on {tip}"), "{r}");
+    dev.push_green_request("feature/other", "o.txt");
+    dev.ok(&["claim-repair", "--owner", "dev"]);
+    let (repair, _) = dev.push_fix_to_repair(&tip);
+    let (id, sha) = dev.pause_ids();
+    let out = dev.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--json"]);
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let built = v["wake_up"]["built"].as_array().expect("built");
+    assert_eq!(built.len(), 1, "only the repair: {v}");
+    assert_eq!(branches(&built[0]), std::slice::from_ref(&repair));
+    assert_eq!(built[0]["base_sha"], tip.as_str(), "on the failed tip");
+    let candidate = sha_of(&built[0]);
+    dev.report_ci(&candidate, "success");
+    let r = coord.react();
+    assert_eq!(r["repair"], true, "{r}");
+    assert_eq!(
+        r["landed"][0]["entries"][0]["branch"],
+        repair.as_str(),
+        "{r}"
+    );
+    assert_eq!(
+        w.server_ref("refs/heads/main").as_deref(),
+        Some(candidate.as_str())
+    );
+}
+
+#[test]
+fn nothing_is_built_or_landed_while_paused() {
+    let (w, dev, coord) = world(TESTED);
+    dev.push_green_request("feature/a", "a.txt");
+    let r = coord.react();
+    let tip = sha_of(&r["built"][0]);
+    dev.ok(&["pause", "--reason", "freeze"]);
+    dev.report_ci(&tip, "success");
+    dev.push_green_request("feature/b", "b.txt");
+    let main = w.server_ref("refs/heads/main");
+    let r = coord.react();
+    assert_eq!(r["state"], "paused", "{r}");
+    assert!(r["built"].as_array().expect("built").is_empty());
+    assert!(r["landed"].as_array().expect("landed").is_empty());
+    assert_eq!(w.server_ref("refs/heads/main"), main);
+}
