@@ -1,7 +1,8 @@
 //! Tested landing (`queue.landing = "tested"`), end to end through the real
 //! binary against a real bare remote: candidates on try branches, landing by
 //! fast-forward to exactly the commit that was tested, bisection, retries and
-//! blocks, staleness, and the recovery's repair.
+//! blocks, staleness, and the recovery's repair. The server runs the hook
+//! throughout, and with `hook.require_tested_base` it proves the landing.
 
 mod common;
 use common::{Clone, World};
@@ -9,8 +10,10 @@ use serde_json::Value;
 
 const TESTED: &str = "[queue]\nlanding = \"tested\"\nmax_batch_size = 2\nspeculation_depth = 3\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
 
+/// A server with the deploybot hooks installed, and two clones.
 fn world(policy: &str) -> (World, Clone, Clone) {
     let w = World::with_policy(policy);
+    w.install_deploybot_hooks();
     let dev = w.clone_as("dev");
     let coord = w.clone_as("coord");
     (w, dev, coord)
@@ -248,4 +251,32 @@ fn nothing_is_built_or_landed_while_paused() {
     assert!(r["built"].as_array().expect("built").is_empty());
     assert!(r["landed"].as_array().expect("landed").is_empty());
     assert_eq!(w.server_ref("refs/heads/main"), main);
+}
+
+/// With `hook.require_tested_base`, the server itself proves tested landing:
+/// the queue lands through it, and nothing untested can become main.
+#[test]
+fn the_server_accepts_the_landing_and_refuses_an_untested_main() {
+    let policy = format!("{TESTED}\n[hook]\nrequire_tested_base = true\n");
+    let (w, dev, coord) = world(&policy);
+    dev.push_green_request("feature/a", "a.txt");
+    let r = coord.react();
+    let tip = sha_of(&r["built"][0]);
+    dev.report_ci(&tip, "success");
+    let r = coord.react();
+    assert_eq!(r["landed"].as_array().expect("landed").len(), 1, "{r}");
+    assert_eq!(
+        w.server_ref("refs/heads/main").as_deref(),
+        Some(tip.as_str())
+    );
+    // A direct push of a commit nobody tested is refused.
+    dev.git(&["fetch", "-q", "origin"]);
+    dev.git(&["checkout", "-q", "-B", "direct", "origin/main"]);
+    dev.commit_file("direct.txt", "d\n", "untested");
+    w.assert_refused(
+        &dev,
+        &["push", "origin", "HEAD:refs/heads/main"],
+        &[],
+        "hook.require_tested_base is on",
+    );
 }
