@@ -9,10 +9,16 @@
 //! stale re-pause is refused by the hook, and the same record written without a
 //! snapshot (or straight into the server) is ignored by the fold; the new main
 //! is reported green and deployed and followed to verified.
+//!
+//! A second act (see `tested`) switches main to tested landing: two branches,
+//! green on their own, break CI together; the candidate holding both fails
+//! before main moves, is split, the innocent half lands as exactly the commit
+//! that was tested and the culprit is blocked.
 
 mod recovery;
 pub mod show;
 mod story;
+mod tested;
 pub mod world;
 
 use anyhow::Result;
@@ -95,7 +101,9 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<DemoSummary> {
         "`git deploybot` below is {}; `⇒` lines are `git deploybot -C operator status --json` after the step",
         options.binary.display()
     ));
-    let played = story::play(&mut demo).and_then(|facts| recovery::play(&mut demo, facts));
+    let played = story::play(&mut demo)
+        .and_then(|facts| recovery::play(&mut demo, facts))
+        .and_then(|()| tested::play(&mut demo));
     if let Err(err) = played {
         demo.show
             .expect(false, "the story to run to its end", format!("{err:#}"));

@@ -203,6 +203,13 @@ impl World {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
+    /// `sh <script>` inside `dir` (a clone or worktree under the root), as a CI runner runs a check.
+    pub fn sh_in(&self, dir: &str, script: &str) -> Result<Ran> {
+        let mut cmd = self.pinned(Path::new("sh"));
+        cmd.current_dir(self.root.join(dir)).arg(script);
+        self.run(cmd, format!("(cd {dir} && sh {script})"))
+    }
+
     /// The real binary: `git deploybot -C <clone> <args>` (or without `-C` when `clone` is empty).
     pub fn deploybot(&self, clone: &str, args: &[&str]) -> Result<Ran> {
         let mut cmd = self.pinned(&self.binary);
