@@ -33,6 +33,11 @@ fn the_demo_plays_the_seed_story_and_passes() {
         "the fold ignores it",
         "follow --timeout 30 --json",
         "reached ",
+        "Second act",
+        "built ",
+        "discarded ",
+        "blocked feature/banner: failed CI in candidate ",
+        "landed ",
         "demo passed: ",
     ];
     let mut from = 0;
@@ -57,13 +62,26 @@ fn the_demo_plays_the_seed_story_and_passes() {
             .expect("git");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
+    // Act one left verified on the repaired main, whose first parent is the
+    // failed main with the recovery note; act two landed a candidate on top.
     let main = git(&["rev-parse", "refs/heads/main"]);
-    assert_eq!(git(&["rev-parse", "refs/deploybot/verified"]), main);
-    let failed = git(&["rev-parse", "refs/heads/main^1"]);
+    let verified = git(&["rev-parse", "refs/deploybot/verified"]);
+    let failed = git(&["rev-parse", &format!("{verified}^1")]);
     let note = git(&["notes", "--ref=deploybot/recovery", "show", &failed]);
     assert!(
         !note.is_empty(),
         "the failed main carries the recovery note"
+    );
+    let landed_on_top = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(world.join("server.git"))
+        .args(["merge-base", "--is-ancestor", &verified, &main])
+        .status()
+        .expect("git")
+        .success();
+    assert!(
+        landed_on_top && main != verified,
+        "the second act landed on top of the repaired main"
     );
 }
 
