@@ -163,8 +163,7 @@ impl QueueRecord {
     /// The ledger commit's subject, e.g. `request: feature/x at 1a2b3c4d5e6f`.
     pub fn summary(&self) -> String {
         let mut subject = format!("{}: {}", self.action.as_str(), self.branch);
-        if let (Some(sha), Some(base), Some(entries)) = (&self.sha, &self.base_sha, &self.entries)
-        {
+        if let (Some(sha), Some(base), Some(entries)) = (&self.sha, &self.base_sha, &self.entries) {
             let branches: Vec<&str> = entries.iter().map(|e| e.branch.as_str()).collect();
             subject.push_str(&format!(
                 " at {} on {} ({})",
