@@ -5,7 +5,8 @@
 //! (reference-transaction `prepared`), that the base branch does not move
 //! while the pipeline is paused. The pure rules live in [`rules`] and
 //! [`identity`]; the checks that read objects in [`ledger_check`],
-//! [`notes_check`] and [`refs_check`]. Everything here reads; nothing writes.
+//! [`notes_check`], [`refs_check`] and [`tested`]. Everything here reads;
+//! nothing writes.
 
 pub mod authority;
 pub mod identity;
@@ -16,6 +17,7 @@ pub mod ledger_check;
 pub mod notes_check;
 pub mod refs_check;
 pub mod rules;
+pub mod tested;
 
 use crate::core::control::ControlState;
 use crate::core::policy::Policy;
@@ -114,6 +116,11 @@ pub fn check_push(
         Some(change) => change.new,
         None => repo.try_find_ref(&base_ref)?,
     };
+    // The CI notes as this push leaves them (pushed notes are in the quarantine).
+    let ci_notes_after = match changes.iter().find(|c| c.name == names::NOTES_CI) {
+        Some(change) => change.new,
+        None => repo.try_find_ref(names::NOTES_CI)?,
+    };
     for (change, kind) in changes.iter().zip(&kinds) {
         let name = change.name.as_str();
         let verdict = match kind {
@@ -139,6 +146,13 @@ pub fn check_push(
                         .problems
                         .push(messages::hook_base_bad_policy(name, &e.to_string()));
                 }
+                verdict.problems.extend(tested::untested_base_problem(
+                    repo,
+                    change,
+                    &policy,
+                    pusher,
+                    ci_notes_after,
+                )?);
                 verdict
             }
             RefKind::Verified => {
@@ -153,6 +167,7 @@ pub fn check_push(
                 };
                 refs_check::check_lease(repo, change, hex12, &ctx)?
             }
+            RefKind::Try(candidate_id) => tested::check_try(change, candidate_id),
             RefKind::OtherDeploybot => refs_check::check_other_deploybot(change),
             RefKind::ResultNotes | RefKind::RecoveryNotes => {
                 let recovery = *kind == RefKind::RecoveryNotes;
@@ -270,7 +285,9 @@ fn duplicate_ids(
 /// Re-checks a ref transaction about to commit (reference-transaction
 /// `prepared`, locks held): the base branch must not move while the control
 /// state, as this transaction leaves it, is paused. Everything else was judged
-/// by pre-receive; transactions that touch no branch cost nothing.
+/// by pre-receive (`hook.require_tested_base` too: notes are only ever added,
+/// so a commit tested then is tested now); transactions that touch no branch
+/// cost nothing.
 pub fn check_transaction(repo: &Repo, changes: &[RefChange]) -> Result<Vec<String>> {
     let Ok(policy) = server_policy(repo)? else {
         return Ok(Vec::new());

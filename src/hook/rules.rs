@@ -29,6 +29,9 @@ pub enum RefKind {
     Base,
     /// A repair lease branch; the 12 hex of the failed sha its name carries.
     Lease(String),
+    /// A try branch (`refs/heads/deploybot/try/<candidate_id>`); what follows
+    /// the prefix, which may not be a valid candidate id.
+    Try(String),
     /// Anything else: not deploybot's business.
     Unrelated,
 }
@@ -69,7 +72,24 @@ pub fn classify_ref(name: &str, base_ref: &str, repair_prefix: &str) -> RefKind 
             return RefKind::Lease(rest.to_string());
         }
     }
+    if let Some(rest) = name.strip_prefix(TRY_PREFIX) {
+        return RefKind::Try(rest.to_string());
+    }
     RefKind::Unrelated
+}
+
+/// Where try branches live (DESIGN: a candidate under test in tested landing).
+pub const TRY_PREFIX: &str = "refs/heads/deploybot/try/";
+
+/// Longest candidate id a try branch may carry.
+pub const MAX_CANDIDATE_ID_CHARS: usize = 64;
+
+/// True for a candidate id: 1 to 64 characters of `[A-Za-z0-9._-]`.
+pub fn valid_candidate_id(id: &str) -> bool {
+    (1..=MAX_CANDIDATE_ID_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Largest note blob the hook accepts, in bytes.
@@ -186,8 +206,26 @@ mod tests {
             RefKind::Lease("0123456789ab".into())
         );
         assert_eq!(k("refs/heads/deploybot/repair/fix-it"), RefKind::Unrelated);
+        assert_eq!(k("refs/heads/deploybot/try/c1"), RefKind::Try("c1".into()));
+        assert_eq!(
+            k("refs/heads/deploybot/try/a/b"),
+            RefKind::Try("a/b".into())
+        );
+        assert_eq!(k("refs/heads/deploybot/trying"), RefKind::Unrelated);
         assert_eq!(k("refs/heads/feature"), RefKind::Unrelated);
         assert_eq!(k("refs/notes/commits"), RefKind::Unrelated);
+    }
+
+    #[test]
+    fn candidate_ids_are_short_and_plain() {
+        assert!(valid_candidate_id("c1"));
+        assert!(valid_candidate_id("2026-01-01T00.00_x"));
+        assert!(valid_candidate_id(&"a".repeat(64)));
+        assert!(!valid_candidate_id(&"a".repeat(65)));
+        assert!(!valid_candidate_id(""));
+        assert!(!valid_candidate_id("a/b"));
+        assert!(!valid_candidate_id("a b"));
+        assert!(!valid_candidate_id("é"));
     }
 
     #[test]

@@ -343,3 +343,30 @@ pub fn hook_unsigned_record(refname: &str, commit: &str, why: &str) -> String {
         "sign control records (`git config gpg.format ssh` and `user.signingkey`; git deploybot signs them) with a key the allowed-signers file lists for you",
     )
 }
+
+/// The base branch moves to a commit without green CI under `hook.require_tested_base`;
+/// `lacking` pairs each check with what decides it instead (`failure`, `none`, …).
+pub fn hook_base_untested(refname: &str, commit: &str, lacking: &[(String, String)]) -> String {
+    let checks: Vec<String> = lacking
+        .iter()
+        .map(|(check, status)| format!("`{check}` ({status})"))
+        .collect();
+    hook_line(
+        refname,
+        &format!(
+            "{} has no `success` CI result for {} in refs/notes/deploybot/ci, and hook.require_tested_base is on",
+            short(commit),
+            checks.join(", ")
+        ),
+        "land it through the queue (`queue.landing = \"tested\"`), push its green CI notes with it, or ask one of hook.base_override_actors (break-glass)",
+    )
+}
+
+/// A try branch whose name is not `deploybot/try/<candidate_id>`.
+pub fn hook_bad_try_branch(refname: &str) -> String {
+    hook_line(
+        refname,
+        "refs/heads/deploybot/try/ holds only `<candidate_id>` branches (1 to 64 of A-Z a-z 0-9 . _ -)",
+        "try branches are the coordinator's (git deploybot react); push your work under another name",
+    )
+}
