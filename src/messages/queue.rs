@@ -140,3 +140,22 @@ pub fn request_blocked(branch: &str, reason: &str) -> String {
         "`{branch}` is blocked at this head ({reason}); unblock it (git deploybot unblock {branch}) or push a new head and request that"
     )
 }
+
+/// A queue entry whose `.deploybot.toml` would not parse once merged.
+pub fn merged_policy_broken(error: &str) -> String {
+    format!(
+        "{error}; the server refuses such a base branch: fix the policy on the branch and request it again"
+    )
+}
+
+/// An entry the server refuses to merge, on its own.
+pub fn server_refused_entry(lines: &[String]) -> String {
+    let first = lines
+        .first()
+        .map(String::as_str)
+        .unwrap_or("no reason given");
+    let first = first.trim().trim_start_matches("deploybot:").trim();
+    format!(
+        "the server refuses main with this entry merged ({first}); fix the branch and request it again"
+    )
+}

@@ -8,6 +8,7 @@ pub mod follow;
 pub mod init;
 pub mod integrity;
 pub mod judgement;
+pub mod landing;
 pub mod limits;
 pub mod policy;
 pub mod queue;

@@ -3,21 +3,20 @@
 
 use super::control::{append_update as control_update, pause_record, read_control};
 use super::judgement::judge_base;
-use super::queue::{append_updates as queue_updates, entry_views, read_queue, record};
+use super::landing::{merge_batch, pending_ci_update, run_dispatch_command};
+use super::queue::{append_updates as queue_updates, entry_views, read_queue};
 use crate::core::control::{ControlMode, ControlRecord, fold_control};
 use crate::core::control::{FoldStep, classify};
 use crate::core::judgement::HistoryVerdict;
-use crate::core::policy::{LandingMode, MergeMethod};
-use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord};
+use crate::core::policy::LandingMode;
+use crate::core::queue::{EntryState, EntryView};
 use crate::core::react::{ReactInputs, ReactPlan, plan};
 use crate::core::release::ReleaseState;
-use crate::core::results::{ResultRecord, ResultStatus};
 use crate::error::CliResult;
-use crate::git::merge::MergeOutcome;
 use crate::git::refs::RefUpdate;
 use crate::git::store::{Attempt, Store};
 use crate::git::{ObjectId, names};
-use crate::messages::{self, short};
+use crate::messages;
 use crate::session::Session;
 use serde::Serialize;
 
@@ -125,9 +124,18 @@ impl ReactReport {
 
 /// Runs one pass, retrying from fresh state when another writer wins the push.
 pub fn react_once(session: &Session, dispatch_ci: bool) -> CliResult<ReactReport> {
-    let mut report = session.store.transact("deploybot: react", |store| {
-        attempt(session, store, dispatch_ci)
-    })?;
+    let first = session.store.transact("deploybot: react", |store| {
+        attempt(session, store, dispatch_ci, None)
+    });
+    let mut report = match first {
+        Ok(report) => report,
+        // The server refused the batch: find the entry it refuses and block
+        // that one, so one bad branch never stalls the queue.
+        Err(e) => match refused_lines(&e).filter(|l| about_the_merge(session, l)) {
+            Some(lines) => isolate_refused_entry(session, dispatch_ci, lines, e)?,
+            None => return Err(e.into()),
+        },
+    };
     if let (false, Some(old), Some(new)) = (
         report.merged.is_empty(),
         report.base_sha.as_deref(),
@@ -141,10 +149,90 @@ pub fn react_once(session: &Session, dispatch_ci: bool) -> CliResult<ReactReport
     Ok(report)
 }
 
+/// The hook's lines when `e` is the server refusing the push.
+fn refused_lines(e: &anyhow::Error) -> Option<Vec<String>> {
+    match e.downcast_ref::<crate::git::store::WriteError>() {
+        Some(crate::git::store::WriteError::Rejected(lines)) => Some(lines.clone()),
+        _ => None,
+    }
+}
+
+/// True when every refusal line is about what the merge put on the base
+/// branch (its content), not about who pushes or the pipeline being paused:
+/// only then can one entry be to blame.
+fn about_the_merge(session: &Session, lines: &[String]) -> bool {
+    let base = format!("deploybot: {}:", session.base_ref());
+    let not_content = [
+        "may not write",
+        "pusher is unknown",
+        "paused",
+        "not a fast-forward",
+        "require_tested_base",
+    ];
+    !lines.is_empty()
+        && lines.iter().all(|l| {
+            l.trim_start().starts_with(&base) && !not_content.iter().any(|n| l.contains(n))
+        })
+}
+
+/// After the server refused a merge pass: try the first ready entry alone;
+/// if the server refuses that too, block it with the server's reason (one
+/// small push), and report. Other refusals are returned as they were.
+fn isolate_refused_entry(
+    session: &Session,
+    dispatch_ci: bool,
+    lines: Vec<String>,
+    original: anyhow::Error,
+) -> CliResult<ReactReport> {
+    session.store.refresh()?;
+    let alone = session
+        .store
+        .transact("deploybot: react (one entry)", |store| {
+            attempt(session, store, dispatch_ci, Some(1))
+        });
+    let e = match alone {
+        Ok(report) => return Ok(report),
+        Err(e) if refused_lines(&e).is_some() => e,
+        Err(e) => return Err(e.into()),
+    };
+    let reason = messages::server_refused_entry(&refused_lines(&e).unwrap_or(lines));
+    session.store.refresh()?;
+    let blocked = session
+        .store
+        .transact("deploybot: block refused entry", |store| {
+            let queue = read_queue(store)?;
+            let views = entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
+            let Some(view) = views.iter().find(|v| v.state == EntryState::Queued) else {
+                return Ok(Attempt::Done(None));
+            };
+            let mut rec = super::queue::record(
+                session,
+                crate::core::queue::QueueAction::Block,
+                &view.branch,
+            );
+            rec.head_sha = Some(view.head_sha.clone());
+            rec.reason = Some(reason.clone());
+            let update = queue_updates(store, session, &queue, &[rec])?;
+            let view = BlockedView {
+                branch: view.branch.clone(),
+                reason: reason.clone(),
+            };
+            Ok(Attempt::Write(update.into_iter().collect(), Some(view)))
+        })?;
+    let Some(view) = blocked else {
+        return Err(original.into());
+    };
+    let base = session.base_sha()?;
+    let mut report = ReactReport::new(ReactState::Complete, base);
+    report.blocked.push(view);
+    Ok(report)
+}
+
 fn attempt(
     session: &Session,
     store: &Store,
     dispatch_ci: bool,
+    limit: Option<usize>,
 ) -> anyhow::Result<Attempt<ReactReport>> {
     let policy = &session.policy;
     let mut control = read_control(store)?;
@@ -202,7 +290,7 @@ fn attempt(
         pause_on_failure: policy.pipeline.pause_on_failure,
         entries: &views,
         repair_branch: &repair_branch,
-        max_batch: policy.queue.max_batch_size,
+        max_batch: limit.unwrap_or(policy.queue.max_batch_size),
         older_failure: judgement.history.failure.as_ref(),
     });
     report.waiting = views
@@ -392,92 +480,6 @@ fn finish(updates: Vec<RefUpdate>, report: ReactReport) -> Attempt<ReactReport> 
     }
 }
 
-/// Merges `branches` (FIFO) one on top of the other in memory, starting at
-/// `base`; a conflicting entry is blocked (naming the commit it conflicts
-/// with) and the rest go on. Returns the new tip and the queue records.
-fn merge_batch(
-    session: &Session,
-    store: &Store,
-    base: ObjectId,
-    branches: &[String],
-    views: &[EntryView],
-    report: &mut ReactReport,
-) -> anyhow::Result<(ObjectId, Vec<QueueRecord>)> {
-    let mut tip = base;
-    let mut records = Vec::new();
-    for branch in branches {
-        let view = views
-            .iter()
-            .find(|v| &v.branch == branch)
-            .expect("planned from views");
-        let head = crate::git::parse_oid(&view.head_sha).expect("validated ledger sha");
-        match merge_one(session, store, tip, head, branch)? {
-            Merged::Into(new_tip) => {
-                tip = new_tip;
-                let mut rec = record(session, QueueAction::Merged, branch);
-                rec.head_sha = Some(view.head_sha.clone());
-                rec.merge_sha = Some(new_tip.to_string());
-                records.push(rec);
-                report.merged.push(MergedView {
-                    branch: branch.clone(),
-                    head_sha: view.head_sha.clone(),
-                    merge_sha: new_tip.to_string(),
-                });
-            }
-            Merged::Conflict(paths) => {
-                let reason = messages::merge_conflict(&tip.to_string(), &paths);
-                let mut rec = record(session, QueueAction::Block, branch);
-                rec.head_sha = Some(view.head_sha.clone());
-                rec.reason = Some(reason.clone());
-                records.push(rec);
-                report.blocked.push(BlockedView {
-                    branch: branch.clone(),
-                    reason,
-                });
-            }
-        }
-    }
-    Ok((tip, records))
-}
-
-/// One entry merged onto a tip, or the paths it conflicts on.
-pub(super) enum Merged {
-    /// The new tip (the tip itself when the head was already in it).
-    Into(ObjectId),
-    /// Conflicting paths.
-    Conflict(Vec<String>),
-}
-
-/// Merges `head` onto `tip` in memory as `queue.merge_method` says.
-pub(super) fn merge_one(
-    session: &Session,
-    store: &Store,
-    tip: ObjectId,
-    head: ObjectId,
-    branch: &str,
-) -> anyhow::Result<Merged> {
-    let repo = &store.repo;
-    if repo.is_ancestor(head, tip)? {
-        return Ok(Merged::Into(tip));
-    }
-    let message = messages::merge_message(branch, &head.to_string(), &session.actor);
-    match repo.merge_into(tip, head, &message, &session.identity())? {
-        MergeOutcome::Conflict(paths) => Ok(Merged::Conflict(paths)),
-        MergeOutcome::Merged(commit) => {
-            if session.policy.queue.merge_method == MergeMethod::Squash {
-                let tree = repo.find_commit_info(commit)?.tree;
-                return Ok(Merged::Into(repo.write_commit(
-                    tree,
-                    &[tip],
-                    &message,
-                    &session.identity(),
-                )?));
-            }
-            Ok(Merged::Into(commit))
-        }
-    }
-}
-
 /// After a merge moved main from `old` to `new`: a pause bound to `old` that
 /// landed inside the push's window (the control lease is checked against what
 /// the server advertised when the push connected) would be bound to a main
@@ -552,54 +554,4 @@ fn supersede_record(
         recovered_reason: control.reason.clone(),
         ..pause_record(session, paused_sha, &reason)
     }))
-}
-
-/// The notes update adding a `pending` line per CI check on `sha`, so runners find it.
-fn pending_ci_update(
-    session: &Session,
-    store: &Store,
-    sha: ObjectId,
-) -> anyhow::Result<Option<RefUpdate>> {
-    let tip = store.tip(names::NOTES_CI)?;
-    let mut current = tip;
-    let at = super::now_rfc3339();
-    for check in &session.policy.pipeline.ci_checks {
-        let mut line = ResultRecord::new(check, ResultStatus::Pending, &at);
-        line.runner = Some(session.actor.clone());
-        let subject = format!("ci: {check} pending on {}", short(&sha.to_string()));
-        current = Some(store.repo.append_note_commit(
-            current,
-            &sha,
-            &line.to_line(),
-            &subject,
-            &session.identity(),
-        )?);
-    }
-    Ok((current != tip).then(|| RefUpdate {
-        name: names::NOTES_CI.into(),
-        expected: tip,
-        new: current,
-    }))
-}
-
-/// Runs `pipeline.ci_dispatch_command` with the new base sha; its failure is a warning.
-fn run_dispatch_command(session: &Session, report: &ReactReport) {
-    let command = session.policy.pipeline.ci_dispatch_command.trim();
-    let Some(sha) = &report.new_base_sha else {
-        return;
-    };
-    if command.is_empty() {
-        return;
-    }
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .env("DEPLOYBOT_SHA", sha)
-        .env("DEPLOYBOT_BRANCH", &session.policy.queue.base_branch)
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => eprintln!("{}", messages::dispatch_failed(&format!("exit status {s}"))),
-        Err(e) => eprintln!("{}", messages::dispatch_failed(&e.to_string())),
-    }
 }

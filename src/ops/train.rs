@@ -4,8 +4,9 @@
 //! deleted, `candidate`, `discarded`, `block` and `merged` records, and the
 //! base branch fast-forwarded to exactly the tip of a candidate that passed.
 
+use super::landing::{Merged, merge_one};
 use super::queue::record;
-use super::react::{BlockedView, Merged, MergedView, ReactReport, merge_one};
+use super::react::{BlockedView, MergedView, ReactReport};
 use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord, QueueState};
 use crate::core::release::{ReleaseInputs, ReleaseState, release_state};
 use crate::core::results::{ResultStatus, latest_per_check};
@@ -15,7 +16,6 @@ use crate::core::train::{
 use crate::git::refs::RefUpdate;
 use crate::git::store::Store;
 use crate::git::{ObjectId, names};
-use crate::messages;
 use crate::session::Session;
 use serde::Serialize;
 
@@ -292,8 +292,7 @@ pub fn pass(
                         merge_sha: next.to_string(),
                     });
                 }
-                Merged::Conflict(paths) => {
-                    let reason = messages::merge_conflict(&tip.to_string(), &paths);
+                Merged::Blocked(reason) => {
                     let mut rec = record(session, QueueAction::Block, branch);
                     rec.head_sha = Some(view.head_sha.clone());
                     rec.reason = Some(reason.clone());

@@ -1,0 +1,71 @@
+//! One bad branch never stalls the queue (issue 12, item 7): an entry whose
+//! merged policy would not parse is blocked while planning, and an entry the
+//! server refuses on its own is blocked with the server's reason; the rest of
+//! the queue drains. Real server, real hooks.
+
+mod common;
+use common::{FAST_POLICY, World};
+
+#[test]
+fn a_branch_with_a_broken_policy_is_blocked_and_the_queue_drains() {
+    let w = World::with_policy(FAST_POLICY);
+    w.install_deploybot_hooks();
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    let bad_policy = format!("{FAST_POLICY}colour = \"blue\"\n");
+    let bad = dev.push_branch("feature/bad", ".deploybot.toml", &bad_policy);
+    dev.report_ci(&bad, "success");
+    dev.ok(&["request", "feature/bad"]);
+    dev.push_green_request("feature/good", "good.txt");
+    let r = coord.react();
+    assert_eq!(r["state"], "complete", "{r}");
+    let reason = r["blocked"][0]["reason"].as_str().expect("blocked");
+    assert!(
+        reason.contains("unknown key `pipeline.colour`") && reason.contains(".deploybot.toml"),
+        "names the key and the file: {reason}"
+    );
+    assert_eq!(
+        r["merged"][0]["branch"], "feature/good",
+        "the rest drains: {r}"
+    );
+    let s = dev.status();
+    assert_eq!(s["queue"][0]["state"], "blocked", "{s}");
+    // The next pass does not fail either.
+    assert_eq!(coord.react()["state"], "complete");
+}
+
+#[test]
+fn an_entry_the_server_refuses_is_blocked_with_the_servers_reason() {
+    let w = World::with_policy(FAST_POLICY);
+    w.install_deploybot_hooks();
+    // A site rule in front of deploybot's hook: no `forbidden.txt` on main.
+    let hooks = w.server.join("hooks");
+    std::fs::rename(
+        hooks.join("pre-receive"),
+        hooks.join("deploybot-pre-receive"),
+    )
+    .expect("mv");
+    w.install_server_hook(
+        "pre-receive",
+        "#!/bin/sh\ninput=$(cat)\necho \"$input\" | while read old new ref; do\n  if [ \"$ref\" = refs/heads/main ] && git cat-file -e \"$new:forbidden.txt\" 2>/dev/null; then\n    echo \"deploybot: refs/heads/main: contains forbidden.txt; remove it\" >&2; exit 1\n  fi\ndone || exit 1\necho \"$input\" | exec \"$(dirname \"$0\")/deploybot-pre-receive\"\n",
+    );
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    dev.push_green_request("feature/bad", "forbidden.txt");
+    dev.push_green_request("feature/good", "good.txt");
+    let main = w.server_ref("refs/heads/main");
+    let r = coord.react();
+    let reason = r["blocked"][0]["reason"].as_str().expect("blocked");
+    assert!(reason.contains("contains forbidden.txt"), "{r}");
+    assert_eq!(r["blocked"][0]["branch"], "feature/bad");
+    assert_eq!(
+        w.server_ref("refs/heads/main"),
+        main,
+        "nothing merged in that pass"
+    );
+    let r = coord.react();
+    assert_eq!(
+        r["merged"][0]["branch"], "feature/good",
+        "then the rest drains: {r}"
+    );
+}
