@@ -112,11 +112,18 @@ pub fn render_text(report: &StatusReport) -> String {
     };
     out.push_str(&field("main", main));
     out.push('\n');
-    let mut verified = or_dash(report.verified_sha.as_deref().map(short)).to_string();
+    // The watermark, never to be confused with main's own release above.
+    let mut verified = match report.verified_sha.as_deref() {
+        Some(sha) if report.main.sha.as_deref() == Some(sha) => {
+            format!("{} (refs/deploybot/verified: this main)", short(sha))
+        }
+        Some(sha) => format!("{} (refs/deploybot/verified: an older main)", short(sha)),
+        None => "- (refs/deploybot/verified: nothing yet)".to_owned(),
+    };
     if let Some(next) = &report.watermark_next {
         verified.push_str(&format!(" (the next react moves it to {})", short(next)));
     }
-    out.push_str(&field("verified", verified));
+    out.push_str(&field("watermark", verified));
     out.push('\n');
     if let Some(why) = &report.recovery_why {
         out.push_str(&field("recovery", why));

@@ -126,3 +126,13 @@ pub fn recovery_owns_why(sha: &str, recovered_reason: &str) -> String {
 pub fn superseded_failure_why(sha: &str, state: &str, by: &str) -> String {
     format!("{} was {state}; superseded by {by}", super::short(sha))
 }
+
+/// Next step: the requested repair is not ready yet, and why.
+pub fn next_repair_waits(branch: &str, why: &str) -> String {
+    format!("# the repair `{branch}` waits: {why}")
+}
+
+/// Next step: main is verified but the watermark does not name it yet.
+pub fn next_follow_watermark() -> String {
+    "git deploybot follow   # main is verified; this records it in refs/deploybot/verified".into()
+}

@@ -129,7 +129,7 @@ pub fn hook_base_paused(refname: &str, control_id: &str, reason: &str) -> String
         &format!(
             "the pipeline is paused ({control_id}: {reason}), so the base branch may not move"
         ),
-        "see `git deploybot status`; land the fix through the recovery after `git deploybot unpause`",
+        "see `git deploybot status`; if main failed, `git deploybot claim-repair`, push the fix to the lease branch and request it, then `git deploybot unpause` lands it",
     )
 }
 

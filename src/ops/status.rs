@@ -65,7 +65,23 @@ pub fn next_steps(report: &StatusReport) -> Vec<String> {
     let c = &report.control;
     let base = report.main.sha.as_deref();
     let release = report.main.release.as_ref().map(|r| r.state);
+    let failed = release.is_some_and(|r| r.is_failed());
     let mut next = Vec::new();
+    // A failed main: the repair first (claim, fix and CI, request), so that
+    // the unpause that follows lands it at once.
+    if failed && !report.recovery_owns_main || failed && c.is_paused() {
+        match &report.repair {
+            None if base.is_some() => next.push(messages::next_claim_repair()),
+            Some(repair) => match report.queue.iter().find(|e| e.branch == repair.branch) {
+                None => next.push(messages::next_request_repair(&repair.branch)),
+                Some(entry) if entry.state != crate::core::queue::EntryState::Queued => {
+                    next.push(messages::next_repair_waits(&repair.branch, &entry.why))
+                }
+                Some(_) => {}
+            },
+            None => {}
+        }
+    }
     if c.is_paused() {
         let (id, sha) = (
             c.control_id.as_deref().unwrap_or("?"),
@@ -78,14 +94,14 @@ pub fn next_steps(report: &StatusReport) -> Vec<String> {
                 c.reason.as_deref().unwrap_or(""),
             ));
         }
-    }
-    let failed = release.is_some_and(|r| r.is_failed());
-    match (&report.repair, base) {
-        (None, Some(_)) if failed => next.push(messages::next_claim_repair()),
-        (Some(repair), _) if failed && !report.queue.iter().any(|e| e.branch == repair.branch) => {
-            next.push(messages::next_request_repair(&repair.branch))
+    } else if failed && report.recovery_owns_main {
+        if let Some(repair) = &report.repair
+            && !report.queue.iter().any(|e| e.branch == repair.branch)
+        {
+            next.push(messages::next_request_repair(&repair.branch));
+        } else if report.repair.is_none() {
+            next.push(messages::next_claim_repair());
         }
-        _ => {}
     }
     let ready = report
         .queue
@@ -93,6 +109,11 @@ pub fn next_steps(report: &StatusReport) -> Vec<String> {
         .any(|e| e.state == crate::core::queue::EntryState::Queued);
     if ready && !c.is_paused() {
         next.push(messages::next_react());
+    }
+    // The watermark lags a verified main: following records it.
+    let verified_main = release == Some(crate::core::release::ReleaseState::Verified);
+    if verified_main && base.is_some() && report.verified_sha.as_deref() != base {
+        next.push(messages::next_follow_watermark());
     }
     next
 }
