@@ -45,7 +45,7 @@ pub fn hook_bad_record(refname: &str, commit: &str, why: &str) -> String {
     hook_line(
         refname,
         &format!("commit {}: {why}", short(commit)),
-        "write records with git deploybot, or follow the record fields in DESIGN.md",
+        "write records with git deploybot, or follow the record fields in docs/contract.md",
     )
 }
 
@@ -109,7 +109,7 @@ pub fn hook_bad_note_line(refname: &str, target: &str, why: &str) -> String {
     hook_line(
         refname,
         &format!("a line added to the note on {} {why}", short(target)),
-        "append one JSON object per line (see DESIGN.md), e.g. with `git deploybot ci report`",
+        "append one JSON object per line (see docs/contract.md), e.g. with `git deploybot ci report`",
     )
 }
 
