@@ -107,7 +107,7 @@ pub fn diagnose(ctx: DoctorContext) -> anyhow::Result<DoctorReport> {
 
 fn git_subcommand() -> Row {
     let check = "git subcommand";
-    let fix = Some("put git-deploybot on PATH, e.g. `cargo install --path .`".to_string());
+    let fix = Some("put git-deploybot on PATH, e.g. `cargo install --locked --path .`".to_string());
     let out = crate::git::run_git_anywhere(&["deploybot", "--version"]);
     let mine = format!("git-deploybot {}", env!("CARGO_PKG_VERSION"));
     match out {
