@@ -171,3 +171,29 @@ fn the_text_rendering_shows_each_row_and_its_fix() {
     );
     assert!(out.contains("fix: run `git deploybot init`"), "{out}");
 }
+
+/// Issue 12, item 12: advice the server accepts, and what tested landing needs.
+#[test]
+fn doctor_gives_advice_that_works_and_checks_tested_landing() {
+    let w = World::with_policy("[queue]\nlanding = \"tested\"\n");
+    let dev = w.clone_as("dev");
+    std::fs::write(dev.path.join(".deploybot.toml"), "[queue]\ncolour = 1\n").expect("write");
+    let (_, report) = doctor(&dev);
+    let rows = report["rows"].as_array().expect("rows");
+    let tree = rows
+        .iter()
+        .find(|r| r["check"] == "policy (working tree)")
+        .expect("row");
+    let fix = tree["fix"].as_str().expect("fix");
+    assert!(
+        fix.contains("fix that first") && !fix.contains("commit it"),
+        "{fix}"
+    );
+    assert_eq!(level(&report, "landing"), "warn", "{report}");
+    assert!(detail(&report, "landing").contains("does not prove it"));
+    let w = World::with_policy("[hook]\nrequire_tested_base = true\n");
+    let dev = w.clone_as("dev");
+    let (code, report) = doctor(&dev);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(detail(&report, "landing").contains("refuses every merge"));
+}

@@ -92,6 +92,7 @@ pub fn diagnose(ctx: DoctorContext) -> anyhow::Result<DoctorReport> {
         rows.push(checks_row(policy));
         rows.push(actors_row(policy));
         rows.extend(signing_row(&store, policy)?);
+        rows.extend(landing_row(policy));
     }
     rows.push(hook_row(
         store.is_remote(),
@@ -247,16 +248,22 @@ fn policy_rows(
         && let Ok(local) = std::fs::read_to_string(dir.join(POLICY_FILE))
         && Some(&local) != text.as_ref()
     {
-        let fix = Some(format!(
-            "commit it and merge it into {branch}; until then {branch}'s policy governs"
-        ));
-        let detail = match parse_checked(&local, POLICY_FILE) {
-            Ok(_) => {
-                "the working tree's .deploybot.toml differs from the base branch's".to_string()
-            }
-            Err(err) => format!("the working tree's file does not parse: {}", err.message),
+        // Advice the server will accept: a policy that parses, landed by a coordinator.
+        let (detail, fix) = match parse_checked(&local, POLICY_FILE) {
+            Ok(_) => (
+                "the working tree's .deploybot.toml differs from the base branch's".to_string(),
+                format!(
+                    "commit it and land it on {branch} (request it; a policy change needs one of queue.coordinator_actors when actors are named); until then {branch}'s policy governs"
+                ),
+            ),
+            Err(err) => (
+                format!("the working tree's file does not parse: {}", err.message),
+                format!(
+                    "fix that first: the server refuses any {branch} whose .deploybot.toml does not parse"
+                ),
+            ),
         };
-        rows.push(row("policy (working tree)", Level::Warn, detail, fix));
+        rows.push(row("policy (working tree)", Level::Warn, detail, Some(fix)));
     }
     Ok(policy)
 }
@@ -343,6 +350,43 @@ fn actors_row(policy: &Policy) -> Row {
         );
     }
     row("actors", Level::Ok, detail, None)
+}
+
+/// Tested landing and the server's proof of it fit together.
+fn landing_row(policy: &Policy) -> Option<Row> {
+    use crate::core::policy::LandingMode;
+    let tested = policy.queue.landing == LandingMode::Tested;
+    let proves = policy.hook.require_tested_base;
+    match (tested, proves) {
+        (false, false) => None,
+        (false, true) => Some(row(
+            "landing",
+            Level::Fail,
+            "hook.require_tested_base is on but queue.landing is `merge`: the server refuses every merge the queue makes (a merge commit was never tested)",
+            Some("set `landing = \"tested\"` under [queue], or turn require_tested_base off".to_string()),
+        )),
+        (true, _) if policy.pipeline.ci_checks.is_empty() => Some(row(
+            "landing",
+            Level::Warn,
+            "tested landing with no pipeline.ci_checks: a candidate passes with no check at all",
+            Some("name your CI's checks in pipeline.ci_checks".to_string()),
+        )),
+        (true, false) => Some(row(
+            "landing",
+            Level::Warn,
+            "tested landing is on, but the server does not prove it: anyone who may move main can still push an untested commit",
+            Some("set `require_tested_base = true` under [hook] (with base_override_actors for break-glass)".to_string()),
+        )),
+        (true, true) => Some(row(
+            "landing",
+            Level::Ok,
+            format!(
+                "tested landing, depth {}, proven by the server (require_tested_base)",
+                policy.queue.speculation_depth
+            ),
+            None,
+        )),
+    }
 }
 
 /// Signed controls: this clone can sign, and the allowed-signers file exists at the base tip.
