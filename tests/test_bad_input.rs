@@ -38,7 +38,7 @@ fn short_sha_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     let line = one_line_error(&out);
     assert!(
-        line.contains("not a full 40-hex sha") && line.contains("status"),
+        line.contains("is not a sha (7 to 40 hex digits)") && line.contains("status"),
         "{line}"
     );
     assert_eq!(w.server_ref("refs/deploybot/control"), None);

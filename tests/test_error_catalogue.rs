@@ -88,7 +88,44 @@ fn malformed_sha() {
         &dev,
         &["pause", "--reason", "x", "--sha", "abc123"],
         2,
-        "error: --sha `abc123` is not a full 40-hex sha; copy it from `git deploybot status`",
+        "error: --sha `abc123` is not a sha (7 to 40 hex digits); copy it from `git deploybot status`",
+    );
+    pinned(
+        &dev,
+        &["pause", "--reason", "x", "--sha", "0000000dead"],
+        2,
+        "error: --sha `0000000dead` names no commit in this repository; check it, or copy it from `git deploybot status`",
+    );
+}
+
+#[test]
+fn ambiguous_sha() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    // Two commits whose shas share the 7 hex 8f00065 (fixed bodies, found by search).
+    for n in [271, 23204] {
+        let body = format!(
+            "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 0 +0000\ncommitter A <a@example.com> 0 +0000\n\nambiguous {n}\n"
+        );
+        dev.git_stdin(&["hash-object", "-t", "commit", "-w", "--stdin"], &body);
+    }
+    pinned(
+        &dev,
+        &["pause", "--reason", "x", "--sha", "8f00065"],
+        2,
+        "error: --sha `8f00065` is ambiguous: several commits start with it; give more hex digits (`git rev-parse --disambiguate=8f00065` lists them)",
+    );
+}
+
+#[test]
+fn missing_directory() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    pinned(
+        &dev,
+        &["-C", "/nonexistent", "status"],
+        2,
+        "error: -C /nonexistent: the directory does not exist; pass a directory inside a clone",
     );
 }
 
@@ -219,5 +256,23 @@ fn unknown_flag() {
         &["pause", "--reason", "x", "--bogus"],
         2,
         "error: unexpected argument '--bogus' found; usage: git deploybot pause --reason <REASON> (see --help)",
+    );
+}
+
+#[test]
+fn misspelt_command_and_flag() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    pinned(
+        &dev,
+        &["staus"],
+        2,
+        "error: unrecognized subcommand 'staus'; some similar subcommands exist: 'pause', 'status'; usage: git deploybot [OPTIONS] <COMMAND> (see --help)",
+    );
+    pinned(
+        &dev,
+        &["unpause", "--sha", "abc1234", "--contol-id", "x"],
+        2,
+        "error: unexpected argument '--contol-id' found; a similar argument exists: '--control-id'; usage: git deploybot unpause --sha <SHA> --control-id <ID> (see --help)",
     );
 }

@@ -114,6 +114,14 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err)
+            if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            // A bare `git deploybot` (or `ci`, `deploy`, `hook`) asks what
+            // there is: clap's whole help, on stderr, exit 2 (no command ran).
+            let _ = err.print();
+            return ExitCode::from(2);
+        }
         Err(err) if err.use_stderr() => {
             // Bad input is one line: what is wrong and the usage to follow.
             output::warn_lines(&[&condense_usage_error(&err.render().to_string())]);
@@ -154,6 +162,7 @@ impl GlobalArgs {
 pub fn condense_usage_error(rendered: &str) -> String {
     let mut problem = String::new();
     let mut listed = Vec::new();
+    let mut tips = Vec::new();
     let mut usage = None;
     for line in rendered.lines() {
         let trimmed = line.trim();
@@ -164,13 +173,21 @@ pub fn condense_usage_error(rendered: &str) -> String {
             usage = Some(u.to_string());
         } else if problem.is_empty() {
             problem = trimmed.trim_start_matches("error: ").to_string();
-        } else if !trimmed.starts_with("tip:") {
+        } else if let Some(tip) = trimmed.strip_prefix("tip: ") {
+            // "did you mean": `a similar subcommand exists: 'status'`.
+            if tip.contains("similar") {
+                tips.push(tip.to_string());
+            }
+        } else {
             listed.push(trimmed.to_string());
         }
     }
     let mut out = format!("error: {}", problem.trim_end_matches(':'));
     if !listed.is_empty() {
         out.push_str(&format!(": {}", listed.join(", ")));
+    }
+    for tip in tips {
+        out.push_str(&format!("; {tip}"));
     }
     match usage {
         Some(usage) => out.push_str(&format!("; usage: {usage} (see --help)")),
@@ -182,6 +199,10 @@ pub fn condense_usage_error(rendered: &str) -> String {
 /// Dispatches to the command's module.
 pub fn run(cli: Cli) -> CliResult {
     let global = cli.global;
+    if let Some(dir) = global.directory.as_deref().filter(|d| !d.is_dir()) {
+        return Err(CliError::usage(messages::no_such_directory(dir)));
+    }
+    remember_global(&global);
     match cli.command {
         Command::Status(args) => status::run(&global, args),
         Command::Pause(args) => pause::run(&global, args),
@@ -218,7 +239,82 @@ pub fn run(cli: Cli) -> CliResult {
     }
 }
 
-/// Parses an optional full 40-hex sha given on the command line.
+/// The global options of this run, for [`parse_sha_arg`] (set by [`run`]).
+static GLOBAL: std::sync::Mutex<Option<SessionOptions>> = std::sync::Mutex::new(None);
+
+fn remember_global(global: &GlobalArgs) {
+    if let Ok(mut slot) = GLOBAL.lock() {
+        *slot = Some(global.session_options());
+    }
+}
+
+/// A `--sha` as typed: a full sha, or an abbreviation still to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShaArg {
+    /// 40 hex digits.
+    Full(crate::git::ObjectId),
+    /// 7 to 39 hex digits (lowercased).
+    Abbrev(String),
+}
+
+/// Checks a `--sha` without touching the repository: 7 to 40 hex digits.
+pub fn sha_syntax(flag: &str, text: &str) -> CliResult<ShaArg> {
+    let hex = text.to_ascii_lowercase();
+    let bad = || CliError::usage(messages::bad_sha(flag, text));
+    if !(7..=40).contains(&hex.len()) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    if hex.len() == 40 {
+        return crate::git::parse_oid(&hex)
+            .map(ShaArg::Full)
+            .ok_or_else(bad);
+    }
+    Ok(ShaArg::Abbrev(hex))
+}
+
+/// Resolves a checked `--sha` in `repo`: an abbreviation must name exactly one
+/// commit among the objects present (after the session fetched).
+pub fn resolve_sha(
+    repo: &crate::git::Repo,
+    flag: &str,
+    arg: &ShaArg,
+) -> CliResult<Option<crate::git::ObjectId>> {
+    use crate::git::revparse::Abbrev;
+    match arg {
+        ShaArg::Full(oid) => Ok(Some(*oid)),
+        ShaArg::Abbrev(hex) => match repo.resolve_commit_abbrev(hex)? {
+            Abbrev::Commit(oid) => Ok(Some(oid)),
+            Abbrev::Ambiguous => Err(CliError::usage(messages::ambiguous_sha(flag, hex))),
+            Abbrev::Unknown => Ok(None),
+        },
+    }
+}
+
+/// Checks and resolves an optional `--sha` in an opened session (the commands
+/// that open their session first: pause, unpause, request, claim-repair).
+pub fn session_sha(
+    session: &crate::session::Session,
+    flag: &str,
+    arg: Option<&ShaArg>,
+) -> CliResult<Option<crate::git::ObjectId>> {
+    arg.map(|arg| resolve_or_unknown(session.repo(), flag, arg))
+        .transpose()
+}
+
+/// [`resolve_sha`], with an abbreviation that names nothing as an error.
+pub fn resolve_or_unknown(
+    repo: &crate::git::Repo,
+    flag: &str,
+    arg: &ShaArg,
+) -> CliResult<crate::git::ObjectId> {
+    match (resolve_sha(repo, flag, arg)?, arg) {
+        (Some(oid), _) => Ok(oid),
+        (None, ShaArg::Abbrev(hex)) => Err(CliError::usage(messages::unknown_sha(flag, hex))),
+        (None, ShaArg::Full(oid)) => Ok(*oid),
+    }
+}
+
+/// Parses an optional `--sha` (see [`parse_sha_arg`]).
 pub fn parse_optional_sha(
     flag: &str,
     text: Option<&str>,
@@ -226,9 +322,26 @@ pub fn parse_optional_sha(
     text.map(|t| parse_sha_arg(flag, t)).transpose()
 }
 
-/// Parses a full 40-hex sha given on the command line.
+/// Parses a `--sha` before the command opens its session (`ci`/`deploy`
+/// `report` and `run`): a full sha as given; an abbreviation resolved in the
+/// repository `-C` names, first among the objects already present and, when
+/// none matches, again after the session's fetch.
 pub fn parse_sha_arg(flag: &str, text: &str) -> CliResult<crate::git::ObjectId> {
-    crate::git::parse_oid(text).ok_or_else(|| CliError::usage(messages::bad_sha(flag, text)))
+    let arg = sha_syntax(flag, text)?;
+    if let ShaArg::Full(oid) = arg {
+        return Ok(oid);
+    }
+    let options = GLOBAL
+        .lock()
+        .ok()
+        .and_then(|slot| slot.clone())
+        .unwrap_or_default();
+    let (repo, _) = crate::session::discover(&options)?;
+    if let Some(oid) = resolve_sha(&repo, flag, &arg)? {
+        return Ok(oid);
+    }
+    let session = crate::session::Session::open(&options)?;
+    resolve_or_unknown(session.repo(), flag, &arg)
 }
 
 #[cfg(test)]
@@ -241,6 +354,15 @@ mod tests {
         assert_eq!(
             condense_usage_error(rendered),
             "error: the following required arguments were not provided: --check <NAME>, --status <STATUS>; usage: git deploybot ci report --sha <SHA> --check <NAME> --status <STATUS> (see --help)"
+        );
+    }
+
+    #[test]
+    fn did_you_mean_is_kept() {
+        let rendered = "error: unrecognized subcommand 'staus'\n\n  tip: a similar subcommand exists: 'status'\n\nUsage: git deploybot [OPTIONS] <COMMAND>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            condense_usage_error(rendered),
+            "error: unrecognized subcommand 'staus'; a similar subcommand exists: 'status'; usage: git deploybot [OPTIONS] <COMMAND> (see --help)"
         );
     }
 

@@ -1,6 +1,6 @@
 //! `git deploybot pause`: stop merging until an operator unpauses.
 
-use super::{GlobalArgs, parse_optional_sha};
+use super::{GlobalArgs, sha_syntax};
 use crate::cli::output::outln;
 use crate::error::CliResult;
 use crate::messages::short;
@@ -24,9 +24,12 @@ pub struct PauseArgs {
 
 /// Runs `pause`.
 pub fn run(global: &GlobalArgs, args: PauseArgs) -> CliResult {
-    let sha = parse_optional_sha("--sha", args.sha.as_deref())?;
+    let sha_arg = (args.sha.as_deref())
+        .map(|t| sha_syntax("--sha", t))
+        .transpose()?;
     crate::ops::control::validate_reason(&args.reason)?;
     let session = Session::open(&global.session_options())?;
+    let sha = super::session_sha(&session, "--sha", sha_arg.as_ref())?;
     let outcome = pause(&session, &args.reason, sha)?;
     if args.json {
         return super::render::print_json(&outcome);

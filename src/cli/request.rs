@@ -1,7 +1,7 @@
 //! `git deploybot request`: ask for a branch's exact head to be merged.
 
 use super::render::print_json;
-use super::{GlobalArgs, parse_optional_sha};
+use super::{GlobalArgs, sha_syntax};
 use crate::cli::output::outln;
 use crate::error::CliResult;
 use crate::ops::queue::request;
@@ -23,8 +23,11 @@ pub struct RequestArgs {
 
 /// Runs `request`.
 pub fn run(global: &GlobalArgs, args: RequestArgs) -> CliResult {
-    let sha = parse_optional_sha("--sha", args.sha.as_deref())?;
+    let sha_arg = (args.sha.as_deref())
+        .map(|t| sha_syntax("--sha", t))
+        .transpose()?;
     let session = Session::open(&global.session_options())?;
+    let sha = super::session_sha(&session, "--sha", sha_arg.as_ref())?;
     let change = request(&session, &args.branch, sha)?;
     if args.json {
         return print_json(&change);

@@ -2,7 +2,7 @@
 
 use super::react::{ReactOutput, follow_exit, react_and_follow, render_text as react_text};
 use super::render::print_json;
-use super::{GlobalArgs, parse_sha_arg};
+use super::{GlobalArgs, sha_syntax};
 use crate::cli::output::out;
 use crate::error::{CliError, CliResult};
 use crate::messages::{self, short};
@@ -39,7 +39,7 @@ pub struct UnpauseArgs {
 
 /// Runs `unpause`.
 pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
-    let sha = parse_sha_arg("--sha", &args.sha)?;
+    let sha_arg = sha_syntax("--sha", &args.sha)?;
     if args.control_id.trim().is_empty() {
         return Err(CliError::usage(
             "--control-id is empty; copy it from `git deploybot status`",
@@ -47,6 +47,7 @@ pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
     }
     crate::ops::limits::flag_seconds("--timeout", args.timeout)?;
     let session = Session::open(&global.session_options())?;
+    let sha = super::resolve_or_unknown(session.repo(), "--sha", &sha_arg)?;
     let recovery = unpause(&session, sha, &args.control_id)?;
     let mut output = UnpauseOutput {
         recovery,

@@ -10,6 +10,7 @@ pub mod pack;
 pub mod quarantine;
 pub mod refs;
 pub mod remote;
+pub mod revparse;
 pub mod signing;
 pub mod store;
 

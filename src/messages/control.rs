@@ -96,7 +96,15 @@ pub fn next_rebind_pause(reason: &str) -> String {
 
 /// Next step: elect a repair for the failed main.
 pub fn next_claim_repair() -> String {
-    "git deploybot claim-repair --owner <you>   # main failed: take the repair lease".into()
+    "git deploybot claim-repair   # main failed: take the repair lease (--owner NAME for someone else)".into()
+}
+
+/// The first line of a repair lease commit (the lease JSON follows a blank line).
+pub fn lease_subject(main_sha: &str, failure_state: &str, owner: &str) -> String {
+    format!(
+        "repair lease for {} ({failure_state}), owner {owner}",
+        short(main_sha)
+    )
 }
 
 /// Next step: request the claimed repair once it is fixed and green.

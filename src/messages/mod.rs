@@ -30,6 +30,19 @@ pub fn not_a_repository(dir: &Path) -> String {
     )
 }
 
+/// `-C <path>` names no directory (or a file).
+pub fn no_such_directory(dir: &Path) -> String {
+    let what = if dir.exists() {
+        "is not a directory"
+    } else {
+        "does not exist"
+    };
+    format!(
+        "-C {}: the directory {what}; pass a directory inside a clone",
+        dir.display()
+    )
+}
+
 /// `--remote NAME` names no remote.
 pub fn no_such_remote(remote: &str) -> String {
     format!(
@@ -44,9 +57,25 @@ pub fn no_base_branch(branch: &str) -> String {
     )
 }
 
-/// A sha argument that is not 40 hex digits.
+/// A sha argument that is not 7 to 40 hex digits.
 pub fn bad_sha(flag: &str, text: &str) -> String {
-    format!("{flag} `{text}` is not a full 40-hex sha; copy it from `git deploybot status`")
+    format!(
+        "{flag} `{text}` is not a sha (7 to 40 hex digits); copy it from `git deploybot status`"
+    )
+}
+
+/// An abbreviated sha that several commits start with.
+pub fn ambiguous_sha(flag: &str, text: &str) -> String {
+    format!(
+        "{flag} `{text}` is ambiguous: several commits start with it; give more hex digits (`git rev-parse --disambiguate={text}` lists them)"
+    )
+}
+
+/// An abbreviated sha that names no commit here, even after fetching.
+pub fn unknown_sha(flag: &str, text: &str) -> String {
+    format!(
+        "{flag} `{text}` names no commit in this repository; check it, or copy it from `git deploybot status`"
+    )
 }
 
 /// A reason that cannot be stored.

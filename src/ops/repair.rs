@@ -64,7 +64,7 @@ pub fn find_lease(
             break;
         };
         if parent == main_sha {
-            let lease = serde_json::from_str::<Lease>(info.message.trim()).ok();
+            let lease = lease_json(&info.message);
             return Ok(lease.map(|lease| RepairView {
                 state: None,
                 branch: branch.to_string(),
@@ -75,6 +75,23 @@ pub fn find_lease(
         cursor = parent;
     }
     Ok(None)
+}
+
+/// The lease a commit message carries: JSON alone (older leases) or after
+/// the human first line and a blank line (as `lease_message` writes it).
+fn lease_json(message: &str) -> Option<Lease> {
+    serde_json::from_str::<Lease>(message.trim())
+        .ok()
+        .or_else(|| serde_json::from_str(message.split_once("\n\n")?.1.trim()).ok())
+}
+
+/// A lease commit's message: one line for `git log`, then the lease as JSON.
+fn lease_message(lease: &Lease) -> serde_json::Result<String> {
+    Ok(format!(
+        "{}\n\n{}\n",
+        messages::lease_subject(&lease.main_sha, &lease.failure_state, &lease.owner),
+        serde_json::to_string(lease)?
+    ))
 }
 
 /// `claim-repair`: create the lease for the failed base sha, or report who holds it.
@@ -123,7 +140,7 @@ pub fn claim(session: &Session, owner: &str, sha: Option<ObjectId>) -> CliResult
             claimed_at: super::now_rfc3339(),
         };
         let tree = store.repo.find_commit_info(base)?.tree;
-        let message = format!("{}\n", serde_json::to_string(&lease)?);
+        let message = lease_message(&lease)?;
         let commit = store
             .repo
             .write_commit(tree, &[base], &message, &session.identity())?;

@@ -1,0 +1,251 @@
+//! First contact and daily use (issue 12): what a newcomer types first, and
+//! the small frictions of every day, through the real binary.
+
+mod common;
+use common::{Clone, FAST_POLICY, World};
+use serde_json::Value;
+
+/// (exit code, stdout, stderr) of a run.
+fn outcome(c: &Clone, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = c.run(args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The one stderr line of a run that must fail with `code`.
+fn one_line(c: &Clone, args: &[&str], code: i32) -> String {
+    let (got, _, stderr) = outcome(c, args);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?}: one line, got {stderr}");
+    assert_eq!(got, Some(code), "{args:?}: {stderr}");
+    lines[0].to_string()
+}
+
+fn json(c: &Clone, args: &[&str]) -> Value {
+    let text = c.ok(args);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} is JSON ({e}): {text}"))
+}
+
+// ---- item 2: a bare command shows its help; real mistakes stay one line ----
+
+#[test]
+fn a_bare_command_prints_the_whole_help_and_exits_2() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    for args in [&[][..], &["ci"], &["deploy"], &["hook"]] {
+        let (code, stdout, stderr) = outcome(&dev, args);
+        assert_eq!(code, Some(2), "{args:?}: exit 2, as for any usage error");
+        assert_eq!(stdout, "", "{args:?}: the help goes to stderr");
+        let usage = format!("Usage: git deploybot {}", args.join(" "));
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.trim_end().starts_with(usage.trim_end())),
+            "{args:?}: clap's usage line on its own: {stderr}"
+        );
+        assert!(
+            stderr.lines().any(|l| l == "Commands:"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.lines().count() > 8, "{args:?}: multi-line");
+        assert!(!stderr.contains("error:"), "{args:?}: not an error line");
+    }
+    // `--help` is the same help on stdout, exit 0.
+    let (code, stdout, _) = outcome(&dev, &["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("Commands:"), "{stdout}");
+}
+
+#[test]
+fn a_typo_is_one_line_that_keeps_clap_suggestion() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let line = one_line(&dev, &["staus"], 2);
+    assert!(
+        line.starts_with("error: unrecognized subcommand 'staus'") && line.contains("'status'"),
+        "{line}"
+    );
+    let sha = "a".repeat(40);
+    let line = one_line(&dev, &["unpause", "--sha", &sha, "--contol-id", "x"], 2);
+    assert!(
+        line.starts_with("error: unexpected argument '--contol-id' found")
+            && line.contains("a similar argument exists: '--control-id'")
+            && line.contains("usage: git deploybot unpause"),
+        "{line}"
+    );
+    let line = one_line(&dev, &["ci", "repor"], 2);
+    assert!(line.contains("'report'"), "{line}");
+}
+
+#[test]
+fn a_missing_directory_is_named_in_one_line() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let missing = w.dir.path().join("nope");
+    let shown = missing.display().to_string();
+    assert_eq!(
+        one_line(&dev, &["-C", &shown, "status"], 2),
+        format!("error: -C {shown}: the directory does not exist; pass a directory inside a clone")
+    );
+    let file = dev.path.join("README.md");
+    let shown = file.display().to_string();
+    assert_eq!(
+        one_line(&dev, &["-C", &shown, "status"], 2),
+        format!(
+            "error: -C {shown}: the directory is not a directory; pass a directory inside a clone"
+        )
+    );
+}
+
+// ---- item 3: abbreviated shas, resolved as git does, recorded in full ----
+
+#[test]
+fn abbreviated_shas_resolve_to_the_full_commit_everywhere() {
+    let w = World::with_policy(FAST_POLICY);
+    let dev = w.clone_as("dev");
+    let main = dev.remote_main();
+
+    // ci report with the 12 hex `status` shows: the note is on the full sha.
+    dev.ok(&[
+        "ci",
+        "report",
+        "--sha",
+        &main[..12],
+        "--check",
+        "CI",
+        "--status",
+        "failure",
+    ]);
+    let note = w.server_git(&["notes", "--ref=deploybot/ci", "show", &main]);
+    assert!(note.contains("\"failure\""), "{note}");
+
+    // claim-repair and pause with 7 hex record the full sha.
+    let claim = json(&dev, &["claim-repair", "--sha", &main[..7], "--json"]);
+    assert_eq!(claim["main_sha"], main.as_str(), "{claim}");
+    let paused = json(
+        &dev,
+        &["pause", "--reason", "stop", "--sha", &main[..7], "--json"],
+    );
+    assert_eq!(paused["main_sha"], main.as_str(), "{paused}");
+    let (id, paused_sha) = dev.pause_ids();
+    assert_eq!(paused_sha, main);
+
+    // unpause with an upper-case abbreviation: it resumes the pause on the full sha.
+    let unpaused = json(
+        &dev,
+        &[
+            "unpause",
+            "--sha",
+            &main[..10].to_ascii_uppercase(),
+            "--control-id",
+            &id,
+            "--no-wake",
+            "--json",
+        ],
+    );
+    assert_eq!(unpaused["recovery"]["recovered_main_sha"], main.as_str());
+
+    // request with an abbreviation of the branch head.
+    let head = dev.push_branch("feature", "f.txt", "f\n");
+    let requested = json(&dev, &["request", "feature", "--sha", &head[..8], "--json"]);
+    assert_eq!(requested["head_sha"], head.as_str(), "{requested}");
+}
+
+#[test]
+fn an_abbreviation_known_only_to_the_server_resolves_after_the_fetch() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let other = w.clone_as("other");
+    let head = other.push_branch("elsewhere", "e.txt", "e\n");
+    assert!(
+        !dev.try_git(&["cat-file", "-e", &head]).status.success(),
+        "dev has not fetched it yet"
+    );
+    dev.ok(&[
+        "ci",
+        "report",
+        "--sha",
+        &head[..9],
+        "--check",
+        "CI",
+        "--status",
+        "success",
+    ]);
+    let note = w.server_git(&["notes", "--ref=deploybot/ci", "show", &head]);
+    assert!(note.contains("\"success\""), "{note}");
+    let requested = json(
+        &dev,
+        &["request", "elsewhere", "--sha", &head[..7], "--json"],
+    );
+    assert_eq!(requested["head_sha"], head.as_str(), "{requested}");
+}
+
+/// Two commits whose shas share the 7 hex `8f00065` (found by search; the
+/// bodies are fixed, so the shas are too).
+fn write_colliding_commits(c: &Clone) -> (String, String) {
+    let write = |n: u32| {
+        let body = format!(
+            "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 0 +0000\ncommitter A <a@example.com> 0 +0000\n\nambiguous {n}\n"
+        );
+        c.git_stdin(&["hash-object", "-t", "commit", "-w", "--stdin"], &body)
+    };
+    (write(271), write(23204))
+}
+
+#[test]
+fn an_ambiguous_or_unknown_abbreviation_is_one_line_naming_it() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let (a, b) = write_colliding_commits(&dev);
+    assert_eq!(&a[..7], &b[..7], "the fixture collides");
+    assert_ne!(a, b);
+    for args in [
+        &["pause", "--reason", "x", "--sha", "8f00065"][..],
+        &[
+            "ci", "report", "--sha", "8f00065", "--check", "CI", "--status", "success",
+        ],
+    ] {
+        assert_eq!(
+            one_line(&dev, args, 2),
+            "error: --sha `8f00065` is ambiguous: several commits start with it; give more hex digits (`git rev-parse --disambiguate=8f00065` lists them)",
+            "{args:?}"
+        );
+    }
+    // One more digit tells them apart.
+    let out = dev.ok(&[
+        "ci",
+        "report",
+        "--sha",
+        &a[..8],
+        "--check",
+        "CI",
+        "--status",
+        "success",
+    ]);
+    assert_eq!(out.trim(), format!("recorded CI success on {}", &a[..12]));
+
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let unknown = "0000000dead";
+    for args in [
+        &[
+            "deploy", "report", "--sha", unknown, "--check", "Deploy", "--status", "success",
+        ][..],
+        &["claim-repair", "--sha", unknown],
+    ] {
+        assert_eq!(
+            one_line(&dev, args, 2),
+            format!(
+                "error: --sha `{unknown}` names no commit in this repository; check it, or copy it from `git deploybot status`"
+            ),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        one_line(&dev, &["pause", "--reason", "x", "--sha", "abc123"], 2),
+        "error: --sha `abc123` is not a sha (7 to 40 hex digits); copy it from `git deploybot status`"
+    );
+}
