@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::results::{Failed, ResultRecord, failures, quoted, tally};
-use crate::core::time::UnixSeconds;
+use crate::core::results::{Failed, ResultRecord, failures, quoted, retried, tally};
+use crate::core::time::{UnixSeconds, format_rfc3339};
 
 /// The release state of a base commit (pinned kebab-case names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,8 +134,18 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
     }
     if !in_grace.is_empty() {
         let grace = inputs.grace_seconds;
+        let ends = format_rfc3339(grace_ends_at(&in_grace, grace));
+        let then = if in_grace.iter().any(|f| !retried(inputs.ci, &f.check)) {
+            format!(
+                "a retry is pending until {ends}, then main fails (ci-failed) and the pipeline pauses"
+            )
+        } else {
+            format!(
+                "retried once; at {ends} main fails (ci-failed) and the pipeline pauses unless a newer report replaces it"
+            )
+        };
         let why = format!(
-            "CI failure within grace ({grace}s): {}",
+            "CI failure within grace ({grace}s): {}; {then}",
             failures(&in_grace)
         );
         let mut waiting: Vec<String> = in_grace.into_iter().map(|f| f.check).collect();
@@ -181,6 +191,16 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
         return Release::new(Deploying, why, verify.outstanding);
     }
     Release::new(Verified, "deployed and verified".into(), vec![])
+}
+
+/// When the grace of the earliest of `in_grace` failures ends: then the
+/// release is `ci-failed` unless a newer report replaced that failure.
+fn grace_ends_at(in_grace: &[Failed], grace_seconds: i64) -> UnixSeconds {
+    in_grace
+        .iter()
+        .map(|f| f.at_seconds.saturating_add(grace_seconds))
+        .min()
+        .unwrap_or(UnixSeconds::MAX)
 }
 
 /// How `pipeline.release_admission` gates merging onto a base commit.

@@ -367,3 +367,110 @@ pub(crate) fn failures(failed: &[Failed]) -> String {
         .collect();
     list.join("; ")
 }
+
+/// The attempt number of a report: its `attempt`, or 1 when it names none.
+fn attempt_of(record: &ResultRecord) -> u32 {
+    record.attempt.unwrap_or(1).max(1)
+}
+
+/// True for a report that ends a run (`success`, `failure`, `cancelled`);
+/// claims (`pending`) and `skipped` reports never count as an attempt made.
+fn finished(record: &ResultRecord) -> bool {
+    matches!(
+        record.status,
+        ResultStatus::Success | ResultStatus::Failure | ResultStatus::Cancelled
+    )
+}
+
+/// The attempt number of the next run of `check`: one more than the highest
+/// attempt among its finished reports (a report without `attempt` is the
+/// first); `None` when it has none (a first run names no attempt).
+pub fn next_attempt(records: &[ResultRecord], check: &str) -> Option<u32> {
+    records
+        .iter()
+        .filter(|r| r.check == check && finished(r))
+        .map(attempt_of)
+        .max()
+        .map(|highest| highest.saturating_add(1))
+}
+
+/// True when `check` was already run again: a finished report of attempt 2 or later.
+pub fn retried(records: &[ResultRecord], check: &str) -> bool {
+    records
+        .iter()
+        .any(|r| r.check == check && finished(r) && attempt_of(r) >= 2)
+}
+
+/// The failure (or deciding cancel) of `check` still within `grace_seconds`
+/// at `now` that has not been retried yet: its `at` in seconds. Such a
+/// failure on the base tip is pending for one retry (a flaky test is absorbed
+/// before the grace ends); after that retry it is not pending again.
+pub fn retry_due(
+    records: &[ResultRecord],
+    check: &str,
+    grace_seconds: i64,
+    now: UnixSeconds,
+) -> Option<UnixSeconds> {
+    let latest = latest_per_check(records);
+    let deciding = latest.get(check)?;
+    if !matches!(
+        deciding.status,
+        ResultStatus::Failure | ResultStatus::Cancelled
+    ) {
+        return None;
+    }
+    let at = deciding.at_seconds()?;
+    let in_grace = now.saturating_sub(at) < grace_seconds;
+    (in_grace && !retried(records, check)).then_some(at)
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    fn rec(status: ResultStatus, at: i64, attempt: Option<u32>) -> ResultRecord {
+        let mut r = ResultRecord::new("CI", status, &crate::core::time::format_rfc3339(at));
+        r.attempt = attempt;
+        r
+    }
+
+    #[test]
+    fn a_failure_in_grace_is_due_for_one_retry_only() {
+        let t = 1_700_000_000;
+        let failed = [rec(ResultStatus::Failure, t, None)];
+        assert_eq!(
+            retry_due(&failed, "CI", 90, t + 10),
+            Some(t),
+            "within grace"
+        );
+        assert_eq!(
+            retry_due(&failed, "CI", 90, t + 90),
+            None,
+            "the grace ended"
+        );
+        assert_eq!(retry_due(&failed, "CI", 0, t), None, "no grace, no retry");
+        assert_eq!(next_attempt(&failed, "CI"), Some(2));
+        let claimed = [
+            rec(ResultStatus::Failure, t, None),
+            rec(ResultStatus::Pending, t + 5, Some(2)),
+        ];
+        assert_eq!(retry_due(&claimed, "CI", 90, t + 10), None, "a retry runs");
+        assert!(!retried(&claimed, "CI"), "a claim is not an attempt made");
+        let failed_again = [
+            rec(ResultStatus::Failure, t, None),
+            rec(ResultStatus::Pending, t + 5, Some(2)),
+            rec(ResultStatus::Failure, t + 20, Some(2)),
+        ];
+        assert_eq!(
+            retry_due(&failed_again, "CI", 90, t + 30),
+            None,
+            "one retry"
+        );
+        assert_eq!(next_attempt(&failed_again, "CI"), Some(3));
+        assert_eq!(
+            next_attempt(&[], "CI"),
+            None,
+            "a first run names no attempt"
+        );
+    }
+}

@@ -19,10 +19,40 @@ pub fn bad_status(status: &str) -> String {
     format!("--status `{status}` is not one of pending, success, failure, cancelled, skipped")
 }
 
-/// `ci run` without --sha found nothing to do.
-pub fn nothing_pending(check: &str) -> String {
+/// `ci run` / `deploy run` (`pipeline`: `ci` or `deploy`) without --sha found nothing to do.
+pub fn nothing_pending(pipeline: &str, check: &str) -> String {
+    let kind = if pipeline == "ci" { "CI" } else { pipeline };
     format!(
-        "no commit needs a run of `{check}` (see `git deploybot ci pending`); pass --sha to run one anyway"
+        "nothing pending for {kind} check `{check}`; see `git deploybot {pipeline} pending` (pass --sha to run one anyway)"
+    )
+}
+
+/// A runner's command could not be started: no result was recorded (and,
+/// when `released`, the claim was given back), so the commit stays pending.
+pub fn command_cannot_start(
+    program: &str,
+    why: &str,
+    pipeline: &str,
+    check: &str,
+    sha: &str,
+    released: bool,
+) -> String {
+    let recorded = if released {
+        "claim released, no result recorded"
+    } else {
+        "no result recorded"
+    };
+    format!(
+        "cannot start `{program}` ({why}): {recorded}, `{check}` on {} is still pending; fix the command after `--` (`git deploybot {pipeline} run --check {check} -- <command>`)",
+        short(sha)
+    )
+}
+
+/// `pipeline.deploy_command` could not be started (the shell's exit 126/127, or no shell).
+pub fn deploy_command_cannot_start(why: &str, sha: &str) -> String {
+    format!(
+        "pipeline.deploy_command could not start ({why}): no deploy result recorded, {} still awaits its deploy; fix pipeline.deploy_command in .deploybot.toml (or pass --config)",
+        short(sha)
     )
 }
 

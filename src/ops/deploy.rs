@@ -1,10 +1,10 @@
 //! Deploying an exact base sha with `pipeline.deploy_command`, and checking it
 //! live with `[[pipeline.verifications]]`; every outcome is a deploy-note line.
 
-use super::runner::{Pipeline, report_line, result};
+use super::runner::{Pipeline, release_claim, report_line, result};
 use crate::core::policy::Verification;
 use crate::core::results::{ResultStatus, latest_per_check};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::git::{ObjectId, names};
 use crate::messages::{self, short};
 use crate::session::Session;
@@ -67,6 +67,23 @@ pub fn run_deploy_command(
         .stdin(Stdio::null())
         .stdout(std::io::stderr())
         .status();
+    // The shell says 127 (not found) or 126 (not executable) when the
+    // command could not start: that is not a deploy result.
+    let not_started = match &status {
+        Err(e) => Some(format!("sh: {e}")),
+        Ok(s) if matches!(s.code(), Some(126 | 127)) => Some(format!(
+            "sh exited {}: command not found or not executable",
+            s.code().unwrap_or_default()
+        )),
+        Ok(_) => None,
+    };
+    if let Some(why) = not_started {
+        release_claim(session, Pipeline::Deploy, sha, &check, &run_id, &why)?;
+        return Err(CliError::usage(messages::deploy_command_cannot_start(
+            &why,
+            &sha.to_string(),
+        )));
+    }
     let ok = matches!(status, Ok(s) if s.success());
     let outcome = if ok {
         ResultStatus::Success
@@ -78,9 +95,6 @@ pub fn run_deploy_command(
         "duration_seconds".into(),
         serde_json::json!(started.elapsed().as_secs()),
     );
-    if let Err(e) = status {
-        record.extra.insert("error".into(), e.to_string().into());
-    }
     session.store.refresh()?;
     report_line(session, Pipeline::Deploy, sha, &record)?;
     Ok(outcome)

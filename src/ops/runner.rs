@@ -2,9 +2,9 @@
 //! one (claim with a `pending` line, run in a temporary worktree, report).
 
 use super::report::note_append_update;
-use super::worktree_run::RunEnd;
+use super::worktree_run::{RunEnd, RunWorktree, cannot_start};
 use crate::core::release::ReleaseState;
-use crate::core::results::{ResultRecord, ResultStatus, latest_per_check};
+use crate::core::results::{ResultRecord, ResultStatus, latest_per_check, next_attempt, retry_due};
 use crate::error::{CliError, CliResult};
 use crate::git::store::Attempt;
 use crate::git::{ObjectId, names};
@@ -52,15 +52,24 @@ pub struct PendingRun {
 pub const DEFAULT_RECLAIM_AFTER: i64 = 3600;
 
 /// True when `check` has no result on the commit, only an unclaimed `pending`
-/// request, or a claim older than `reclaim_after` seconds.
-fn needs_run(records: &[ResultRecord], check: &str, reclaim_after: i64) -> bool {
+/// request, or a claim older than `reclaim_after` seconds; or, with
+/// `retry_grace` (the base tip's CI: `pipeline.ci_failure_grace_seconds`),
+/// a failure still within the grace that was not retried yet (one retry).
+fn needs_run(
+    records: &[ResultRecord],
+    check: &str,
+    reclaim_after: i64,
+    retry_grace: Option<i64>,
+) -> bool {
+    let now = super::now_seconds();
+    if retry_grace.is_some_and(|grace| retry_due(records, check, grace, now).is_some()) {
+        return true;
+    }
     match latest_per_check(records).get(check) {
         None => true,
         Some(r) if r.status != ResultStatus::Pending => false,
         Some(r) if r.run_id.is_none() => true,
-        Some(r) => r
-            .at_seconds()
-            .is_none_or(|at| super::now_seconds() - at >= reclaim_after),
+        Some(r) => r.at_seconds().is_none_or(|at| now - at >= reclaim_after),
     }
 }
 
@@ -93,7 +102,7 @@ pub fn pending(
             let (records, _) = super::release::read_results(store, names::NOTES_CI, &tip)?;
             for check in checks
                 .iter()
-                .filter(|c| needs_run(&records, c, reclaim_after))
+                .filter(|c| needs_run(&records, c, reclaim_after, None))
             {
                 out.push(PendingRun {
                     sha: candidate.sha.clone(),
@@ -109,16 +118,25 @@ pub fn pending(
         Pipeline::Ci => policy.pipeline.ci_checks.clone(),
         Pipeline::Deploy => {
             let release = super::release::release_of(store, policy, &base, super::now_seconds())?;
-            if release.state == ReleaseState::AwaitingDeploy {
-                policy.pipeline.deploy_checks.clone()
-            } else {
-                Vec::new()
+            match release.state {
+                ReleaseState::AwaitingDeploy => policy.pipeline.deploy_checks.clone(),
+                // A deploy claim that was released (or lapsed) leaves the
+                // release `deploying`: the deploy check is pending again.
+                ReleaseState::Deploying => policy
+                    .pipeline
+                    .deploy_checks
+                    .iter()
+                    .filter(|c| release.waiting_for.contains(c))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
             }
         }
     };
+    let retry_grace = base_retry_grace(session, pipeline);
     for check in checks
         .iter()
-        .filter(|c| needs_run(&records, c, reclaim_after))
+        .filter(|c| needs_run(&records, c, reclaim_after, retry_grace))
     {
         out.push(PendingRun {
             sha: base.to_string(),
@@ -142,7 +160,7 @@ pub fn pending(
                 .queue
                 .required_checks
                 .iter()
-                .filter(|c| needs_run(&records, c, reclaim_after))
+                .filter(|c| needs_run(&records, c, reclaim_after, None))
             {
                 out.push(PendingRun {
                     sha: view.head_sha.clone(),
@@ -191,7 +209,20 @@ pub fn result(session: &Session, check: &str, status: ResultStatus, run_id: &str
     r
 }
 
-/// Claims `check` on `sha` with a `pending` line unless another run holds it; true when claimed.
+/// The grace within which a failure of the base tip's CI is pending for one
+/// retry (`None` for deploys, and when there is no grace).
+fn base_retry_grace(session: &Session, pipeline: Pipeline) -> Option<i64> {
+    let grace = session.policy.pipeline.ci_failure_grace_seconds;
+    (pipeline == Pipeline::Ci && grace > 0).then_some(grace)
+}
+
+/// A claim that was written: the run's attempt number (`None` for a first run).
+struct Claimed {
+    attempt: Option<u32>,
+}
+
+/// Claims `check` on `sha` with a `pending` line unless another run holds it;
+/// `None` when not claimed. A run after a finished one is the next attempt.
 fn claim(
     session: &Session,
     pipeline: Pipeline,
@@ -200,19 +231,52 @@ fn claim(
     run_id: &str,
     force: bool,
     reclaim_after: i64,
-) -> CliResult<bool> {
-    let line = result(session, check, ResultStatus::Pending, run_id).to_line();
+) -> CliResult<Option<Claimed>> {
     let subject = format!("claim: {check} on {}", short(&sha.to_string()));
     let claimed = session.store.transact("deploybot: claim run", |store| {
         let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
-        if !force && !needs_run(&records, check, reclaim_after) {
-            return Ok(Attempt::Done(false));
+        let is_base = store.tip(&session.base_ref())? == Some(sha);
+        let retry_grace = base_retry_grace(session, pipeline).filter(|_| is_base);
+        if !force && !needs_run(&records, check, reclaim_after, retry_grace) {
+            return Ok(Attempt::Done(None));
         }
-        let update =
-            note_append_update(store, session, pipeline.notes_ref(), &sha, &line, &subject)?;
-        Ok(Attempt::Write(vec![update], true))
+        let mut line = result(session, check, ResultStatus::Pending, run_id);
+        line.attempt = next_attempt(&records, check);
+        let update = note_append_update(
+            store,
+            session,
+            pipeline.notes_ref(),
+            &sha,
+            &line.to_line(),
+            &subject,
+        )?;
+        Ok(Attempt::Write(
+            vec![update],
+            Some(Claimed {
+                attempt: line.attempt,
+            }),
+        ))
     })?;
     Ok(claimed)
+}
+
+/// Gives a claim back without a result: a `pending` line without a run id
+/// (a request for a run, so the commit is pending again), saying why.
+pub fn release_claim(
+    session: &Session,
+    pipeline: Pipeline,
+    sha: ObjectId,
+    check: &str,
+    run_id: &str,
+    why: &str,
+) -> CliResult {
+    let mut line = ResultRecord::new(check, ResultStatus::Pending, &super::now_rfc3339());
+    line.runner = Some(session.actor.clone());
+    line.extra
+        .insert("released_run_id".into(), run_id.to_string().into());
+    line.extra.insert("reason".into(), why.to_string().into());
+    session.store.refresh()?;
+    report_line(session, pipeline, sha, &line)
 }
 
 /// Runs `command` for `check` on `sha` (or the first pending commit for it) in a temporary worktree.
@@ -252,7 +316,10 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
                 .into_iter()
                 .find(|p| p.check == check);
             let Some(found) = found else {
-                return Err(CliError::precondition(messages::nothing_pending(check)));
+                return Err(CliError::precondition(messages::nothing_pending(
+                    pipeline_name(pipeline),
+                    check,
+                )));
             };
             crate::git::parse_oid(&found.sha).expect("pending shas come from refs")
         }
@@ -281,7 +348,21 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
             });
         }
     }
-    if !claim(
+    let (program, _) = super::worktree_run::split_command(command)?;
+    let worktree = RunWorktree::add(session.repo(), &sha_hex, &run_id)?;
+    // A command that cannot start is not a result of the commit: say so and
+    // record nothing (checked before claiming, so the commit stays pending).
+    if let Some(why) = cannot_start(program, worktree.dir()) {
+        return Err(CliError::usage(messages::command_cannot_start(
+            program,
+            &why,
+            pipeline_name(pipeline),
+            check,
+            &sha_hex,
+            false,
+        )));
+    }
+    let Some(claimed) = claim(
         session,
         pipeline,
         sha,
@@ -289,15 +370,28 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
         &run_id,
         explicit,
         reclaim_after,
-    )? {
+    )?
+    else {
         return Err(CliError::precondition(messages::already_claimed(
             check, &sha_hex,
         )));
-    }
+    };
     let started = Instant::now();
-    let status = run_in_worktree(session, sha, check, &run_id, command, quiet_stdout);
+    let status = run_command(&worktree, sha, check, &run_id, command, quiet_stdout);
+    drop(worktree);
     let duration = started.elapsed().as_secs_f64();
     let (status, message) = match status {
+        Ok(RunEnd::NotStarted(why)) => {
+            release_claim(session, pipeline, sha, check, &run_id, &why)?;
+            return Err(CliError::usage(messages::command_cannot_start(
+                program,
+                &why,
+                pipeline_name(pipeline),
+                check,
+                &sha_hex,
+                true,
+            )));
+        }
         Ok(RunEnd::Stopped(signal)) => {
             return Err(CliError::new(
                 crate::error::ErrorKind::Runtime,
@@ -318,6 +412,7 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
         ),
     };
     let mut record = result(session, check, status, &run_id);
+    record.attempt = claimed.attempt;
     record.extra.insert(
         "duration_seconds".into(),
         serde_json::json!((duration * 10.0).round() / 10.0),
@@ -334,9 +429,17 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
     })
 }
 
-/// Runs the command in a detached worktree of `sha`, streaming its output.
-fn run_in_worktree(
-    session: &Session,
+/// `ci` or `deploy`, as in the command line.
+fn pipeline_name(pipeline: Pipeline) -> &'static str {
+    match pipeline {
+        Pipeline::Ci => "ci",
+        Pipeline::Deploy => "deploy",
+    }
+}
+
+/// Runs the command in the run's worktree of `sha`, streaming its output.
+fn run_command(
+    worktree: &RunWorktree<'_>,
     sha: ObjectId,
     check: &str,
     run_id: &str,
@@ -353,6 +456,7 @@ fn run_in_worktree(
     if quiet_stdout {
         cmd.stdout(std::io::stderr());
     }
-    super::worktree_run::run_in_worktree(session.repo(), &sha.to_string(), run_id, cmd)
+    worktree
+        .run(cmd)
         .map_err(|e| anyhow::anyhow!("`{program}`: {e:#}"))
 }

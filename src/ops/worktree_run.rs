@@ -20,24 +20,81 @@ const LOCK_REASON: &str = "deploybot run by pid ";
 const GRACE: Duration = Duration::from_secs(5);
 
 /// How a command in a worktree ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunEnd {
     /// It exited by itself: true on success.
     Exited(bool),
     /// The runner got this signal (`SIGTERM`, `SIGINT`) and stopped it.
     Stopped(&'static str),
+    /// It could not be started at all (why): not a result of the commit.
+    NotStarted(String),
 }
 
-/// Runs `cmd` (its program and arguments set) in a new detached worktree of
-/// `sha`, returning how it ended. The worktree is removed in every case.
-pub fn run_in_worktree(repo: &Repo, sha: &str, run_id: &str, mut cmd: Command) -> Result<RunEnd> {
-    remove_stale_worktrees(repo);
-    let dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{run_id}"));
-    let dir_text = dir.to_string_lossy().to_string();
-    let reason = format!("{LOCK_REASON}{}", std::process::id());
-    repo.run_git(&[
-        "worktree", "add", "--detach", "--quiet", "--lock", "--reason", &reason, &dir_text, sha,
-    ])?;
+/// A detached worktree of one exact sha for one run, locked with the
+/// runner's pid; removed when dropped.
+pub struct RunWorktree<'r> {
+    repo: &'r Repo,
+    dir: PathBuf,
+}
+
+impl<'r> RunWorktree<'r> {
+    /// Adds the worktree of `sha` for `run_id` (removing those of dead runners first).
+    pub fn add(repo: &'r Repo, sha: &str, run_id: &str) -> Result<RunWorktree<'r>> {
+        remove_stale_worktrees(repo);
+        let dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{run_id}"));
+        let dir_text = dir.to_string_lossy().to_string();
+        let reason = format!("{LOCK_REASON}{}", std::process::id());
+        repo.run_git(&[
+            "worktree", "add", "--detach", "--quiet", "--lock", "--reason", &reason, &dir_text, sha,
+        ])?;
+        Ok(RunWorktree { repo, dir })
+    }
+
+    /// Where the commit is checked out (the command's working directory).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs `cmd` (its program and arguments set) in the worktree, returning how it ended.
+    pub fn run(&self, cmd: Command) -> Result<RunEnd> {
+        run_in_dir(&self.dir, cmd)
+    }
+}
+
+impl Drop for RunWorktree<'_> {
+    fn drop(&mut self) {
+        remove_worktree(self.repo, &self.dir);
+    }
+}
+
+/// Why `program` cannot be started from `dir` the way `execvp` would look
+/// for it (a name without `/` on `PATH`, a path relative to `dir`), or None
+/// when it can. Checked before a run is claimed, so a typo records nothing.
+pub fn cannot_start(program: &str, dir: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.is_empty() {
+        return Some("the command is empty".into());
+    }
+    if program.contains('/') {
+        let path = dir.join(program);
+        return match std::fs::metadata(&path) {
+            Err(_) => Some("no such file in the commit".into()),
+            Ok(m) if m.is_dir() => Some("a directory".into()),
+            Ok(_) if !executable(&path) => Some("not executable".into()),
+            Ok(_) => None,
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    let found = std::env::split_paths(&path).any(|d| executable(&dir.join(d).join(program)));
+    (!found).then(|| "not found on PATH".into())
+}
+
+/// Runs `cmd` in `dir` in its own process group, stopping the group when the
+/// runner is signalled.
+fn run_in_dir(dir: &Path, mut cmd: Command) -> Result<RunEnd> {
     let got = Arc::new(AtomicUsize::new(0));
     let mut registered = Vec::new();
     for signal in [libc::SIGTERM, libc::SIGINT] {
@@ -51,15 +108,17 @@ pub fn run_in_worktree(repo: &Repo, sha: &str, run_id: &str, mut cmd: Command) -
         registered.extend(id.ok());
     }
     // Its own process group, so the whole tree it starts can be stopped at once.
-    cmd.current_dir(&dir).process_group(0);
+    cmd.current_dir(dir).process_group(0);
     let ended = match cmd.spawn() {
         Ok(child) => supervise(child, &got),
-        Err(e) => Err(anyhow::anyhow!("cannot start the command: {e}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RunEnd::NotStarted(format!(
+            "{e}: the program or the interpreter its #! line names is missing"
+        ))),
+        Err(e) => Ok(RunEnd::NotStarted(e.to_string())),
     };
     for id in registered {
         signal_hook::low_level::unregister(id);
     }
-    remove_worktree(repo, &dir);
     ended
 }
 
