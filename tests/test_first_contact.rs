@@ -249,3 +249,118 @@ fn an_ambiguous_or_unknown_abbreviation_is_one_line_naming_it() {
         "error: --sha `abc123` is not a sha (7 to 40 hex digits); copy it from `git deploybot status`"
     );
 }
+
+// ---- item 9: completions for `git deploybot <TAB>`, a manual beyond --help ----
+
+/// Runs `script` in a real, non-interactive bash; returns its stdout.
+fn bash(script: &str) -> String {
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", script])
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "bash failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn bash_completes_git_deploybot_and_git_space_deploybot() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let script = dev.ok(&["completions", "bash"]);
+    assert!(
+        script.contains("\n_git_deploybot() {"),
+        "defines _git_deploybot"
+    );
+    let file = w.dir.path().join("git-deploybot.bash");
+    std::fs::write(&file, &script).expect("write the script");
+    let complete = |words: &str, cword: usize, call: &str| {
+        bash(&format!(
+            "source '{}'; COMP_WORDS=({words}); COMP_CWORD={cword}; {call}; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            file.display()
+        ))
+    };
+    // `git deploybot sta<TAB>`, as git's completion calls it (no arguments).
+    let got = complete("git deploybot sta", 2, "_git_deploybot");
+    assert_eq!(
+        got, "status \n",
+        "a subcommand, with the space git leaves out"
+    );
+    // Past global options, into a subcommand's flags.
+    let got = complete("git -C . deploybot unpause --cont", 5, "_git_deploybot");
+    assert_eq!(got, "--control-id \n");
+    let got = complete("git deploybot ci ''", 3, "_git_deploybot");
+    for sub in ["report ", "pending ", "run "] {
+        assert!(got.lines().any(|l| l == sub), "{sub} in {got}");
+    }
+    // `git-deploybot claim-repair --o<TAB>` through the registered completer.
+    let registered = bash(&format!(
+        "source '{}'; complete -p git-deploybot",
+        file.display()
+    ));
+    let function = registered
+        .split_whitespace()
+        .skip_while(|w| *w != "-F")
+        .nth(1)
+        .expect("complete -F <function>")
+        .to_string();
+    let got = complete(
+        "git-deploybot claim-repair --o",
+        2,
+        &format!("{function} git-deploybot --o claim-repair"),
+    );
+    assert!(got.lines().any(|l| l == "--owner"), "{got}");
+
+    // Through git's own bash completion, when it is installed here.
+    let git_completion = std::path::Path::new("/usr/share/bash-completion/completions/git");
+    if git_completion.exists() {
+        let got = bash(&format!(
+            "source '{}'; source '{}'; COMP_WORDS=(git deploybot sta); COMP_CWORD=2; \
+             COMP_LINE='git deploybot sta'; COMP_POINT=${{#COMP_LINE}}; \
+             __git_wrap__git_main git sta deploybot; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            git_completion.display(),
+            file.display()
+        ));
+        assert_eq!(got, "status \n");
+    }
+}
+
+#[test]
+fn the_manual_has_concepts_examples_exit_status_and_option_values() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let page = dev.ok(&["man"]);
+    for section in [
+        ".SH CONCEPTS",
+        ".SH EXAMPLES",
+        ".SH \"EXIT STATUS\"",
+        ".SH OPTIONS",
+    ] {
+        assert!(page.contains(section), "{section} in the main page");
+    }
+    for code in 0..=7 {
+        assert!(
+            page.contains(&format!(".TP\n\\fB{code}\\fR\n")),
+            "exit code {code} listed"
+        );
+    }
+    assert!(
+        page.contains("[\\fB\\-C\\fR \\fIPATH\\fR]"),
+        "synopsis shows option values"
+    );
+    let dir = w.dir.path().join("man1");
+    dev.ok(&["man", "--dir", dir.to_str().expect("utf-8")]);
+    let unpause = std::fs::read_to_string(dir.join("git-deploybot-unpause.1")).expect("page");
+    assert!(
+        unpause.contains(
+            "\\fBgit deploybot unpause\\fR \\fB\\-\\-sha\\fR \\fISHA\\fR \\fB\\-\\-control\\-id\\fR \\fIID\\fR"
+        ),
+        "{unpause}"
+    );
+    // `-h` works before any page is installed.
+    let help = dev.ok(&["-h"]);
+    assert!(help.contains("Usage: git deploybot"), "{help}");
+}

@@ -2,7 +2,7 @@
 //! manual, shell completions and docs/commands.md, all rendered from the one
 //! clap definition, so `git help deploybot`, `--help` and the docs agree.
 
-use super::Cli;
+use super::{Cli, man_sections};
 use crate::cli::output::outln;
 use crate::error::{CliError, CliResult};
 use crate::messages;
@@ -36,19 +36,44 @@ fn built_command() -> clap::Command {
 
 /// Every man page: `git-deploybot.1` and one `git-deploybot-<sub>.1` per visible subcommand.
 pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    fn walk(cmd: &clap::Command, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
+    fn walk(
+        cmd: &clap::Command,
+        is_root: bool,
+        out: &mut Vec<(String, Vec<u8>)>,
+    ) -> std::io::Result<()> {
         let man = clap_mangen::Man::new(cmd.clone());
         let mut page = Vec::new();
         man.render(&mut page)?;
-        out.push((man.get_filename(), page));
+        let page = with_sections(&String::from_utf8_lossy(&page), cmd, is_root);
+        out.push((man.get_filename(), page.into_bytes()));
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-            walk(sub, out)?;
+            walk(sub, false, out)?;
         }
         Ok(())
     }
     let mut pages = Vec::new();
-    walk(&built_command(), &mut pages)?;
+    walk(&built_command(), true, &mut pages)?;
     Ok(pages)
+}
+
+/// clap_mangen's page with our synopsis (option values shown) in place of
+/// its own, and on the main page CONCEPTS, EXAMPLES and EXIT STATUS before
+/// the version.
+fn with_sections(page: &str, cmd: &clap::Command, is_root: bool) -> String {
+    let mut out = String::with_capacity(page.len() + 4096);
+    let mut sections = page.split_inclusive('\n').peekable();
+    while let Some(line) = sections.next() {
+        if line.starts_with(".SH SYNOPSIS") {
+            out.push_str(&man_sections::synopsis(cmd, is_root));
+            while sections.next_if(|l| !l.starts_with(".SH ")).is_some() {}
+            continue;
+        }
+        if is_root && line.starts_with(".SH VERSION") {
+            out.push_str(&man_sections::main_sections());
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Runs `man`.
@@ -97,7 +122,55 @@ pub fn completions(args: CompletionsArgs) -> CliResult {
     let mut cmd = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "git-deploybot", &mut script);
+    if args.shell == clap_complete::Shell::Bash {
+        // clap_complete names a subcommand's case `git__subcmd__deploybot__…`
+        // (it turns the `-` of the binary's name into a separator after the
+        // space) where its word loop sets `git__deploybot__…`: unified, the
+        // subcommands' flags complete too.
+        let mut text =
+            String::from_utf8_lossy(&script).replace("git__subcmd__deploybot", "git__deploybot");
+        if let Some(wrapper) = git_subcommand_wrapper(&text) {
+            text.push_str(&wrapper);
+        }
+        script = text.into_bytes();
+    }
     crate::cli::output::emit(&script)
+}
+
+/// `git deploybot <TAB>`: git's bash completion calls `_git_deploybot` with
+/// the words as typed (`git -C dir deploybot sta`); this hands the words from
+/// `deploybot` on, as `git-deploybot …`, to the function clap generated (its
+/// name read from the script's `complete -F` line), and adds the space git's
+/// completion (registered `-o nospace`) leaves to each word.
+fn git_subcommand_wrapper(script: &str) -> Option<String> {
+    let completer = script
+        .split("complete -F ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?;
+    Some(format!(
+        r#"
+# `git deploybot <TAB>` (git's completion calls _git_deploybot).
+_git_deploybot() {{
+    local i start=0
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ "${{COMP_WORDS[i]}}" == deploybot ]]; then
+            start=$i
+            break
+        fi
+    done
+    ((start > 0)) || return 0
+    local -a words=("git-deploybot" "${{COMP_WORDS[@]:start+1}}")
+    local cword=$((COMP_CWORD - start))
+    local -a COMP_WORDS=("${{words[@]}}")
+    local COMP_CWORD=$cword
+    {completer} git-deploybot "${{words[cword]}}" "${{words[cword-1]}}"
+    for i in "${{!COMPREPLY[@]}}"; do
+        [[ -d "${{COMPREPLY[i]}}" || "${{COMPREPLY[i]}}" == *= ]] || COMPREPLY[i]+=" "
+    done
+}}
+"#
+    ))
 }
 
 /// docs/commands.md: every command's `--help`, as clap renders it.

@@ -9,6 +9,7 @@ pub mod follow;
 pub mod hook;
 pub mod init;
 pub mod man;
+pub mod man_sections;
 pub mod output;
 pub mod pause;
 pub mod progress;
