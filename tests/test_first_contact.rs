@@ -364,3 +364,144 @@ fn the_manual_has_concepts_examples_exit_status_and_option_values() {
     let help = dev.ok(&["-h"]);
     assert!(help.contains("Usage: git deploybot"), "{help}");
 }
+
+// ---- item 10: one voice ----
+
+/// A world where `a` and `b` are requested with green CI on their heads.
+fn two_green_requests(policy: &str) -> (World, Clone) {
+    let w = World::with_policy(policy);
+    let dev = w.clone_as("dev");
+    for (branch, file) in [("a", "a.txt"), ("b", "b.txt")] {
+        let head = dev.push_branch(branch, file, &format!("{branch}\n"));
+        dev.report_ci(&head, "success");
+        dev.ok(&["request", branch]);
+    }
+    (w, dev)
+}
+
+#[test]
+fn the_react_headline_names_the_new_main_and_follow_speaks_lower_case() {
+    let (w, dev) = two_green_requests(FAST_POLICY);
+    let before = dev.remote_main();
+    let text = dev.ok(&["react", "--follow", "--timeout", "30"]);
+    let after = w.server_ref("refs/heads/main").expect("main");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            format!(
+                "react: complete — main {} → {}, merged 2",
+                &before[..12],
+                &after[..12]
+            )
+            .as_str()
+        ),
+        "{text}"
+    );
+    let follow = text
+        .lines()
+        .find(|l| l.starts_with("follow: "))
+        .unwrap_or_else(|| panic!("a follow line: {text}"));
+    assert_eq!(
+        follow.split(" after ").next(),
+        Some(
+            format!(
+                "follow: reached — main {} admits the next merge (testing,",
+                &after[..12]
+            )
+            .as_str()
+        ),
+        "{follow}"
+    );
+    assert!(!text.contains("Reached"), "{text}");
+
+    // Nothing to merge: the headline names main and its release.
+    let text = dev.ok(&["react"]);
+    assert_eq!(
+        text.lines().next(),
+        Some(format!("react: complete — main {} is testing", &after[..12]).as_str()),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_followed_failure_is_printed_once() {
+    let bin = assert_cmd::cargo::cargo_bin!("git-deploybot");
+    let policy = format!(
+        "{FAST_POLICY}ci_dispatch_command = \"'{}' ci report --sha $DEPLOYBOT_SHA --check CI --status failure\"\n",
+        bin.display()
+    );
+    let (w, dev) = two_green_requests(&policy);
+    let (code, stdout, stderr) = outcome(
+        &dev,
+        &["react", "--follow", "--dispatch-ci", "--timeout", "30"],
+    );
+    let main = w.server_ref("refs/heads/main").expect("main");
+    assert_eq!(code, Some(6), "{stdout}{stderr}");
+    let failed: Vec<&str> = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| l.contains("ci-failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "said once: {stdout}{stderr}");
+    assert!(
+        failed[0].starts_with(&format!(
+            "follow: failed — main {} is ci-failed after ",
+            &main[..12]
+        )),
+        "{}",
+        failed[0]
+    );
+    assert!(!stderr.contains("error:"), "{stderr}");
+}
+
+#[test]
+fn claim_repair_defaults_to_the_actor_and_says_the_json_word() {
+    let w = World::with_policy(FAST_POLICY);
+    let dev = w.clone_as("dev");
+    let main = dev.remote_main();
+    dev.report_ci(&main, "failure");
+    let branch = format!("deploybot/repair/{}", &main[..12]);
+
+    let text = dev.ok(&["claim-repair"]);
+    assert!(
+        text.starts_with(&format!(
+            "created: {branch} for dev@example.com (repairing ci-failed on {})\n",
+            &main[..12]
+        )),
+        "{text}"
+    );
+    let text = dev.ok(&["claim-repair"]);
+    assert!(
+        text.starts_with(&format!("owned: {branch} is already yours")),
+        "{text}"
+    );
+    let other = w.clone_as("other");
+    let text = other.ok(&["claim-repair"]);
+    assert!(
+        text.starts_with(&format!(
+            "claimed: {branch} belongs to dev@example.com since "
+        )),
+        "{text}"
+    );
+    let view = json(&other, &["claim-repair", "--json"]);
+    assert_eq!(view["state"], "claimed");
+    assert_eq!(view["owner"], "dev@example.com");
+
+    // The lease commit reads as a sentence in `git log`, its JSON below.
+    let message = w.server_git(&["log", "-1", "--format=%B", &format!("refs/heads/{branch}")]);
+    let (subject, rest) = message
+        .split_once("\n\n")
+        .expect("a blank line after the subject");
+    assert_eq!(
+        subject,
+        format!(
+            "repair lease for {} (ci-failed), owner dev@example.com",
+            &main[..12]
+        )
+    );
+    let lease: Value = serde_json::from_str(rest.trim()).expect("lease JSON");
+    assert_eq!(lease["main_sha"], main.as_str());
+    // status reads it back.
+    assert_eq!(dev.status()["repair"]["owner"], "dev@example.com");
+}

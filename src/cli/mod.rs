@@ -135,12 +135,23 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Already said on stdout (a followed release's end): only the exit code.
+        Err(err) if err.message.is_empty() => ExitCode::from(err.kind.exit_code()),
         Err(err) => {
             let mut lines = vec![format!("error: {}", err.message)];
             lines.extend(err.details.iter().map(|line| format!("  {line}")));
             output::warn_lines(&lines.iter().map(String::as_str).collect::<Vec<_>>());
             ExitCode::from(err.kind.exit_code())
         }
+    }
+}
+
+/// An error whose news the command already printed (its text output ends
+/// with it): it sets the exit code and prints nothing more.
+pub fn reported(err: CliError) -> CliError {
+    CliError {
+        message: String::new(),
+        ..err
     }
 }
 

@@ -53,10 +53,12 @@ pub fn run(global: &GlobalArgs, args: ReactArgs) -> CliResult {
     )?;
     if args.json {
         print_json(&output)?;
-    } else {
-        out!("{}", render_text(&output))?;
+        return follow_exit(output.follow.as_ref());
     }
-    follow_exit(output.follow.as_ref())
+    out!("{}", render_text(&output))?;
+    // The follow line above already said how the release ended: exit 6 or 7
+    // without saying it again.
+    follow_exit(output.follow.as_ref()).map_err(super::reported)
 }
 
 /// One pass, then (with `follow`) waiting for the new base sha; shared with unpause's wake-up.
@@ -86,24 +88,57 @@ pub fn react_and_follow(
     Ok(ReactOutput { pass, follow })
 }
 
-/// The exit status for a followed release: failed (6), timed out (7), else success.
+/// The exit status for a followed release: failed (6), timed out (7), else
+/// success; the error says what the follow line says.
 pub fn follow_exit(follow: Option<&FollowReport>) -> CliResult {
-    match follow.map(|f| f.outcome) {
-        Some(FollowEnd::Failed) => Err(CliError::new(
-            ErrorKind::ReleaseFailed,
-            "the followed release failed",
-        )),
-        Some(FollowEnd::TimedOut) => Err(CliError::new(
-            ErrorKind::TimedOut,
-            "timed out following the release",
-        )),
-        _ => Ok(()),
+    let Some(f) = follow else { return Ok(()) };
+    let kind = match f.outcome {
+        FollowEnd::Failed => ErrorKind::ReleaseFailed,
+        FollowEnd::TimedOut => ErrorKind::TimedOut,
+        _ => return Ok(()),
+    };
+    Err(CliError::new(kind, follow_summary(f)))
+}
+
+/// How following ended, in words: `failed — main 1a2b3c4d5e6f is ci-failed after 12s`.
+fn follow_summary(f: &FollowReport) -> String {
+    let sha = f.sha.as_deref().map(short).unwrap_or("-");
+    let release = f.release.as_ref().map(|r| r.state.as_str()).unwrap_or("-");
+    let after = f.elapsed_seconds;
+    match f.outcome {
+        FollowEnd::Reached => {
+            format!("reached — main {sha} admits the next merge ({release}, after {after}s)")
+        }
+        FollowEnd::Failed => match &f.paused_with {
+            Some(reason) => {
+                format!("failed — main {sha} is {release} after {after}s; paused: {reason}")
+            }
+            None => format!("failed — main {sha} is {release} after {after}s"),
+        },
+        FollowEnd::Paused => format!("paused — main {sha} is {release} after {after}s"),
+        FollowEnd::TimedOut => {
+            format!("timed out — main {sha} is still {release} after {after}s")
+        }
+        FollowEnd::NothingToFollow => format!("nothing to follow — main {sha} is {release}"),
     }
 }
 
-/// The human rendering.
+/// The follow line of a react (or unpause wake-up) text.
+pub fn follow_line(f: &FollowReport) -> String {
+    format!("follow: {}\n", follow_summary(f))
+}
+
+/// The human rendering: the pass, then how following ended.
 pub fn render_text(output: &ReactOutput) -> String {
-    let pass = &output.pass;
+    let mut out = render_pass(&output.pass);
+    if let Some(f) = &output.follow {
+        out.push_str(&follow_line(f));
+    }
+    out
+}
+
+/// The pass alone, headline first.
+pub fn render_pass(pass: &ReactReport) -> String {
     let mut out = String::new();
     let state = match pass.state {
         ReactState::Paused => "paused",
@@ -111,11 +146,31 @@ pub fn render_text(output: &ReactOutput) -> String {
         ReactState::Complete => "complete",
     };
     out.push_str(&format!("react: {state}"));
-    if let (Some(base), Some(release)) = (&pass.base_sha, pass.release) {
-        out.push_str(&format!(" (main {} {})", short(base), release.as_str()));
+    let moved = pass
+        .new_base_sha
+        .as_ref()
+        .filter(|new| pass.base_sha.as_ref() != Some(*new));
+    match (&pass.base_sha, moved, pass.release) {
+        // The headline names the new main: `main 1a2b3c4d5e6f → 9f8e7d6c5b4a, merged 2`.
+        (Some(base), Some(new), _) => {
+            let landed: usize = pass.landed.iter().map(|c| c.entries.len()).sum();
+            out.push_str(&format!(
+                " — main {} → {}, merged {}",
+                short(base),
+                short(new),
+                pass.merged.len() + landed
+            ));
+            if pass.repair {
+                out.push_str(" (the repair)");
+            }
+        }
+        (Some(base), None, Some(release)) => {
+            out.push_str(&format!(" — main {} is {}", short(base), release.as_str()))
+        }
+        _ => {}
     }
     if let Some(why) = &pass.why {
-        out.push_str(&format!(" — {why}"));
+        out.push_str(&format!("; {why}"));
     }
     out.push('\n');
     if let Some(sha) = &pass.watermark_set {
@@ -193,15 +248,6 @@ pub fn render_text(output: &ReactOutput) -> String {
         && pass.discarded.is_empty()
     {
         out.push_str("  nothing ready to merge\n");
-    }
-    if let Some(f) = &output.follow {
-        let release = f.release.as_ref().map(|r| r.state.as_str()).unwrap_or("-");
-        out.push_str(&format!(
-            "follow: {:?} — {} is {release} after {}s\n",
-            f.outcome,
-            f.sha.as_deref().map(short).unwrap_or("-"),
-            f.elapsed_seconds
-        ));
     }
     out
 }

@@ -1,6 +1,6 @@
 //! `git deploybot unpause`: resume with a durable recovery, then wake the reactor.
 
-use super::react::{ReactOutput, follow_exit, react_and_follow, render_text as react_text};
+use super::react::{ReactOutput, follow_exit, follow_line, react_and_follow, render_pass};
 use super::render::print_json;
 use super::{GlobalArgs, sha_syntax};
 use crate::cli::output::out;
@@ -109,7 +109,15 @@ pub fn render_text(output: &UnpauseOutput) -> String {
         out.push_str("not waking the reactor (--no-wake); run `git deploybot react` when ready\n");
     }
     if let Some(wake) = &output.wake_up {
-        out.push_str(&format!("wake-up {}", react_text(wake)));
+        out.push_str(&format!("wake-up {}", render_pass(&wake.pass)));
+        // A failed or timed-out follow is said once, by the deferred line.
+        if let Some(f) = wake
+            .follow
+            .as_ref()
+            .filter(|_| output.wake_up_deferred.is_none())
+        {
+            out.push_str(&follow_line(f));
+        }
     }
     if let Some(deferred) = &output.wake_up_deferred {
         out.push_str(deferred);
