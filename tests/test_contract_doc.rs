@@ -54,7 +54,12 @@ fn the_contract_is_in_the_repository_and_linked() {
 /// Issue 12, item 1: every install line honours the lock file.
 #[test]
 fn every_install_line_is_locked() {
-    for path in ["README.md", "hooks/README.md", "src/ops/doctor.rs", "src/demo/mod.rs"] {
+    for path in [
+        "README.md",
+        "hooks/README.md",
+        "src/ops/doctor.rs",
+        "src/demo/mod.rs",
+    ] {
         for line in read(path).lines().filter(|l| l.contains("cargo install")) {
             assert!(line.contains("--locked"), "{path}: {line}");
         }

@@ -234,6 +234,8 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     let mut kept: Vec<&Candidate> = Vec::new();
     let mut rebuild_first: Vec<Vec<String>> = Vec::new();
     let mut broken = false;
+    let mut waiting_on_failure = false;
+    let mut retry_now: Vec<String> = Vec::new();
     for (candidate, ci) in inputs.candidates {
         if broken {
             plan.discard.push(Discard {
@@ -282,6 +284,21 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
             broken = true;
             continue;
         }
+        // A failure above a candidate still under test proves nothing yet: the
+        // culprit may be below it. Wait (and build nothing on top) until every
+        // candidate below has passed.
+        let below_passed = kept.iter().all(|k| {
+            inputs
+                .candidates
+                .iter()
+                .any(|(c, ci)| c.candidate_id == k.candidate_id && *ci == CandidateCi::Passed)
+        });
+        if matches!(ci, CandidateCi::Failed { .. }) && !below_passed {
+            waiting_on_failure = true;
+            expected_base = candidate.sha.clone();
+            kept.push(candidate);
+            continue;
+        }
         if let CandidateCi::Failed { check, url } = ci {
             let url = url
                 .as_deref()
@@ -312,7 +329,9 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
                     .copied()
                     .unwrap_or(0);
                 if failed_before < inputs.max_retries {
-                    rebuild_first.push(branches);
+                    // Retried after the entries that have not failed (below):
+                    // a likely culprit must not hold innocent entries back.
+                    retry_now.push(e.branch.clone());
                 } else {
                     plan.block.push((e.branch.clone(), e.head_sha.clone(), why));
                 }
@@ -334,7 +353,7 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
             plan.land.push(candidate.candidate_id.clone());
         }
     }
-    if !inputs.may_build {
+    if !inputs.may_build || waiting_on_failure {
         return plan;
     }
     // Build: first what a failure asked to rebuild, then ready entries, FIFO.
@@ -362,7 +381,7 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
         live += 1;
     }
     let blocked: Vec<&str> = plan.block.iter().map(|(b, _, _)| b.as_str()).collect();
-    let mut pending: Vec<String> = inputs
+    let pending: Vec<String> = inputs
         .entries
         .iter()
         .filter(|e| e.state == EntryState::Queued)
@@ -370,10 +389,30 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
         .filter(|e| inputs.only.is_none_or(|only| only == e.branch))
         .map(|e| e.branch.clone())
         .collect();
+    // Entries that failed before go last, each alone (a retry is a test of
+    // that entry only); the others keep request order, batched.
+    let failed_before = |branch: &str| {
+        retry_now.iter().any(|r| r == branch)
+            || inputs.entries.iter().any(|e| {
+                e.branch == branch
+                    && inputs
+                        .failures
+                        .contains_key(&failure_key(&e.branch, &e.head_sha))
+            })
+    };
+    let (retries, mut pending): (Vec<String>, Vec<String>) =
+        pending.into_iter().partition(|b| failed_before(b));
     while live < inputs.depth && !pending.is_empty() {
         let n = inputs.max_batch.max(1).min(pending.len());
         let group: Vec<String> = pending.drain(..n).collect();
         plan.build.push(group);
+        live += 1;
+    }
+    for retry in retries {
+        if live >= inputs.depth {
+            break;
+        }
+        plan.build.push(vec![retry]);
         live += 1;
     }
     plan

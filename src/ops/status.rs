@@ -69,7 +69,7 @@ pub fn next_steps(report: &StatusReport) -> Vec<String> {
     let mut next = Vec::new();
     // A failed main: the repair first (claim, fix and CI, request), so that
     // the unpause that follows lands it at once.
-    if failed && !report.recovery_owns_main || failed && c.is_paused() {
+    if failed && (!report.recovery_owns_main || c.is_paused()) {
         match &report.repair {
             None if base.is_some() => next.push(messages::next_claim_repair()),
             Some(repair) => match report.queue.iter().find(|e| e.branch == repair.branch) {

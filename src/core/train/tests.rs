@@ -125,12 +125,37 @@ fn a_failed_single_entry_is_retried_then_blocked_with_the_check_and_candidate() 
     let train = [(candidate("c1", 10, 1, &["a"]), failed)];
     let none = BTreeMap::new();
     let plan = plan_train(&inputs(&entries, &train, &none));
-    assert_eq!(plan.build[0], vec!["a"], "retried once");
+    assert_eq!(
+        plan.build,
+        vec![vec!["b"], vec!["a"]],
+        "retried once, after the entries that have not failed"
+    );
     let once = BTreeMap::from([(failure_key("a", &sha(7)), 1)]);
     let plan = plan_train(&inputs(&entries, &train, &once));
     assert_eq!(plan.block.len(), 1);
     assert_eq!(plan.block[0].2, "failed CI in candidate c1");
     assert_eq!(plan.build, vec![vec!["b"]], "the rest goes on");
+}
+
+#[test]
+fn a_failure_above_a_candidate_still_testing_waits_for_it() {
+    // The culprit may be below: blaming the upper one would block an innocent entry.
+    let entries = queued(&["l", "u", "x"]);
+    let failed = CandidateCi::Failed {
+        check: "CI".into(),
+        url: None,
+    };
+    let train = [
+        (candidate("c1", 10, 1, &["l"]), CandidateCi::Testing),
+        (candidate("c2", 11, 10, &["u"]), failed),
+    ];
+    let once = BTreeMap::from([(failure_key("u", &sha(7)), 1)]);
+    let plan = plan_train(&inputs(&entries, &train, &once));
+    assert_eq!(
+        plan,
+        TrainPlan::default(),
+        "nothing blamed, nothing built on a failure"
+    );
 }
 
 #[test]
