@@ -33,16 +33,39 @@ pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: PendingArgs) -> CliRes
     }
     if items.is_empty() {
         outln!("nothing pending")?;
+        return Ok(());
     }
-    for item in &items {
-        outln!(
-            "{} {:<12} {} ({} {})",
-            short(&item.sha),
-            item.check,
-            item.sha,
-            item.source,
-            item.branch
-        )?;
+    let mut rows = vec![["source", "branch", "sha", "check"].map(String::from)];
+    rows.extend(items.iter().map(|item| {
+        [
+            item.source.clone(),
+            item.branch.clone(),
+            short(&item.sha).to_string(),
+            item.check.clone(),
+        ]
+    }));
+    for line in aligned(&rows) {
+        outln!("{line}")?;
     }
     Ok(())
+}
+
+/// The rows as lines of columns padded to their widest cell, two spaces apart.
+fn aligned(rows: &[[String; 4]]) -> Vec<String> {
+    let mut widths = [0; 4];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect()
 }
