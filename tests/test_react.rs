@@ -572,8 +572,13 @@ fn status_names_the_next_step_at_each_turn_of_the_story() {
     coord.react();
     let (id, sha) = coord.pause_ids();
     let steps = next(&coord);
+    // The repair first, then the unpause that lands it.
     assert!(
-        steps[0].starts_with(&format!(
+        steps[0].starts_with("git deploybot claim-repair"),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1].starts_with(&format!(
             "git deploybot unpause --sha {sha} --control-id {id}"
         )),
         "{steps:?}"

@@ -53,19 +53,40 @@ fn an_entry_the_server_refuses_is_blocked_with_the_servers_reason() {
     let coord = w.clone_as("coord");
     dev.push_green_request("feature/bad", "forbidden.txt");
     dev.push_green_request("feature/good", "good.txt");
-    let main = w.server_ref("refs/heads/main");
     let r = coord.react();
     let reason = r["blocked"][0]["reason"].as_str().expect("blocked");
     assert!(reason.contains("contains forbidden.txt"), "{r}");
     assert_eq!(r["blocked"][0]["branch"], "feature/bad");
     assert_eq!(
-        w.server_ref("refs/heads/main"),
-        main,
-        "nothing merged in that pass"
-    );
-    let r = coord.react();
-    assert_eq!(
         r["merged"][0]["branch"], "feature/good",
-        "then the rest drains: {r}"
+        "the rest drains: {r}"
     );
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let tree = w.server_git(&["ls-tree", "--name-only", &main]);
+    assert!(!tree.contains("forbidden.txt"), "{tree}");
+}
+
+/// A refusal of every entry (a frozen server) blocks nobody.
+#[test]
+fn a_server_refusing_every_merge_blocks_nobody() {
+    let w = World::with_policy(FAST_POLICY);
+    w.install_server_hook(
+        "pre-receive",
+        "#!/bin/sh
+while read old new ref; do [ \"$ref\" = refs/heads/main ] && { echo 'deploybot: refs/heads/main: frozen; try later' >&2; exit 1; }; done; exit 0\n",
+    );
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    dev.push_green_request("feature/a", "a.txt");
+    dev.push_green_request("feature/b", "b.txt");
+    let out = coord.run(&["react", "--json"]);
+    assert_eq!(out.status.code(), Some(4), "the refusal is reported");
+    let s = dev.status();
+    let states: Vec<&str> = s["queue"]
+        .as_array()
+        .expect("queue")
+        .iter()
+        .map(|e| e["state"].as_str().expect("state"))
+        .collect();
+    assert_eq!(states, ["queued", "queued"], "nobody blocked: {s}");
 }

@@ -43,10 +43,11 @@ pub fn run(global: &GlobalArgs, args: FollowArgs) -> CliResult {
     progress.finish();
     if args.json {
         print_json(&report)?;
-    } else {
-        outln!("{}", render_text(&report))?;
+        return exit_for(&report);
     }
-    exit_for(&report)
+    outln!("{}", render_text(&report))?;
+    // The summary line said it: the exit status carries it, said once.
+    exit_for(&report).map_err(super::reported)
 }
 
 /// The one-line human summary.

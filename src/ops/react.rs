@@ -175,34 +175,50 @@ fn about_the_merge(session: &Session, lines: &[String]) -> bool {
         })
 }
 
-/// After the server refused a merge pass: try the first ready entry alone;
-/// if the server refuses that too, block it with the server's reason (one
-/// small push), and report. Other refusals are returned as they were.
+/// After the server refused a merge pass for what it put on main: the first
+/// ready entry alone; if the server refuses that too, the next entry without
+/// it. Only when that one lands is the first entry to blame: it is blocked
+/// with the server's reason. A refusal of every entry (a frozen server, a site
+/// rule about main itself) blocks nobody and is returned as it was.
 fn isolate_refused_entry(
     session: &Session,
     dispatch_ci: bool,
     lines: Vec<String>,
     original: anyhow::Error,
 ) -> CliResult<ReactReport> {
-    session.store.refresh()?;
-    let alone = session
-        .store
-        .transact("deploybot: react (one entry)", |store| {
-            attempt(session, store, dispatch_ci, Some(1))
-        });
-    let e = match alone {
+    let probe = |skip: usize| {
+        session.store.refresh()?;
+        session
+            .store
+            .transact("deploybot: react (one entry)", |store| {
+                attempt(session, store, dispatch_ci, Some((skip, 1)))
+            })
+    };
+    let refused = match probe(0) {
         Ok(report) => return Ok(report),
-        Err(e) if refused_lines(&e).is_some() => e,
+        Err(e) => match refused_lines(&e) {
+            Some(refused) => refused,
+            None => return Err(e.into()),
+        },
+    };
+    let mut report = match probe(1) {
+        Ok(report) if !report.merged.is_empty() => report,
+        Ok(_) => return Err(original.into()),
+        Err(e) if refused_lines(&e).is_some() => return Err(original.into()),
         Err(e) => return Err(e.into()),
     };
-    let reason = messages::server_refused_entry(&refused_lines(&e).unwrap_or(lines));
+    let reason = messages::server_refused_entry(if refused.is_empty() { &lines } else { &refused });
     session.store.refresh()?;
+    let landed: Vec<String> = report.merged.iter().map(|m| m.branch.clone()).collect();
     let blocked = session
         .store
         .transact("deploybot: block refused entry", |store| {
             let queue = read_queue(store)?;
             let views = entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
-            let Some(view) = views.iter().find(|v| v.state == EntryState::Queued) else {
+            let Some(view) = views
+                .iter()
+                .find(|v| v.state == EntryState::Queued && !landed.contains(&v.branch))
+            else {
                 return Ok(Attempt::Done(None));
             };
             let mut rec = super::queue::record(
@@ -219,12 +235,7 @@ fn isolate_refused_entry(
             };
             Ok(Attempt::Write(update.into_iter().collect(), Some(view)))
         })?;
-    let Some(view) = blocked else {
-        return Err(original.into());
-    };
-    let base = session.base_sha()?;
-    let mut report = ReactReport::new(ReactState::Complete, base);
-    report.blocked.push(view);
+    report.blocked.extend(blocked);
     Ok(report)
 }
 
@@ -232,7 +243,7 @@ fn attempt(
     session: &Session,
     store: &Store,
     dispatch_ci: bool,
-    limit: Option<usize>,
+    probe: Option<(usize, usize)>,
 ) -> anyhow::Result<Attempt<ReactReport>> {
     let policy = &session.policy;
     let mut control = read_control(store)?;
@@ -290,7 +301,7 @@ fn attempt(
         pause_on_failure: policy.pipeline.pause_on_failure,
         entries: &views,
         repair_branch: &repair_branch,
-        max_batch: limit.unwrap_or(policy.queue.max_batch_size),
+        max_batch: probe.map_or(policy.queue.max_batch_size, |(skip, take)| skip + take),
         older_failure: judgement.history.failure.as_ref(),
     });
     report.waiting = views
@@ -342,6 +353,11 @@ fn attempt(
         }
         ReactPlan::Merge { .. } if policy.queue.landing == LandingMode::Tested => {}
         ReactPlan::Merge { branches, repair } => {
+            // A probe merges one entry only (see `isolate_refused_entry`).
+            let branches: Vec<String> = match probe {
+                Some((skip, take)) => branches.into_iter().skip(skip).take(take).collect(),
+                None => branches,
+            };
             report.repair = repair;
             if repair || (report.recovery_owns_main && release.state.is_failed()) {
                 let recovered = control.state.recovered_reason.as_deref().unwrap_or("");
