@@ -90,3 +90,16 @@ while read old new ref; do [ \"$ref\" = refs/heads/main ] && { echo 'deploybot: 
         .collect();
     assert_eq!(states, ["queued", "queued"], "nobody blocked: {s}");
 }
+
+/// Issue 12, item 10: a blocked entry is announced once, not every pass.
+#[test]
+fn a_blocked_entry_is_not_re_announced_every_pass() {
+    let w = World::with_policy(FAST_POLICY);
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    dev.push_green_request("feature/a", "a.txt");
+    dev.ok(&["block", "feature/a", "--reason", "not yet"]);
+    let text = coord.ok(&["react"]);
+    assert!(!text.contains("feature/a"), "{text}");
+    assert!(dev.ok(&["status"]).contains("blocked feature/a"));
+}

@@ -238,7 +238,13 @@ pub fn render_pass(pass: &ReactReport) -> String {
     for b in &pass.blocked {
         out.push_str(&format!("  blocked {}: {}\n", b.branch, b.reason));
     }
-    for w in &pass.waiting {
+    // Blocked entries were announced when they were blocked (and `status`
+    // lists them): a pass does not repeat them.
+    let waiting = pass
+        .waiting
+        .iter()
+        .filter(|w| w.state != crate::core::queue::EntryState::Blocked);
+    for w in waiting {
         out.push_str(&format!("  {} {}: {}\n", w.state.as_str(), w.branch, w.why));
     }
     if pass.state == ReactState::Complete
