@@ -47,18 +47,29 @@ pub(super) fn merge_batch(
                 });
             }
             Merged::Blocked(reason) => {
-                let mut rec = record(session, QueueAction::Block, branch);
-                rec.head_sha = Some(view.head_sha.clone());
-                rec.reason = Some(reason.clone());
-                records.push(rec);
-                report.blocked.push(BlockedView {
-                    branch: branch.clone(),
-                    reason,
-                });
+                block_entry(session, view, reason, &mut records, report);
             }
         }
     }
     Ok((tip, records))
+}
+
+/// Records a block of `view`'s entry with `reason` and reports it.
+pub(super) fn block_entry(
+    session: &Session,
+    view: &EntryView,
+    reason: String,
+    records: &mut Vec<QueueRecord>,
+    report: &mut ReactReport,
+) {
+    let mut rec = record(session, QueueAction::Block, &view.branch);
+    rec.head_sha = Some(view.head_sha.clone());
+    rec.reason = Some(reason.clone());
+    records.push(rec);
+    report.blocked.push(BlockedView {
+        branch: view.branch.clone(),
+        reason,
+    });
 }
 
 /// One entry merged onto a tip, or the paths it conflicts on.

@@ -365,25 +365,15 @@ fn attempt(
             }
             let (tip, records) = merge_batch(session, store, base, &branches, &views, &mut report)?;
             if tip != base {
-                updates.push(RefUpdate {
-                    name: session.base_ref(),
-                    expected: Some(base),
-                    new: Some(tip),
-                });
-                report.new_base_sha = Some(tip.to_string());
-                // Lease the control ledger too (an unchanged value: verified, not
-                // written), so a pause that lands while this pass merges makes the
-                // push stale instead of letting main move under it.
-                let control_guarded = updates.iter().any(|u| u.name == names::CONTROL);
-                match (control_guarded, control.tip) {
-                    (true, _) => {}
-                    (false, Some(tip)) => updates.push(RefUpdate::verify(names::CONTROL, tip)),
-                    // No ledger yet: start it (create-only), which is the lease.
-                    (false, None) => {
-                        let start = ledger_start_record(session);
-                        updates.push(control_update(store, &control, &start, session)?);
-                    }
-                }
+                move_base(
+                    session,
+                    store,
+                    base,
+                    tip,
+                    &mut control,
+                    &mut report,
+                    &mut updates,
+                )?;
                 if dispatch_ci {
                     updates.extend(pending_ci_update(session, store, tip)?);
                 }
@@ -466,24 +456,40 @@ fn tested_pass(
         updates,
     )?;
     if let Some(tip) = landed {
-        updates.push(RefUpdate {
-            name: session.base_ref(),
-            expected: Some(base),
-            new: Some(tip),
-        });
-        report.new_base_sha = Some(tip.to_string());
-        // The control lease, as a merge takes it.
-        let control_guarded = updates.iter().any(|u| u.name == names::CONTROL);
-        match (control_guarded, control.tip) {
-            (true, _) => {}
-            (false, Some(tip)) => updates.push(RefUpdate::verify(names::CONTROL, tip)),
-            (false, None) => {
-                let start = ledger_start_record(session);
-                append_control(session, store, control, &start, updates)?;
-            }
-        }
+        move_base(session, store, base, tip, control, report, updates)?;
     }
     updates.extend(queue_updates(store, session, queue, &records)?);
+    Ok(())
+}
+
+/// Moves the base branch from `base` to `tip` (compare-and-swap) and leases
+/// the control ledger too (an unchanged value: verified, not written), so a
+/// pause that lands while this pass merges makes the push stale instead of
+/// letting main move under it. With no ledger yet, starting it is the lease.
+fn move_base(
+    session: &Session,
+    store: &Store,
+    base: ObjectId,
+    tip: ObjectId,
+    control: &mut crate::ledger::Folded<crate::core::control::ControlState>,
+    report: &mut ReactReport,
+    updates: &mut Vec<RefUpdate>,
+) -> anyhow::Result<()> {
+    updates.push(RefUpdate {
+        name: session.base_ref(),
+        expected: Some(base),
+        new: Some(tip),
+    });
+    report.new_base_sha = Some(tip.to_string());
+    let control_guarded = updates.iter().any(|u| u.name == names::CONTROL);
+    match (control_guarded, control.tip) {
+        (true, _) => {}
+        (false, Some(tip)) => updates.push(RefUpdate::verify(names::CONTROL, tip)),
+        (false, None) => {
+            let start = ledger_start_record(session);
+            append_control(session, store, control, &start, updates)?;
+        }
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! deleted, `candidate`, `discarded`, `block` and `merged` records, and the
 //! base branch fast-forwarded to exactly the tip of a candidate that passed.
 
-use super::landing::{Merged, merge_one};
+use super::landing::{Merged, block_entry, merge_one};
 use super::queue::record;
 use super::react::{BlockedView, MergedView, ReactReport};
 use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord, QueueState};
@@ -293,14 +293,7 @@ pub fn pass(
                     });
                 }
                 Merged::Blocked(reason) => {
-                    let mut rec = record(session, QueueAction::Block, branch);
-                    rec.head_sha = Some(view.head_sha.clone());
-                    rec.reason = Some(reason.clone());
-                    records.push(rec);
-                    report.blocked.push(BlockedView {
-                        branch: branch.clone(),
-                        reason,
-                    });
+                    block_entry(session, view, reason, &mut records, report);
                 }
             }
         }
