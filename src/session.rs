@@ -6,7 +6,7 @@ use crate::error::{CliError, CliResult};
 use crate::git::objects::Identity;
 use crate::git::store::Store;
 use crate::git::{ObjectId, Repo, names};
-use crate::ledger::{self, ControlLedger, Folded};
+use crate::ledger::Folded;
 use crate::messages;
 use std::path::PathBuf;
 
@@ -107,10 +107,9 @@ impl Session {
         })
     }
 
-    /// The folded control ledger at its current tip.
+    /// The folded control ledger at its current tip (signed controls honoured).
     pub fn control(&self) -> CliResult<Folded<ControlState>> {
-        let tip = self.store.tip(names::CONTROL)?;
-        Ok(ledger::read_state::<ControlLedger>(self.repo(), tip)?)
+        Ok(crate::ops::control::read_control(&self.store)?)
     }
 }
 
