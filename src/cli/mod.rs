@@ -19,6 +19,7 @@ pub mod render;
 pub mod request;
 pub mod status;
 pub mod unpause;
+pub mod why;
 
 use crate::cli::output::out;
 use crate::core::queue::QueueAction;
@@ -84,6 +85,8 @@ pub enum Command {
     Block(queue_edit::BlockArgs),
     /// Let a blocked branch merge again.
     Unblock(queue_edit::BranchArgs),
+    /// Tell a branch's whole story: requests, blocks, candidates, merge, release, verified, and what moves it now.
+    Why(why::WhyArgs),
     /// One coordinator pass: merge ready work, pause on failure.
     React(react::ReactArgs),
     /// Follow the newest base sha through CI, deploy and verification.
@@ -233,6 +236,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Unblock(a) => {
             queue_edit::run(&global, QueueAction::Unblock, &a.branch, None, a.json)
         }
+        Command::Why(args) => why::run(&global, args),
         Command::React(args) => react::run(&global, args),
         Command::Follow(args) => follow::run(&global, args),
         Command::ClaimRepair(args) => claim_repair::run(&global, args),

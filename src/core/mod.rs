@@ -9,5 +9,6 @@ pub mod queue;
 pub mod react;
 pub mod release;
 pub mod results;
+pub mod story;
 pub mod time;
 pub mod train;

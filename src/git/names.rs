@@ -12,6 +12,8 @@ pub const NOTES_CI: &str = "refs/notes/deploybot/ci";
 pub const NOTES_DEPLOY: &str = "refs/notes/deploybot/deploy";
 /// Recovery notes on failed base commits a recovery resumed.
 pub const NOTES_RECOVERY: &str = "refs/notes/deploybot/recovery";
+/// Receipts: one JSON line on each merged entry's requested head once its merge is verified.
+pub const NOTES_RECEIPTS: &str = "refs/notes/deploybot/receipts";
 /// Prefix of every ref the tool owns besides branches.
 pub const DEPLOYBOT_PREFIX: &str = "refs/deploybot/";
 /// Prefix of every notes ref the tool owns.

@@ -169,9 +169,13 @@ pub fn check_push(
             }
             RefKind::Try(candidate_id) => tested::check_try(change, candidate_id),
             RefKind::OtherDeploybot => refs_check::check_other_deploybot(change),
-            RefKind::ResultNotes | RefKind::RecoveryNotes => {
-                let recovery = *kind == RefKind::RecoveryNotes;
-                let v = notes_check::check_notes(repo, change, recovery)?;
+            RefKind::ResultNotes | RefKind::RecoveryNotes | RefKind::ReceiptNotes => {
+                let notes_kind = match kind {
+                    RefKind::RecoveryNotes => notes_check::NotesKind::Recovery,
+                    RefKind::ReceiptNotes => notes_check::NotesKind::Receipts,
+                    _ => notes_check::NotesKind::Results,
+                };
+                let v = notes_check::check_notes(repo, change, notes_kind)?;
                 refs_check::RefVerdict {
                     problems: v.problems,
                     needs: v.needs,

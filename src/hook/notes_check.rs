@@ -6,7 +6,8 @@
 use super::identity::Role;
 use super::input::RefChange;
 use super::rules::{
-    MAX_NOTE_BYTES, appended_lines, check_recovery_line, check_result_line, note_target,
+    MAX_NOTE_BYTES, appended_lines, check_receipt_line, check_recovery_line, check_result_line,
+    note_target,
 };
 use crate::git::{ObjectId, Repo};
 use crate::messages;
@@ -25,14 +26,25 @@ pub struct NotesVerdict {
     pub needs: Vec<(Role, String)>,
 }
 
-/// Checks one notes update; `recovery` selects the recovery-line rule.
-pub fn check_notes(repo: &Repo, change: &RefChange, recovery: bool) -> Result<NotesVerdict> {
+/// Which rule the lines a notes ref gains must follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotesKind {
+    /// CI and deploy results (`ci_runners`).
+    Results,
+    /// Recovery notes (`trusted_actors`).
+    Recovery,
+    /// Receipts (`coordinator_actors`).
+    Receipts,
+}
+
+/// Checks one notes update under the line rule of `kind`.
+pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<NotesVerdict> {
     let name = change.name.as_str();
     let mut verdict = NotesVerdict::default();
-    verdict.needs.push(if recovery {
-        (Role::Trusted, "recovery notes".to_string())
-    } else {
-        (Role::CiRunner, "result notes".to_string())
+    verdict.needs.push(match kind {
+        NotesKind::Recovery => (Role::Trusted, "recovery notes".to_string()),
+        NotesKind::Receipts => (Role::Coordinator, "receipt notes".to_string()),
+        NotesKind::Results => (Role::CiRunner, "result notes".to_string()),
     });
     let Some(new) = change.new else {
         verdict.problems.push(messages::hook_deleted(name));
@@ -120,10 +132,10 @@ pub fn check_notes(repo: &Repo, change: &RefChange, recovery: bool) -> Result<No
             continue;
         };
         for line in added {
-            let checked = if recovery {
-                check_recovery_line(&line)
-            } else {
-                check_result_line(&line)
+            let checked = match kind {
+                NotesKind::Recovery => check_recovery_line(&line),
+                NotesKind::Receipts => check_receipt_line(&line),
+                NotesKind::Results => check_result_line(&line),
             };
             if let Err(why) = checked {
                 verdict

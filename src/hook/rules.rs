@@ -23,6 +23,8 @@ pub enum RefKind {
     OtherDeploybot,
     /// `refs/notes/deploybot/recovery`: recovery JSON lines.
     RecoveryNotes,
+    /// `refs/notes/deploybot/receipts`: receipt JSON lines (written by the coordinator's `follow`).
+    ReceiptNotes,
     /// Another notes ref under `refs/notes/deploybot/`: result records.
     ResultNotes,
     /// The base branch.
@@ -50,6 +52,7 @@ pub fn classify_ref(name: &str, base_ref: &str, repair_prefix: &str) -> RefKind 
         names::QUEUE => return RefKind::Queue,
         names::VERIFIED => return RefKind::Verified,
         names::NOTES_RECOVERY => return RefKind::RecoveryNotes,
+        names::NOTES_RECEIPTS => return RefKind::ReceiptNotes,
         _ => {}
     }
     if name == base_ref {
@@ -152,6 +155,17 @@ pub fn check_recovery_line(line: &str) -> Result<(), String> {
         .map_err(|why| format!("is {why}"))
 }
 
+/// Checks one line added to the receipts notes: a strict JSON object with
+/// every receipt field ([`crate::core::story::Receipt::from_line`]).
+pub fn check_receipt_line(line: &str) -> Result<(), String> {
+    if line.len() > MAX_NOTE_LINE_BYTES {
+        return Err(format!("is over {} KiB", MAX_NOTE_LINE_BYTES / 1024));
+    }
+    crate::core::story::Receipt::from_line(line)
+        .map(|_| ())
+        .map_err(|why| format!("is not a receipt: {why}"))
+}
+
 /// Reads a lease commit's message (the whole message, or what follows its
 /// first blank line) and checks its fields and that its sha matches the branch name.
 pub fn parse_lease(message: &str, name_hex12: &str) -> Result<Lease, String> {
@@ -200,6 +214,7 @@ mod tests {
         assert_eq!(k("refs/deploybot/other"), RefKind::OtherDeploybot);
         assert_eq!(k("refs/notes/deploybot/ci"), RefKind::ResultNotes);
         assert_eq!(k("refs/notes/deploybot/recovery"), RefKind::RecoveryNotes);
+        assert_eq!(k("refs/notes/deploybot/receipts"), RefKind::ReceiptNotes);
         assert_eq!(k("refs/heads/main"), RefKind::Base);
         assert_eq!(
             k("refs/heads/deploybot/repair/0123456789ab"),
@@ -277,6 +292,16 @@ mod tests {
         assert!(check_recovery_line(r#"{"anything":1}"#).is_ok());
         assert!(check_recovery_line("[1]").is_err());
         assert!(check_recovery_line(good).is_ok());
+        assert!(
+            check_receipt_line(good).is_err(),
+            "a result is not a receipt"
+        );
+        let sha = SHA;
+        let receipt = format!(
+            r#"{{"branch":"a","head_sha":"{sha}","merge_sha":"{sha}","verified_sha":"{sha}","requested_at":null,"merged_at":"2026-01-01T00:00:00Z","verified_at":"2026-01-01T00:00:00Z"}}"#
+        );
+        assert!(check_receipt_line(&receipt).is_ok());
+        assert!(check_receipt_line(&receipt.replace(r#""branch":"a","#, "")).is_err());
     }
 
     #[test]

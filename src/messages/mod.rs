@@ -5,6 +5,7 @@ use std::path::Path;
 
 mod control;
 mod hook;
+mod insight;
 mod ops;
 mod queue;
 mod runner;
@@ -12,6 +13,7 @@ mod setup;
 
 pub use control::*;
 pub use hook::*;
+pub use insight::*;
 pub use ops::*;
 pub use queue::*;
 pub use runner::*;

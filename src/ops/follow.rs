@@ -3,11 +3,14 @@
 
 use super::control::{append_update, pause_record, read_control};
 use crate::core::control::{FoldStep, classify};
+use crate::core::queue::QueueAction;
 use crate::core::release::{Release, ReleaseState, admits};
+use crate::core::story::Receipt;
 use crate::error::CliResult;
 use crate::git::refs::RefUpdate;
-use crate::git::store::Attempt;
+use crate::git::store::{Attempt, Store};
 use crate::git::{ObjectId, names};
+use crate::ledger::{self, QueueLedger};
 use crate::messages::{self, short};
 use crate::session::Session;
 use serde::Serialize;
@@ -221,33 +224,143 @@ fn act(
     Ok(())
 }
 
-/// Moves refs/deploybot/verified forward to `sha` (compare-and-swap; never backwards or off the base branch).
+/// Moves refs/deploybot/verified forward to `sha` (compare-and-swap; never
+/// backwards or off the base branch) and, in the same push, writes the
+/// receipts of the merges `sha` contains that have none yet ([`receipts_update`]).
 pub fn advance_watermark(session: &Session, sha: ObjectId) -> CliResult<Option<String>> {
     let moved = session.store.transact("deploybot: verified", |store| {
         let current = store.tip(names::VERIFIED)?;
-        if current == Some(sha) {
-            return Ok(Attempt::Done(None));
+        let mut updates = Vec::new();
+        let mut moved = None;
+        if current != Some(sha) {
+            let base = store.tip(&session.base_ref())?;
+            let on_base = match base {
+                Some(base) => store.repo.is_ancestor(sha, base)?,
+                None => false,
+            };
+            let forward = match current {
+                Some(old) => store.repo.is_ancestor(old, sha)?,
+                None => true,
+            };
+            if !on_base || !forward {
+                return Ok(Attempt::Done(None));
+            }
+            updates.push(RefUpdate {
+                name: names::VERIFIED.into(),
+                expected: current,
+                new: Some(sha),
+            });
+            moved = Some(sha.to_string());
         }
-        let base = store.tip(&session.base_ref())?;
-        let on_base = match base {
-            Some(base) => store.repo.is_ancestor(sha, base)?,
-            None => false,
-        };
-        let forward = match current {
-            Some(old) => store.repo.is_ancestor(old, sha)?,
-            None => true,
-        };
-        if !on_base || !forward {
-            return Ok(Attempt::Done(None));
+        updates.extend(receipts_update(session, store, sha)?);
+        if updates.is_empty() {
+            return Ok(Attempt::Done(moved));
         }
-        let update = RefUpdate {
-            name: names::VERIFIED.into(),
-            expected: current,
-            new: Some(sha),
-        };
-        Ok(Attempt::Write(vec![update], Some(sha.to_string())))
+        Ok(Attempt::Write(updates, moved))
     })?;
     Ok(moved)
+}
+
+/// How many queue ledger commits are read back from the tip to find the
+/// requests of entries getting a receipt (their `requested_at`).
+pub const RECEIPT_REQUEST_WALK: usize = 2_000;
+
+/// The receipts notes update for the verified main `sha`: one line on the
+/// requested head of each of the last [`crate::core::queue::MERGED_HISTORY`]
+/// merges that `sha` contains and whose head has no receipt yet (so a second
+/// pass writes nothing). None when there is nothing to write.
+pub fn receipts_update(
+    session: &Session,
+    store: &Store,
+    sha: ObjectId,
+) -> anyhow::Result<Option<RefUpdate>> {
+    let queue = super::queue::read_queue(store)?;
+    let notes_tip = store.tip(names::NOTES_RECEIPTS)?;
+    let mut due = Vec::new();
+    for merged in &queue.state.merged {
+        let (Some(head), Some(merge)) = (
+            crate::git::parse_oid(&merged.head_sha),
+            crate::git::parse_oid(&merged.merge_sha),
+        ) else {
+            continue;
+        };
+        // One receipt per head: the note is checked first (cheap), the ancestry after.
+        if !store.repo.read_note(notes_tip, &head)?.trim().is_empty()
+            || due.iter().any(|(h, _): &(ObjectId, _)| *h == head)
+            || !store.repo.has_object(merge)
+            || !store.repo.is_ancestor(merge, sha)?
+        {
+            continue;
+        }
+        due.push((head, merged.clone()));
+    }
+    if due.is_empty() {
+        return Ok(None);
+    }
+    let requested = requested_at(store, queue.tip, &due)?;
+    let verified_at = super::now_rfc3339();
+    let mut current = notes_tip;
+    for (head, merged) in &due {
+        let receipt = Receipt {
+            branch: merged.branch.clone(),
+            head_sha: merged.head_sha.clone(),
+            merge_sha: merged.merge_sha.clone(),
+            verified_sha: sha.to_string(),
+            requested_at: requested.get(&merged.head_sha).cloned(),
+            merged_at: merged.at.clone(),
+            verified_at: verified_at.clone(),
+        };
+        let subject = messages::receipt_subject(&merged.branch, &merged.head_sha, &sha.to_string());
+        current = Some(store.repo.append_note_commit(
+            current,
+            head,
+            &receipt.to_line(),
+            &subject,
+            &session.identity(),
+        )?);
+    }
+    Ok(Some(RefUpdate {
+        name: names::NOTES_RECEIPTS.into(),
+        expected: notes_tip,
+        new: current,
+    }))
+}
+
+/// The `at` of the latest request of each due head, read back from the queue
+/// ledger's tip for at most [`RECEIPT_REQUEST_WALK`] commits (requests not
+/// found that close are left out).
+fn requested_at(
+    store: &Store,
+    tip: Option<ObjectId>,
+    due: &[(ObjectId, crate::core::queue::MergedEntry)],
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let mut found = std::collections::HashMap::new();
+    let mut cursor = tip;
+    let mut walked = 0;
+    while let Some(commit) = cursor {
+        if walked >= RECEIPT_REQUEST_WALK || found.len() == due.len() {
+            break;
+        }
+        walked += 1;
+        let info = store.repo.find_commit_info(commit)?;
+        cursor = info.parents.first().copied();
+        let Some(bytes) = store.repo.try_read_path(info.tree, ledger::RECORD_FILE)? else {
+            continue;
+        };
+        let Ok(record) = ledger::reader_record::<QueueLedger>(&bytes, commit) else {
+            continue;
+        };
+        let Some(head) = record.head_sha.as_deref() else {
+            continue;
+        };
+        let wanted = due
+            .iter()
+            .any(|(_, m)| m.head_sha == head && m.branch == record.branch);
+        if record.action == QueueAction::Request && wanted && !found.contains_key(head) {
+            found.insert(head.to_string(), record.at.clone());
+        }
+    }
+    Ok(found)
 }
 
 /// Appends the controller pause for a failed base sha (when `pause_on_failure`).

@@ -19,6 +19,7 @@ pub mod report;
 pub mod runner;
 pub mod status;
 pub mod train;
+pub mod why;
 pub mod worktree_run;
 
 /// Seconds since the Unix epoch, now.

@@ -1,0 +1,205 @@
+//! `why BRANCH`: an entry's whole story, read from the queue ledger's
+//! history, the notes on the main it landed in, the control ledger and the
+//! watermark. An audit command: it walks both ledgers once (O(ledger)).
+
+use crate::core::queue::{QueueAction, QueueRecord, validate_branch_name};
+use crate::core::results::ResultStatus;
+use crate::core::story::{self, ReleaseFacts, StoryEvent, receipts_in};
+use crate::error::{CliError, CliResult};
+use crate::git::store::Store;
+use crate::git::{ObjectId, names};
+use crate::ledger::{self, ControlLedger, QueueLedger};
+use crate::messages;
+use crate::session::Session;
+use serde::Serialize;
+
+/// How many `merged` records after an entry's own may be the main it landed in.
+const LANDING_LOOKAHEAD: usize = 50;
+
+/// `why --json` (DESIGN "Insight").
+#[derive(Debug, Clone, Serialize)]
+pub struct WhyReport {
+    /// The branch.
+    pub branch: String,
+    /// Its story, oldest first.
+    pub events: Vec<StoryEvent>,
+    /// Where it stands now: an entry state (`queued`, `waiting-checks`,
+    /// `blocked`, `stale`, `testing`) or `merged`, `verified`, `cancelled`, `dequeued`.
+    pub state: String,
+    /// One line: why it stands there and what would move it.
+    pub why: String,
+}
+
+/// Reads the story of `branch`; a branch never requested is bad input.
+pub fn why(session: &Session, branch: &str) -> CliResult<WhyReport> {
+    validate_branch_name(branch)
+        .map_err(|why| CliError::usage(messages::bad_branch(branch, &why)))?;
+    let store = &session.store;
+    let records: Vec<QueueRecord> =
+        ledger::list_records::<QueueLedger>(&store.repo, store.tip(names::QUEUE)?)?
+            .into_iter()
+            .filter_map(|(_, record)| record.ok())
+            .collect();
+    if story::first_request(&records, branch).is_none() {
+        return Err(CliError::usage(messages::why_never_requested(branch)));
+    }
+    let merges = story::merges(&records, branch);
+    let watermark = store.tip(names::VERIFIED)?;
+    let control = if merges.is_empty() {
+        Vec::new()
+    } else {
+        ledger::list_records::<ControlLedger>(&store.repo, store.tip(names::CONTROL)?)?
+            .into_iter()
+            .filter_map(|(_, record)| record.ok())
+            .collect()
+    };
+    let mut releases = Vec::with_capacity(merges.len());
+    for &i in &merges {
+        releases.push(release_facts(store, &records, i, watermark, &control)?);
+    }
+    let events = story::story(&records, branch, &releases).expect("requested (checked above)");
+    let (state, why) = standing(session, branch, &records, &releases)?;
+    Ok(WhyReport {
+        branch: branch.to_string(),
+        events,
+        state,
+        why,
+    })
+}
+
+/// What is known of the release of the `merged` record at `index`.
+fn release_facts(
+    store: &Store,
+    records: &[QueueRecord],
+    index: usize,
+    watermark: Option<ObjectId>,
+    control: &[crate::core::control::ControlRecord],
+) -> anyhow::Result<ReleaseFacts> {
+    let record = &records[index];
+    let merge_hex = record.merge_sha.clone().unwrap_or_default();
+    let landing = story::landing_shas(records, index, LANDING_LOOKAHEAD);
+    let mut main_hex = landing.last().cloned().unwrap_or_else(|| merge_hex.clone());
+    let mut ci = Vec::new();
+    for candidate in &landing {
+        let Some(oid) = crate::git::parse_oid(candidate) else {
+            continue;
+        };
+        let found = super::release::read_results(store, names::NOTES_CI, &oid)?.0;
+        if !found.is_empty() {
+            main_hex = candidate.clone();
+            ci = found;
+            break;
+        }
+    }
+    let deploy = match crate::git::parse_oid(&main_hex) {
+        Some(main) => super::release::read_results(store, names::NOTES_DEPLOY, &main)?.0,
+        None => Vec::new(),
+    };
+    let verified = match (crate::git::parse_oid(&merge_hex), watermark) {
+        (Some(merge), Some(mark)) if store.repo.has_object(merge) => {
+            store.repo.is_ancestor(merge, mark)?
+        }
+        _ => false,
+    };
+    let mut verified_at = None;
+    if verified {
+        if let Some(head) = record.head_sha.as_deref().and_then(crate::git::parse_oid) {
+            let text = store
+                .repo
+                .read_note(store.tip(names::NOTES_RECEIPTS)?, &head)?;
+            verified_at = receipts_in(&text)
+                .into_iter()
+                .find(|r| r.merge_sha == merge_hex)
+                .map(|r| r.verified_at);
+        }
+        if verified_at.is_none() {
+            verified_at = deploy
+                .iter()
+                .filter(|r| r.status == ResultStatus::Success)
+                .map(|r| r.at.clone())
+                .max_by_key(|at| crate::core::time::parse_rfc3339(at).unwrap_or(0));
+        }
+    }
+    Ok(ReleaseFacts {
+        merge_sha: merge_hex,
+        control: control
+            .iter()
+            .filter(|c| story::bound_to(c, &main_hex))
+            .cloned()
+            .collect(),
+        main_sha: main_hex,
+        ci,
+        deploy,
+        verified,
+        verified_at,
+    })
+}
+
+/// Where the branch stands now, and the line saying why and what moves it.
+fn standing(
+    session: &Session,
+    branch: &str,
+    records: &[QueueRecord],
+    releases: &[ReleaseFacts],
+) -> CliResult<(String, String)> {
+    let store = &session.store;
+    let queue = super::queue::read_queue(store)?;
+    if queue.state.entry(branch).is_some() {
+        let mut views =
+            super::queue::entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
+        let train = super::train::live_candidates(session, store, &queue.state)?;
+        super::train::overlay_testing(&mut views, &train);
+        if let Some(view) = views.into_iter().find(|v| v.branch == branch) {
+            let state = view.state.as_str();
+            let why = messages::why_queued(&view.why, messages::why_next(state));
+            return Ok((state.to_string(), why));
+        }
+    }
+    let last = records.iter().rev().find(|r| {
+        r.branch == branch
+            && matches!(
+                r.action,
+                QueueAction::Merged | QueueAction::Cancel | QueueAction::Dequeue
+            )
+    });
+    let Some(last) = last else {
+        return Ok((
+            "not-queued".to_string(),
+            messages::why_left_queue(branch, "not in the queue"),
+        ));
+    };
+    match last.action {
+        QueueAction::Merged => {
+            let merge = last.merge_sha.as_deref().unwrap_or("");
+            let facts = releases.iter().rev().find(|f| f.merge_sha == merge);
+            if facts.is_some_and(|f| f.verified) {
+                return Ok(("verified".to_string(), messages::why_verified(merge)));
+            }
+            let main = facts.map(|f| f.main_sha.as_str()).unwrap_or(merge);
+            let why = match crate::git::parse_oid(main) {
+                Some(oid) => {
+                    let release = super::release::release_of(
+                        store,
+                        &session.policy,
+                        &oid,
+                        super::now_seconds(),
+                    )?;
+                    messages::why_merged(merge, main, release.state.as_str(), &release.why)
+                }
+                None => messages::why_verified(merge),
+            };
+            Ok(("merged".to_string(), why))
+        }
+        QueueAction::Cancel => Ok((
+            "cancelled".to_string(),
+            messages::why_left_queue(branch, &messages::story_cancelled(&last.actor)),
+        )),
+        _ => Ok((
+            "dequeued".to_string(),
+            messages::why_left_queue(
+                branch,
+                &messages::story_dequeued(&last.actor, last.reason.as_deref()),
+            ),
+        )),
+    }
+}
