@@ -17,6 +17,7 @@ pub mod queue_edit;
 pub mod react;
 pub mod render;
 pub mod request;
+pub mod serve;
 pub mod status;
 pub mod unpause;
 pub mod why;
@@ -105,6 +106,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Play the whole story against a throwaway server and clones, checking each step.
     Demo(demo::DemoArgs),
+    /// Serve a read-only queue page (and /status.json) over HTTP, refreshed from the remote.
+    Serve(serve::ServeArgs),
     /// Print or install the man pages (for `git help deploybot`).
     Man(man::ManArgs),
     /// Print shell completions for git-deploybot.
@@ -246,6 +249,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Init(args) => init::run(&global, args),
         Command::Doctor(args) => doctor::run(&global, args),
         Command::Demo(args) => demo::run(&global, args),
+        Command::Serve(args) => serve::run(&global, args),
         Command::Man(args) => man::run(args),
         Command::Completions(args) => man::completions(args),
         Command::HelpMarkdown => {

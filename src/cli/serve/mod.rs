@@ -1,0 +1,186 @@
+//! `git deploybot serve`: a read-only queue page (`GET /`) and `GET /status.json`.
+//!
+//! One request at a time. The report is gathered at most every
+//! [`REFRESH_SECONDS`] however many requests come; when a refresh fails (the
+//! remote is down) the last report stays, shown with its age and a banner.
+//! Nothing here writes.
+
+pub mod chart;
+pub mod page;
+
+use super::GlobalArgs;
+use crate::cli::output::outln;
+use crate::cli::status::StatusOutput;
+use crate::core::queue::MergedEntry;
+use crate::error::{CliError, CliResult};
+use crate::git::store::Sync;
+use crate::messages;
+use crate::ops::status::{StatusReport, gather};
+use crate::session::{Session, SessionOptions};
+use clap::Args;
+use std::time::{Duration, Instant};
+use tiny_http::{Header, Method, Response, Server};
+
+/// Re-gather the report only when the last attempt is older than this.
+pub const REFRESH_SECONDS: u64 = 5;
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+}
+
+/// One gathered state: the report and what the page adds to it.
+pub struct Snapshot {
+    /// The status report.
+    pub report: StatusReport,
+    /// The queue state's recent merges, oldest first.
+    pub merged: Vec<MergedEntry>,
+    /// When it was gathered (Unix seconds).
+    pub gathered_at: i64,
+    /// When the mirror was last fetched from the remote (null locally).
+    pub fetched_at: Option<i64>,
+}
+
+/// The last snapshot, when it was tried, and why the last refresh failed.
+pub struct Cache {
+    options: SessionOptions,
+    snapshot: Option<Snapshot>,
+    tried: Option<Instant>,
+    error: Option<String>,
+}
+
+/// Gathers a snapshot (fetching first unless `options.cached`).
+pub fn snapshot(options: &SessionOptions) -> CliResult<Snapshot> {
+    let session = Session::open(options)?;
+    let report = gather(&session)?;
+    let merged = crate::ops::queue::read_queue(&session.store)?.state.merged;
+    let fetched_at = match &session.store.sync {
+        Sync::Remote(name) => session.repo().last_fetch(name),
+        Sync::Local => None,
+    };
+    Ok(Snapshot {
+        report,
+        merged,
+        gathered_at: crate::ops::now_seconds(),
+        fetched_at,
+    })
+}
+
+impl Cache {
+    /// An empty cache reading with `options`.
+    pub fn new(options: SessionOptions) -> Cache {
+        Cache {
+            options,
+            snapshot: None,
+            tried: None,
+            error: None,
+        }
+    }
+
+    /// Refreshes when the last attempt is older than [`REFRESH_SECONDS`];
+    /// a failure keeps the previous snapshot (or, with none yet, reads the
+    /// state last fetched) and remembers why.
+    pub fn refresh(&mut self) {
+        let fresh = self
+            .tried
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(REFRESH_SECONDS));
+        if fresh {
+            return;
+        }
+        self.tried = Some(Instant::now());
+        match snapshot(&self.options) {
+            Ok(s) => {
+                self.snapshot = Some(s);
+                self.error = None;
+            }
+            Err(err) => {
+                self.error = Some(err.message.clone());
+                if self.snapshot.is_none() {
+                    let cached = SessionOptions {
+                        cached: true,
+                        ..self.options.clone()
+                    };
+                    self.snapshot = snapshot(&cached).ok();
+                }
+            }
+        }
+    }
+
+    /// The answer to one request: status code, content type, body.
+    pub fn answer(&mut self, method: &Method, url: &str) -> (u16, &'static str, String) {
+        if !matches!(method, Method::Get | Method::Head) {
+            let text = messages::method_not_allowed(method.as_str());
+            return (405, "text/plain; charset=utf-8", text);
+        }
+        let path = url.split('?').next().unwrap_or("/");
+        if path != "/" && path != "/status.json" {
+            return (404, "text/plain; charset=utf-8", messages::not_found(path));
+        }
+        self.refresh();
+        let Some(snap) = &self.snapshot else {
+            let why = self.error.clone().unwrap_or_default();
+            return (503, "text/plain; charset=utf-8", format!("{why}\n"));
+        };
+        let now = crate::ops::now_seconds();
+        if path == "/status.json" {
+            let json = serde_json::to_string_pretty(&StatusOutput {
+                report: &snap.report,
+                cached: self.error.is_some(),
+                fetched_at: snap.fetched_at.map(crate::core::time::format_rfc3339),
+                age_seconds: snap.fetched_at.map(|at| (now - at).max(0) as u64),
+            })
+            .expect("a status report serializes");
+            return (200, "application/json", json + "\n");
+        }
+        let html = page::render(&page::PageView {
+            report: &snap.report,
+            merged: &snap.merged,
+            age_seconds: (now - snap.gathered_at).max(0) as u64,
+            refresh_error: self.error.as_deref(),
+            refresh_every: REFRESH_SECONDS,
+            now,
+        });
+        (200, "text/html; charset=utf-8", html)
+    }
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("a valid static header")
+}
+
+/// Runs `serve` until killed.
+pub fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
+    let server = Server::http(&args.listen)
+        .map_err(|e| CliError::usage(messages::cannot_listen(&args.listen, &e.to_string())))?;
+    let mut cache = Cache::new(global.session_options());
+    cache.refresh();
+    if let (None, Some(why)) = (&cache.snapshot, &cache.error) {
+        return Err(CliError::usage(why.clone()));
+    }
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .map_or_else(|| args.listen.clone(), |a| a.to_string());
+    let source = cache
+        .snapshot
+        .as_ref()
+        .map_or("local", |s| s.report.source.as_str())
+        .to_owned();
+    outln!("{}", messages::serving(&addr, &source, REFRESH_SECONDS))?;
+    for request in server.incoming_requests() {
+        let (code, kind, body) = cache.answer(request.method(), request.url());
+        let mut response = Response::from_string(body)
+            .with_status_code(code)
+            .with_header(header("Content-Type", kind))
+            .with_header(header("Cache-Control", "no-store"));
+        if code == 405 {
+            response = response.with_header(header("Allow", "GET, HEAD"));
+        }
+        // A client that hung up is its own problem; keep serving.
+        let _ = request.respond(response);
+    }
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! `serve`: the real binary answering plain HTTP/1.0 requests on a real world,
+//! and headless Chromium rendering the page.
+
+mod common;
+
+use common::{Clone, FAST_POLICY, World};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `serve`, killed on drop (also when a test panics).
+struct Served {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// Starts `serve` in `clone` and waits until it accepts connections.
+fn serve(clone: &Clone) -> Served {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = clone.std_command(&["serve", "--listen", &listen]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut served = Served {
+        child: cmd.spawn().expect("spawn serve"),
+        port,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = served.child.try_wait().expect("try_wait") {
+            panic!("serve exited early: {status}");
+        }
+        assert!(Instant::now() < deadline, "serve never listened on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    served
+}
+
+/// One HTTP/1.0 request: (status code, head, body).
+fn http(port: u16, method: &str, path: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read response");
+    let text = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    (code, head.to_string(), body.to_string())
+}
+
+/// A world with a paused pipeline, one queued branch and one blocked with markup in its reason and name.
+fn paused_world() -> (World, Clone) {
+    let w = World::with_policy(FAST_POLICY);
+    let dev = w.clone_as("dev");
+    dev.push_green_request("feature/first", "first.txt");
+    dev.react();
+    dev.push_green_request("feature/queued", "queued.txt");
+    dev.push_green_request("evil<b>\"q'", "evil.txt");
+    dev.ok(&[
+        "block",
+        "evil<b>\"q'",
+        "--reason",
+        "<script>alert(1)</script>",
+    ]);
+    dev.ok(&["pause", "--reason", "x"]);
+    (w, dev)
+}
+
+fn sorted_keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn the_page_shows_the_paused_queue_escapes_records_and_survives_a_down_remote() {
+    let (w, dev) = paused_world();
+    let op = w.clone_as("operator");
+    let served = serve(&op);
+
+    let (code, head, page) = http(served.port, "GET", "/");
+    assert_eq!(code, 200, "{head}");
+    assert!(head.contains("text/html"), "{head}");
+    assert!(page.contains("paused"), "{page}");
+    let (control_id, sha) = dev.pause_ids();
+    let unpause = format!("git deploybot unpause --sha {sha} --control-id {control_id}");
+    assert!(page.contains(&unpause), "the unpause command: {page}");
+    assert!(page.contains("feature/queued"), "{page}");
+    assert!(page.contains("feature/first"), "recent merges: {page}");
+    assert!(page.contains("<svg"), "charts: {page}");
+    // Records are text, never markup.
+    assert!(!page.contains("<script>"), "{page}");
+    assert!(!page.contains("evil<b>"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(page.contains("evil&lt;b&gt;&quot;q&#39;"), "{page}");
+
+    // /status.json is `status --json`.
+    let (code, head, body) = http(served.port, "GET", "/status.json");
+    assert_eq!(code, 200, "{head}");
+    assert!(head.contains("application/json"), "{head}");
+    let served_status: Value = serde_json::from_str(&body).expect("status.json is JSON");
+    let cli_status = op.status();
+    assert_eq!(sorted_keys(&served_status), sorted_keys(&cli_status));
+    for key in ["control", "main", "queue", "next", "candidates"] {
+        assert_eq!(served_status[key], cli_status[key], "{key}");
+    }
+
+    // Read-only: other methods are refused, unknown paths are not found.
+    let (code, head, _) = http(served.port, "POST", "/");
+    assert_eq!(code, 405, "{head}");
+    assert!(head.contains("Allow: GET, HEAD"), "{head}");
+    let (code, _, body) = http(served.port, "HEAD", "/");
+    assert_eq!((code, body.as_str()), (200, ""));
+    assert_eq!(http(served.port, "GET", "/nope").0, 404);
+
+    // Many requests, one fetch every few seconds: a change within the
+    // window is not seen yet.
+    let before = Instant::now();
+    http(served.port, "GET", "/");
+    dev.ok(&["cancel", "feature/queued"]);
+    let (_, _, cached) = http(served.port, "GET", "/");
+    if before.elapsed() < Duration::from_secs(4) {
+        assert!(cached.contains("feature/queued"), "served from the cache");
+    }
+    let server_refs = w.server_refs();
+
+    // The remote goes down: the last state, its age and a banner.
+    let moved = w.dir.path().join("server-moved.git");
+    std::fs::rename(&w.server, &moved).expect("move the server away");
+    std::thread::sleep(Duration::from_secs(6));
+    let (code, _, page) = http(served.port, "GET", "/");
+    assert_eq!(code, 200);
+    assert!(page.contains("Cannot refresh from `origin`"), "{page}");
+    assert!(page.contains("paused"), "{page}");
+    assert!(page.contains(&unpause), "{page}");
+    let (_, _, body) = http(served.port, "GET", "/status.json");
+    let stale: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(stale["cached"], true);
+    std::fs::rename(&moved, &w.server).expect("move the server back");
+    drop(served);
+    assert_eq!(w.server_refs(), server_refs, "serve never writes");
+}
+
+/// The first Chromium binary on PATH, if any.
+fn chromium() -> Option<&'static str> {
+    ["chromium-headless-shell", "chromium", "chromium-browser"]
+        .into_iter()
+        .find(|bin| {
+            std::process::Command::new(bin)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+fn run_chromium(bin: &str, args: &[&str], url: &str) -> String {
+    let out = std::process::Command::new(bin)
+        .args([
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--hide-scrollbars",
+        ])
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "{bin} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn headless_chromium_renders_the_paused_queue() {
+    let Some(bin) = chromium() else {
+        println!(
+            "SKIPPED: no chromium-headless-shell or chromium on PATH (.ci/run installs chromium-headless-shell)"
+        );
+        return;
+    };
+    let (w, _dev) = paused_world();
+    let op = w.clone_as("operator");
+    let served = serve(&op);
+    let url = format!("http://127.0.0.1:{}/", served.port);
+    let dom = run_chromium(bin, &["--dump-dom"], &url);
+    assert!(dom.contains("paused"), "{dom}");
+    assert!(dom.contains("feature/queued"), "{dom}");
+    assert!(dom.contains("git deploybot unpause --sha"), "{dom}");
+    // The parsed DOM has no script element: the reason stayed text.
+    assert!(!dom.contains("<script>"), "{dom}");
+    let mut sizes = vec![("desktop", "1280,900"), ("phone", "390,1600")];
+    if std::env::var_os("DEPLOYBOT_SCREENSHOTS").is_some() {
+        sizes.push(("desktop-tall", "1280,1250"));
+    }
+    for (name, size) in sizes {
+        let shot = w.dir.path().join(format!("queue-page-{name}.png"));
+        let arg = format!("--screenshot={}", shot.display());
+        run_chromium(bin, &[&arg, &format!("--window-size={size}")], &url);
+        let bytes = std::fs::read(&shot).expect("a screenshot");
+        assert!(bytes.starts_with(b"\x89PNG"), "{name} screenshot is a PNG");
+        if let Some(dir) = std::env::var_os("DEPLOYBOT_SCREENSHOTS") {
+            std::fs::copy(&shot, Path::new(&dir).join(shot.file_name().expect("name")))
+                .expect("keep the screenshot");
+        }
+    }
+}
