@@ -18,6 +18,7 @@ pub mod react;
 pub mod render;
 pub mod request;
 pub mod serve;
+pub mod stats;
 pub mod status;
 pub mod unpause;
 pub mod why;
@@ -108,6 +109,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Serve a read-only queue page (and /status.json) over HTTP, refreshed from the remote.
     Serve(serve::ServeArgs),
+    /// Delivery figures from the ledgers and notes: queue wait, time to live, CI, DORA.
+    Stats(stats::StatsArgs),
     /// Print or install the man pages (for `git help deploybot`).
     Man(man::ManArgs),
     /// Print shell completions for git-deploybot.
@@ -250,6 +253,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Doctor(args) => doctor::run(&global, args),
         Command::Demo(args) => demo::run(&global, args),
         Command::Serve(args) => serve::run(&global, args),
+        Command::Stats(args) => stats::run(&global, args),
         Command::Man(args) => man::run(args),
         Command::Completions(args) => man::completions(args),
         Command::HelpMarkdown => {

@@ -9,6 +9,7 @@ pub mod queue;
 pub mod react;
 pub mod release;
 pub mod results;
+pub mod stats;
 pub mod story;
 pub mod time;
 pub mod train;

@@ -11,6 +11,7 @@ mod page;
 mod queue;
 mod runner;
 mod setup;
+mod stats;
 
 pub use control::*;
 pub use hook::*;
@@ -20,6 +21,7 @@ pub use page::*;
 pub use queue::*;
 pub use runner::*;
 pub use setup::*;
+pub use stats::*;
 
 /// Shortens a sha for display.
 pub fn short(sha: &str) -> &str {

@@ -17,6 +17,7 @@ pub mod release;
 pub mod repair;
 pub mod report;
 pub mod runner;
+pub mod stats;
 pub mod status;
 pub mod train;
 pub mod why;

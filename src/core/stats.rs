@@ -1,0 +1,860 @@
+//! `stats`: delivery figures from the ledgers' history and the notes alone.
+//! Pure: records and note facts in, figures out (no git, no clock).
+//!
+//! - per request: queue wait (request → merged), time to live (request → the
+//!   first verification of its merge or a later main), lead time (the
+//!   requested head's commit time, or the request if earlier → verified);
+//! - CI duration: a CI note's `pending` with a `run_id` → that run's finished report;
+//! - pauses and recoveries: control records the pinned fold applied;
+//! - DORA: verified mains per day, lead time, the share of verified mains
+//!   later paused, pause → the next main verified after it (recovered pauses).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::core::control::{ControlMode, ControlRecord, ControlState, FoldStep, fold_control};
+use crate::core::queue::{QueueAction, QueueRecord};
+use crate::core::results::{ResultRecord, ResultStatus};
+use crate::core::time::{UnixSeconds, format_rfc3339, parse_rfc3339};
+
+/// One `main` commit on the first-parent line, with its result notes.
+#[derive(Debug, Clone, Default)]
+pub struct MainFacts {
+    /// The commit's full sha.
+    pub sha: String,
+    /// Its CI note's records.
+    pub ci: Vec<ResultRecord>,
+    /// Its deploy note's records (deploys and verifications).
+    pub deploy: Vec<ResultRecord>,
+}
+
+/// Everything the figures are computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsInputs<'a> {
+    /// The queue ledger's readable records, in ledger order.
+    pub queue: &'a [QueueRecord],
+    /// The control ledger's readable records, in ledger order.
+    pub control: &'a [ControlRecord],
+    /// The base branch's first-parent line, oldest first.
+    pub mains: &'a [MainFacts],
+    /// Receipts: merge sha → when it was verified (they win over the deploy notes).
+    pub receipts: &'a HashMap<String, UnixSeconds>,
+    /// Requested heads' commit times (head sha → seconds), for lead time.
+    pub head_times: &'a HashMap<String, UnixSeconds>,
+    /// The checks that make a main verified: `pipeline.deploy_checks` and the verifications.
+    pub verified_checks: &'a [String],
+    /// Only requests (and pauses, runs, verified mains) at or after this time.
+    pub since: Option<UnixSeconds>,
+    /// The current time (the end of the window for deployment frequency).
+    pub now: UnixSeconds,
+}
+
+/// The 50th and 95th percentiles (nearest rank) of some durations in seconds; null without data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Quantiles {
+    /// The median.
+    pub p50: Option<i64>,
+    /// The 95th percentile.
+    pub p95: Option<i64>,
+}
+
+/// The four DORA figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Dora {
+    /// Verified mains per day over the window (at least one day long); null with no window.
+    pub deployment_frequency_per_day: Option<f64>,
+    /// The requested head's commit time (or the request, if earlier) → verified.
+    pub lead_time_seconds: Quantiles,
+    /// Verified mains later paused / verified mains; null when none was verified.
+    pub change_failure_rate: Option<f64>,
+    /// A recovered pause → the first main at or after its sha verified after it.
+    pub time_to_restore_seconds: Quantiles,
+}
+
+/// `stats --json` (pinned shape).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// The window's start (RFC 3339), or null for all history.
+    pub since: Option<String>,
+    /// Requests in the window.
+    pub requests: u64,
+    /// Of those, merged.
+    pub merged: u64,
+    /// Of those, blocked at least once.
+    pub blocked: u64,
+    /// Pauses the control fold applied.
+    pub pauses: u64,
+    /// Running records that resumed the current pause.
+    pub recoveries: u64,
+    /// Request → merged.
+    pub queue_wait_seconds: Quantiles,
+    /// Request → the merge (or a later main) verified.
+    pub time_to_live_seconds: Quantiles,
+    /// A CI run's `pending` → its finished report (same `run_id`), on mains.
+    pub ci_duration_seconds: Quantiles,
+    /// The DORA figures.
+    pub dora: Dora,
+}
+
+/// The nearest-rank percentile `q` (0 < q ≤ 1) of `sorted` (ascending); None when empty.
+pub fn percentile(sorted: &[i64], q: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// The p50 and p95 of `values` (sorted here).
+pub fn quantiles(mut values: Vec<i64>) -> Quantiles {
+    values.sort_unstable();
+    Quantiles {
+        p50: percentile(&values, 0.5),
+        p95: percentile(&values, 0.95),
+    }
+}
+
+/// When a main first became verified by its deploy note: the first report
+/// `at` after which every one of `checks` has a `success` as its latest
+/// report (by `at`, then line order; `pending` and `skipped` do not count).
+/// None when it never was, or when no check is required.
+pub fn first_verified_at(deploy: &[ResultRecord], checks: &[String]) -> Option<UnixSeconds> {
+    if checks.is_empty() {
+        return None;
+    }
+    let mut reports: Vec<(UnixSeconds, usize, &ResultRecord)> = deploy
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| checks.contains(&r.check))
+        .filter(|(_, r)| !matches!(r.status, ResultStatus::Skipped | ResultStatus::Pending))
+        .filter_map(|(i, r)| Some((r.at_seconds()?, i, r)))
+        .collect();
+    reports.sort_by_key(|(at, i, _)| (*at, *i));
+    let mut latest: HashMap<&str, ResultStatus> = HashMap::new();
+    for (at, _, r) in reports {
+        latest.insert(&r.check, r.status);
+        let all = checks
+            .iter()
+            .all(|c| latest.get(c.as_str()) == Some(&ResultStatus::Success));
+        if all {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// CI run durations in one note: per (check, `run_id`), the earliest
+/// `pending` → the first finished report (success, failure, cancelled) at or
+/// after it. Returns (pending at, seconds) per run.
+pub fn ci_runs(ci: &[ResultRecord]) -> Vec<(UnixSeconds, i64)> {
+    let mut started: HashMap<(&str, &str), UnixSeconds> = HashMap::new();
+    for r in ci {
+        if let (ResultStatus::Pending, Some(run), Some(at)) = (r.status, &r.run_id, r.at_seconds())
+        {
+            let slot = started.entry((&r.check, run)).or_insert(at);
+            *slot = (*slot).min(at);
+        }
+    }
+    let mut finished: HashMap<(&str, &str), UnixSeconds> = HashMap::new();
+    for r in ci {
+        let done = matches!(
+            r.status,
+            ResultStatus::Success | ResultStatus::Failure | ResultStatus::Cancelled
+        );
+        if let (true, Some(run), Some(at)) = (done, &r.run_id, r.at_seconds()) {
+            let key = (r.check.as_str(), run.as_str());
+            if started.get(&key).is_some_and(|s| at >= *s) {
+                let slot = finished.entry(key).or_insert(at);
+                *slot = (*slot).min(at);
+            }
+        }
+    }
+    let mut runs: Vec<(UnixSeconds, i64)> = finished
+        .into_iter()
+        .map(|(key, end)| {
+            let start = started[&key];
+            (start, end - start)
+        })
+        .collect();
+    runs.sort_unstable();
+    runs
+}
+
+/// One request's story as the queue ledger tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestStory {
+    /// The branch.
+    pub branch: String,
+    /// The requested head.
+    pub head_sha: String,
+    /// The request's time (the first request of this head while it stayed queued).
+    pub requested_at: UnixSeconds,
+    /// A block record held it at least once.
+    pub blocked: bool,
+    /// The merged record: its time and merge sha.
+    pub merged: Option<(UnixSeconds, String)>,
+}
+
+/// Pairs requests with their merges: a branch's open request is closed by a
+/// cancel, a dequeue, a newer head's request or the merge of its head; a
+/// repeated request of the same head keeps the first time.
+pub fn request_stories(queue: &[QueueRecord]) -> Vec<RequestStory> {
+    let mut stories: Vec<RequestStory> = Vec::new();
+    let mut open: HashMap<&str, usize> = HashMap::new();
+    for record in queue {
+        let branch = record.branch.as_str();
+        match record.action {
+            QueueAction::Request => {
+                let (Some(head), Some(at)) = (&record.head_sha, parse_rfc3339(&record.at)) else {
+                    continue;
+                };
+                if let Some(&i) = open.get(branch)
+                    && stories[i].head_sha == *head
+                {
+                    continue;
+                }
+                open.insert(branch, stories.len());
+                stories.push(RequestStory {
+                    branch: record.branch.clone(),
+                    head_sha: head.clone(),
+                    requested_at: at,
+                    blocked: false,
+                    merged: None,
+                });
+            }
+            QueueAction::Cancel | QueueAction::Dequeue => {
+                open.remove(branch);
+            }
+            QueueAction::Block => {
+                if let Some(&i) = open.get(branch) {
+                    stories[i].blocked = true;
+                }
+            }
+            QueueAction::Merged => {
+                let (Some(head), Some(merge), Some(at)) = (
+                    &record.head_sha,
+                    &record.merge_sha,
+                    parse_rfc3339(&record.at),
+                ) else {
+                    continue;
+                };
+                if let Some(&i) = open.get(branch)
+                    && stories[i].head_sha == *head
+                {
+                    stories[i].merged = Some((at, merge.clone()));
+                    open.remove(branch);
+                }
+            }
+            QueueAction::Unblock | QueueAction::Candidate | QueueAction::Discarded => {}
+        }
+    }
+    stories
+}
+
+/// A control record the fold applied, with its time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Applied {
+    at: UnixSeconds,
+    pause: bool,
+    control_id: String,
+    main_sha: Option<String>,
+    resumes: Option<String>,
+}
+
+/// The control records the pinned fold applied (pauses, and running records
+/// that resumed the current pause), in ledger order.
+fn applied_controls(control: &[ControlRecord]) -> Vec<Applied> {
+    let mut state = ControlState::default();
+    let mut out = Vec::new();
+    for record in control {
+        let (next, step) = fold_control(&state, record);
+        state = next;
+        let Some(at) = parse_rfc3339(&record.at) else {
+            continue;
+        };
+        if step == FoldStep::Applied {
+            out.push(Applied {
+                at,
+                pause: record.state == ControlMode::Paused,
+                control_id: record.control_id.clone(),
+                main_sha: record.main_sha.clone(),
+                resumes: record.resumes_control_id.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Computes every figure.
+pub fn compute(inputs: &StatsInputs) -> Stats {
+    let in_window = |at: UnixSeconds| inputs.since.is_none_or(|s| at >= s);
+    let position: HashMap<&str, usize> = inputs
+        .mains
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.sha.as_str(), i))
+        .collect();
+    let verified: Vec<Option<UnixSeconds>> = inputs
+        .mains
+        .iter()
+        .map(|m| first_verified_at(&m.deploy, inputs.verified_checks))
+        .collect();
+    // The first verification of main i or any later main.
+    let mut first_from = vec![None; verified.len()];
+    let mut best: Option<UnixSeconds> = None;
+    for i in (0..verified.len()).rev() {
+        best = match (best, verified[i]) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        first_from[i] = best;
+    }
+    let verified_of = |merge: &str| -> Option<UnixSeconds> {
+        inputs
+            .receipts
+            .get(merge)
+            .copied()
+            .or_else(|| position.get(merge).and_then(|&i| first_from[i]))
+    };
+
+    let stories: Vec<RequestStory> = request_stories(inputs.queue)
+        .into_iter()
+        .filter(|s| in_window(s.requested_at))
+        .collect();
+    let (mut waits, mut lives, mut leads) = (Vec::new(), Vec::new(), Vec::new());
+    for story in &stories {
+        let Some((merged_at, merge)) = &story.merged else {
+            continue;
+        };
+        waits.push(merged_at - story.requested_at);
+        if let Some(at) = verified_of(merge) {
+            lives.push((at - story.requested_at).max(0));
+            let start = inputs
+                .head_times
+                .get(&story.head_sha)
+                .map_or(story.requested_at, |&t| t.min(story.requested_at));
+            leads.push((at - start).max(0));
+        }
+    }
+
+    let ci: Vec<i64> = inputs
+        .mains
+        .iter()
+        .flat_map(|m| ci_runs(&m.ci))
+        .filter(|(start, _)| in_window(*start))
+        .map(|(_, seconds)| seconds)
+        .collect();
+
+    let applied = applied_controls(inputs.control);
+    let pauses: Vec<&Applied> = applied
+        .iter()
+        .filter(|a| a.pause && in_window(a.at))
+        .collect();
+    let recoveries = applied
+        .iter()
+        .filter(|a| !a.pause && a.resumes.is_some() && in_window(a.at))
+        .count() as u64;
+
+    // Time to restore: a recovered pause → the first main at or after its
+    // sha (all mains when it names none on main) verified at or after it.
+    let mut restores = Vec::new();
+    for pause in &pauses {
+        let recovered = applied
+            .iter()
+            .any(|a| !a.pause && a.resumes.as_deref() == Some(pause.control_id.as_str()));
+        if !recovered {
+            continue;
+        }
+        let from = pause
+            .main_sha
+            .as_deref()
+            .and_then(|sha| position.get(sha).copied())
+            .unwrap_or(0);
+        let restored = verified[from..]
+            .iter()
+            .flatten()
+            .filter(|&&at| at >= pause.at)
+            .min();
+        if let Some(at) = restored {
+            restores.push(at - pause.at);
+        }
+    }
+
+    // Change failure rate: verified mains (in the window) later paused.
+    let verified_mains: Vec<(usize, UnixSeconds)> = verified
+        .iter()
+        .enumerate()
+        .filter_map(|(i, at)| at.map(|at| (i, at)))
+        .filter(|(_, at)| in_window(*at))
+        .collect();
+    let failed = verified_mains
+        .iter()
+        .filter(|(i, at)| {
+            let sha = inputs.mains[*i].sha.as_str();
+            pauses
+                .iter()
+                .any(|p| p.main_sha.as_deref() == Some(sha) && p.at >= *at)
+        })
+        .count();
+    let change_failure_rate =
+        (!verified_mains.is_empty()).then(|| round4(failed as f64 / verified_mains.len() as f64));
+
+    let start = inputs.since.or_else(|| {
+        let first_request = stories.iter().map(|s| s.requested_at).min();
+        let first_verified = verified_mains.iter().map(|(_, at)| *at).min();
+        match (first_request, first_verified) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    });
+    let deployment_frequency_per_day = start.map(|start| {
+        let days = ((inputs.now - start) as f64 / 86_400.0).max(1.0);
+        round4(verified_mains.len() as f64 / days)
+    });
+
+    Stats {
+        since: inputs.since.map(format_rfc3339),
+        requests: stories.len() as u64,
+        merged: stories.iter().filter(|s| s.merged.is_some()).count() as u64,
+        blocked: stories.iter().filter(|s| s.blocked).count() as u64,
+        pauses: pauses.len() as u64,
+        recoveries,
+        queue_wait_seconds: quantiles(waits),
+        time_to_live_seconds: quantiles(lives),
+        ci_duration_seconds: quantiles(ci),
+        dora: Dora {
+            deployment_frequency_per_day,
+            lead_time_seconds: quantiles(leads),
+            change_failure_rate,
+            time_to_restore_seconds: quantiles(restores),
+        },
+    }
+}
+
+/// Rounds to four decimals (figures people read).
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// The figures as Prometheus text exposition: every metric prefixed
+/// `deploybot_`, quantiles as a `quantile` label, a figure with no data as `NaN`.
+pub fn prometheus(stats: &Stats) -> String {
+    fn int(v: Option<i64>) -> String {
+        v.map_or_else(|| "NaN".to_owned(), |v| v.to_string())
+    }
+    fn float(v: Option<f64>) -> String {
+        v.map_or_else(|| "NaN".to_owned(), |v| v.to_string())
+    }
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, samples: Vec<(&str, String)>| {
+        out.push_str(&format!("# HELP deploybot_{name} {help}\n"));
+        out.push_str(&format!("# TYPE deploybot_{name} gauge\n"));
+        for (labels, value) in samples {
+            out.push_str(&format!("deploybot_{name}{labels} {value}\n"));
+        }
+    };
+    let q = |quantiles: &Quantiles| {
+        vec![
+            ("{quantile=\"0.5\"}", int(quantiles.p50)),
+            ("{quantile=\"0.95\"}", int(quantiles.p95)),
+        ]
+    };
+    let one = |v: u64| vec![("", v.to_string())];
+    gauge(
+        "requests",
+        "Queue requests in the window.",
+        one(stats.requests),
+    );
+    gauge(
+        "merged",
+        "Requests in the window that merged.",
+        one(stats.merged),
+    );
+    gauge(
+        "blocked",
+        "Requests in the window blocked at least once.",
+        one(stats.blocked),
+    );
+    gauge(
+        "pauses",
+        "Pauses the control fold applied.",
+        one(stats.pauses),
+    );
+    gauge(
+        "recoveries",
+        "Recoveries (running records resuming the pause).",
+        one(stats.recoveries),
+    );
+    gauge(
+        "queue_wait_seconds",
+        "Request to merge, in seconds.",
+        q(&stats.queue_wait_seconds),
+    );
+    gauge(
+        "time_to_live_seconds",
+        "Request to verified, in seconds.",
+        q(&stats.time_to_live_seconds),
+    );
+    gauge(
+        "ci_duration_seconds",
+        "CI run (pending to finished) on mains, in seconds.",
+        q(&stats.ci_duration_seconds),
+    );
+    let d = &stats.dora;
+    gauge(
+        "deployment_frequency_per_day",
+        "DORA: verified mains per day.",
+        vec![("", float(d.deployment_frequency_per_day))],
+    );
+    gauge(
+        "lead_time_seconds",
+        "DORA: head commit or request to verified, in seconds.",
+        q(&d.lead_time_seconds),
+    );
+    gauge(
+        "change_failure_rate",
+        "DORA: verified mains later paused / verified mains.",
+        vec![("", float(d.change_failure_rate))],
+    );
+    gauge(
+        "time_to_restore_seconds",
+        "DORA: pause to the recovered release verified, in seconds.",
+        q(&d.time_to_restore_seconds),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::control::CONTROL_SCHEMA;
+
+    const T: i64 = 1_800_000_000;
+
+    fn at(offset: i64) -> String {
+        format_rfc3339(T + offset)
+    }
+
+    fn sha(n: u32) -> String {
+        format!("{n:040x}")
+    }
+
+    fn queue(
+        action: QueueAction,
+        branch: &str,
+        head: u32,
+        merge: Option<u32>,
+        t: i64,
+    ) -> QueueRecord {
+        let mut r = QueueRecord::new(action, branch, "t", &at(t));
+        r.head_sha = Some(sha(head));
+        r.merge_sha = merge.map(sha);
+        r
+    }
+
+    fn control(
+        id: &str,
+        paused: bool,
+        main: Option<u32>,
+        resumes: Option<&str>,
+        t: i64,
+    ) -> ControlRecord {
+        ControlRecord {
+            schema: CONTROL_SCHEMA,
+            control_id: id.into(),
+            state: if paused {
+                ControlMode::Paused
+            } else {
+                ControlMode::Running
+            },
+            reason: "why".into(),
+            main_sha: main.map(sha),
+            requires_control_id: None,
+            resumes_control_id: resumes.map(str::to_owned),
+            recovered_main_sha: None,
+            recovered_reason: None,
+            actor: "t".into(),
+            at: at(t),
+            extra: Default::default(),
+        }
+    }
+
+    fn report(check: &str, status: ResultStatus, t: i64, run: Option<&str>) -> ResultRecord {
+        let mut r = ResultRecord::new(check, status, &at(t));
+        r.run_id = run.map(str::to_owned);
+        r
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let v: Vec<i64> = (1..=20).collect();
+        assert_eq!(percentile(&v, 0.5), Some(10));
+        assert_eq!(percentile(&v, 0.95), Some(19));
+        assert_eq!(percentile(&[7], 0.95), Some(7));
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(
+            quantiles(vec![4, 1, 3, 2]),
+            Quantiles {
+                p50: Some(2),
+                p95: Some(4)
+            }
+        );
+    }
+
+    #[test]
+    fn verified_is_the_first_time_every_check_succeeded() {
+        let checks = vec!["Deploy".to_owned(), "smoke".to_owned()];
+        let deploy = [
+            report("Deploy", ResultStatus::Pending, 10, None),
+            report("Deploy", ResultStatus::Success, 20, None),
+            report("smoke", ResultStatus::Failure, 25, None),
+            report("smoke", ResultStatus::Success, 30, None),
+            report("smoke", ResultStatus::Failure, 90, None),
+        ];
+        assert_eq!(first_verified_at(&deploy, &checks), Some(T + 30));
+        assert_eq!(first_verified_at(&deploy[..3], &checks), None);
+        assert_eq!(first_verified_at(&deploy, &[]), None);
+    }
+
+    #[test]
+    fn ci_runs_pair_pending_and_finished_by_run_id() {
+        let ci = [
+            report("CI", ResultStatus::Pending, 0, Some("r1")),
+            report("CI", ResultStatus::Failure, 100, Some("r1")),
+            report("CI", ResultStatus::Pending, 200, Some("r2")),
+            report("CI", ResultStatus::Success, 260, Some("r2")),
+            report("CI", ResultStatus::Success, 300, None),
+            report("CI", ResultStatus::Pending, 400, Some("r3")),
+        ];
+        assert_eq!(ci_runs(&ci), vec![(T, 100), (T + 200, 60)]);
+    }
+
+    #[test]
+    fn requests_pair_with_their_merges() {
+        let q = [
+            queue(QueueAction::Request, "a", 1, None, 0),
+            queue(QueueAction::Request, "a", 1, None, 5),
+            queue(QueueAction::Request, "b", 2, None, 10),
+            QueueRecord {
+                reason: Some("no".into()),
+                ..queue(QueueAction::Block, "b", 2, None, 15)
+            },
+            queue(QueueAction::Request, "b", 3, None, 20),
+            queue(QueueAction::Merged, "a", 1, Some(11), 50),
+            queue(QueueAction::Merged, "b", 2, Some(12), 60),
+        ];
+        let s = request_stories(&q);
+        assert_eq!(s.len(), 3);
+        assert_eq!(
+            (s[0].requested_at, s[0].merged.clone()),
+            (T, Some((T + 50, sha(11))))
+        );
+        assert!(
+            s[1].blocked && s[1].merged.is_none(),
+            "the old head was replaced"
+        );
+        assert!(
+            !s[2].blocked && s[2].merged.is_none(),
+            "head 2 merged, not head 3"
+        );
+    }
+
+    /// Three mains (m1 → m3): two requests merged, m1 verified, m2 failed
+    /// and paused then recovered, m3 verified after the recovery.
+    fn world() -> (Vec<QueueRecord>, Vec<ControlRecord>, Vec<MainFacts>) {
+        let q = vec![
+            queue(QueueAction::Request, "a", 1, None, 0),
+            queue(QueueAction::Request, "b", 2, None, 100),
+            queue(QueueAction::Merged, "a", 1, Some(11), 60),
+            queue(QueueAction::Merged, "b", 2, Some(12), 400),
+            queue(QueueAction::Request, "c", 3, None, 1000),
+            queue(QueueAction::Merged, "c", 3, Some(13), 1300),
+            queue(QueueAction::Request, "d", 4, None, 2000),
+        ];
+        let c = vec![
+            control("start", false, None, None, 50),
+            control("p1", true, Some(12), None, 900),
+            control("stale", false, None, Some("p0"), 950),
+            control("r1", false, None, Some("p1"), 1200),
+        ];
+        let ok = ResultStatus::Success;
+        let mains = vec![
+            MainFacts {
+                sha: sha(10),
+                ..Default::default()
+            },
+            MainFacts {
+                sha: sha(11),
+                ci: vec![
+                    report("CI", ResultStatus::Pending, 60, Some("x")),
+                    report("CI", ok, 160, Some("x")),
+                ],
+                deploy: vec![report("Deploy", ok, 300, None)],
+            },
+            MainFacts {
+                sha: sha(12),
+                ci: vec![
+                    report("CI", ResultStatus::Pending, 400, Some("y")),
+                    report("CI", ResultStatus::Failure, 700, Some("y")),
+                ],
+                deploy: vec![],
+            },
+            MainFacts {
+                sha: sha(13),
+                ci: vec![],
+                deploy: vec![report("Deploy", ok, 1500, None)],
+            },
+        ];
+        (q, c, mains)
+    }
+
+    fn run(since: Option<i64>, receipts: &HashMap<String, UnixSeconds>) -> Stats {
+        let (q, c, mains) = world();
+        let heads = HashMap::from([(sha(1), T - 3600)]);
+        let checks = vec!["Deploy".to_owned()];
+        compute(&StatsInputs {
+            queue: &q,
+            control: &c,
+            mains: &mains,
+            receipts,
+            head_times: &heads,
+            verified_checks: &checks,
+            since,
+            now: T + 2 * 86_400,
+        })
+    }
+
+    #[test]
+    fn a_small_history_gives_exact_figures() {
+        let s = run(None, &HashMap::new());
+        assert_eq!(
+            (s.requests, s.merged, s.blocked, s.pauses, s.recoveries),
+            (4, 3, 0, 1, 1)
+        );
+        // waits 60, 300, 300.
+        assert_eq!(
+            s.queue_wait_seconds,
+            Quantiles {
+                p50: Some(300),
+                p95: Some(300)
+            }
+        );
+        // a: 300; b (m12 never verified, m13 at 1500): 1400; c: 500.
+        assert_eq!(
+            s.time_to_live_seconds,
+            Quantiles {
+                p50: Some(500),
+                p95: Some(1400)
+            }
+        );
+        assert_eq!(
+            s.ci_duration_seconds,
+            Quantiles {
+                p50: Some(100),
+                p95: Some(300)
+            }
+        );
+        // a's head was authored an hour before its request: 3900.
+        assert_eq!(
+            s.dora.lead_time_seconds,
+            Quantiles {
+                p50: Some(1400),
+                p95: Some(3900)
+            }
+        );
+        // 2 verified mains over 2 days (from the first request).
+        assert_eq!(s.dora.deployment_frequency_per_day, Some(1.0));
+        assert_eq!(s.dora.change_failure_rate, Some(0.0));
+        // p1 at 900 → m13 verified at 1500.
+        assert_eq!(
+            s.dora.time_to_restore_seconds,
+            Quantiles {
+                p50: Some(600),
+                p95: Some(600)
+            }
+        );
+        assert_eq!(s.since, None);
+    }
+
+    #[test]
+    fn since_limits_and_receipts_win() {
+        let receipts = HashMap::from([(sha(13), T + 1400)]);
+        let s = run(Some(T + 1000), &receipts);
+        assert_eq!((s.requests, s.merged, s.pauses, s.recoveries), (2, 1, 0, 1));
+        assert_eq!(
+            s.time_to_live_seconds,
+            Quantiles {
+                p50: Some(400),
+                p95: Some(400)
+            }
+        );
+        assert_eq!(
+            s.ci_duration_seconds,
+            Quantiles::default(),
+            "no run started after"
+        );
+        assert_eq!(s.dora.time_to_restore_seconds, Quantiles::default());
+        assert_eq!(s.since.as_deref(), Some(at(1000).as_str()));
+        // One verified main (m13) in max(1 day, 2 days - 1000 s).
+        assert_eq!(
+            s.dora.deployment_frequency_per_day,
+            Some(round4(86_400.0 / (2.0 * 86_400.0 - 1000.0)))
+        );
+    }
+
+    #[test]
+    fn a_verified_main_paused_later_is_a_change_failure() {
+        let (q, mut c, mains) = world();
+        c.push(control("p2", true, Some(13), None, 1600));
+        let checks = vec!["Deploy".to_owned()];
+        let none = HashMap::new();
+        let s = compute(&StatsInputs {
+            queue: &q,
+            control: &c,
+            mains: &mains,
+            receipts: &none,
+            head_times: &none,
+            verified_checks: &checks,
+            since: None,
+            now: T,
+        });
+        assert_eq!(s.dora.change_failure_rate, Some(0.5));
+        assert_eq!(s.pauses, 2);
+        assert_eq!(
+            s.dora.deployment_frequency_per_day,
+            Some(2.0),
+            "a window of at least one day"
+        );
+    }
+
+    #[test]
+    fn nothing_gives_nulls_and_prometheus_says_nan() {
+        let none = HashMap::new();
+        let s = compute(&StatsInputs {
+            queue: &[],
+            control: &[],
+            mains: &[],
+            receipts: &none,
+            head_times: &none,
+            verified_checks: &[],
+            since: None,
+            now: T,
+        });
+        assert_eq!(s, Stats::default());
+        let text = prometheus(&s);
+        assert!(
+            text.contains("# TYPE deploybot_requests gauge\ndeploybot_requests 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("deploybot_queue_wait_seconds{quantile=\"0.95\"} NaN\n"),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .all(|l| l.starts_with("deploybot_"))
+        );
+    }
+}
