@@ -114,6 +114,11 @@ fn the_page_shows_the_paused_queue_escapes_records_and_survives_a_down_remote() 
     assert!(page.contains("feature/queued"), "{page}");
     assert!(page.contains("feature/first"), "recent merges: {page}");
     assert!(page.contains("<svg"), "charts: {page}");
+    // The delivery figures (`stats`) are drawn too.
+    assert!(
+        page.contains("id=\"delivery\"") && page.contains("p50, minutes"),
+        "delivery: {page}"
+    );
     // Records are text, never markup.
     assert!(!page.contains("<script>"), "{page}");
     assert!(!page.contains("evil<b>"), "{page}");

@@ -39,3 +39,8 @@ pub fn method_not_allowed(method: &str) -> String {
 pub fn not_found(path: &str) -> String {
     format!("nothing at {path}; try / or /status.json\n")
 }
+
+/// The delivery figures could not be computed this time (the page goes on).
+pub fn stats_unavailable(why: &str) -> String {
+    format!("serve: delivery figures unavailable ({why}); the page shows the queue without them")
+}

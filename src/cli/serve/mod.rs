@@ -42,7 +42,13 @@ pub struct Snapshot {
     pub gathered_at: i64,
     /// When the mirror was last fetched from the remote (null locally).
     pub fetched_at: Option<i64>,
+    /// Delivery figures (`stats`), gathered at most every [`STATS_SECONDS`].
+    pub stats: Option<crate::core::stats::Stats>,
 }
+
+/// How often, at most, the delivery figures are recomputed: they read the
+/// ledgers' history, so they follow the page's refresh only slowly.
+pub const STATS_SECONDS: u64 = 60;
 
 /// The last snapshot, when it was tried, and why the last refresh failed.
 pub struct Cache {
@@ -50,12 +56,26 @@ pub struct Cache {
     snapshot: Option<Snapshot>,
     tried: Option<Instant>,
     error: Option<String>,
+    stats_tried: Option<Instant>,
 }
 
-/// Gathers a snapshot (fetching first unless `options.cached`).
-pub fn snapshot(options: &SessionOptions) -> CliResult<Snapshot> {
+/// Gathers a snapshot (fetching first unless `options.cached`), with the
+/// delivery figures when `with_stats`.
+pub fn snapshot(options: &SessionOptions, with_stats: bool) -> CliResult<Snapshot> {
     let session = Session::open(options)?;
     let report = gather(&session)?;
+    let stats = if with_stats {
+        match crate::ops::stats::gather(&session, None, crate::ops::now_seconds()) {
+            Ok(stats) => Some(stats),
+            Err(e) => {
+                // The page still shows the queue; the figures wait for the next try.
+                eprintln!("{}", crate::messages::stats_unavailable(&e.message));
+                None
+            }
+        }
+    } else {
+        None
+    };
     let merged = crate::ops::queue::read_queue(&session.store)?.state.merged;
     let fetched_at = match &session.store.sync {
         Sync::Remote(name) => session.repo().last_fetch(name),
@@ -66,6 +86,7 @@ pub fn snapshot(options: &SessionOptions) -> CliResult<Snapshot> {
         merged,
         gathered_at: crate::ops::now_seconds(),
         fetched_at,
+        stats,
     })
 }
 
@@ -77,6 +98,7 @@ impl Cache {
             snapshot: None,
             tried: None,
             error: None,
+            stats_tried: None,
         }
     }
 
@@ -91,8 +113,16 @@ impl Cache {
             return;
         }
         self.tried = Some(Instant::now());
-        match snapshot(&self.options) {
-            Ok(s) => {
+        let with_stats = self
+            .stats_tried
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(STATS_SECONDS));
+        match snapshot(&self.options, with_stats) {
+            Ok(mut s) => {
+                if with_stats {
+                    self.stats_tried = Some(Instant::now());
+                } else {
+                    s.stats = self.snapshot.as_mut().and_then(|old| old.stats.take());
+                }
                 self.snapshot = Some(s);
                 self.error = None;
             }
@@ -103,7 +133,7 @@ impl Cache {
                         cached: true,
                         ..self.options.clone()
                     };
-                    self.snapshot = snapshot(&cached).ok();
+                    self.snapshot = snapshot(&cached, true).ok();
                 }
             }
         }
@@ -142,6 +172,7 @@ impl Cache {
             refresh_error: self.error.as_deref(),
             refresh_every: REFRESH_SECONDS,
             now,
+            stats: snap.stats.as_ref(),
         });
         (200, "text/html; charset=utf-8", html)
     }

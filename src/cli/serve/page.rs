@@ -22,6 +22,8 @@ pub struct PageView<'a> {
     pub refresh_every: u64,
     /// Now, in Unix seconds (for the merges chart).
     pub now: i64,
+    /// Delivery figures (`stats`), when gathered.
+    pub stats: Option<&'a crate::core::stats::Stats>,
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -93,8 +95,51 @@ pub fn render(view: &PageView) -> String {
     html.push_str(&queue_section(r));
     html.push_str(&candidates_section(r));
     html.push_str(&merged_section(view));
+    if let Some(stats) = view.stats {
+        html.push_str(&delivery_section(stats));
+    }
     html.push_str(&problems_section(r));
     html.push_str("</main></body></html>\n");
+    html
+}
+
+/// The delivery figures of `stats`: counts, the DORA rates, and p50/p95 bars.
+fn delivery_section(stats: &crate::core::stats::Stats) -> String {
+    let mut html = String::from("<section class=\"card\" id=\"delivery\"><h2>Delivery</h2>");
+    let rate = |v: Option<f64>, unit: &str| match v {
+        Some(v) => format!("{v:.2}{unit}"),
+        None => "-".to_owned(),
+    };
+    let _ = write!(
+        html,
+        "<p class=\"muted\">{} requests, {} merged, {} blocked, {} pauses, {} recoveries; deployment frequency {}; change failure rate {}</p>",
+        stats.requests,
+        stats.merged,
+        stats.blocked,
+        stats.pauses,
+        stats.recoveries,
+        rate(stats.dora.deployment_frequency_per_day, " per day"),
+        rate(stats.dora.change_failure_rate.map(|r| r * 100.0), "%"),
+    );
+    let figures = [
+        ("queue wait", &stats.queue_wait_seconds),
+        ("time to live", &stats.time_to_live_seconds),
+        ("CI duration", &stats.ci_duration_seconds),
+        ("lead time", &stats.dora.lead_time_seconds),
+        ("time to restore", &stats.dora.time_to_restore_seconds),
+    ];
+    let minutes = |s: Option<i64>| s.map_or(0, |s| (s.max(0) as u64).div_ceil(60));
+    let p50: Vec<(String, u64)> = figures
+        .iter()
+        .map(|(label, q)| (label.to_string(), minutes(q.p50)))
+        .collect();
+    let p95: Vec<(String, u64)> = figures
+        .iter()
+        .map(|(label, q)| (label.to_string(), minutes(q.p95)))
+        .collect();
+    html.push_str(&chart::bars("p50, minutes", &p50));
+    html.push_str(&chart::bars("p95, minutes", &p95));
+    html.push_str("</section>");
     html
 }
 
