@@ -267,7 +267,7 @@ fn misspelt_command_and_flag() {
         &dev,
         &["staus"],
         2,
-        "error: unrecognized subcommand 'staus'; some similar subcommands exist: 'pause', 'status'; usage: git deploybot [OPTIONS] <COMMAND> (see --help)",
+        "error: unrecognized subcommand 'staus'; some similar subcommands exist: 'pause', 'stats', 'status'; usage: git deploybot [OPTIONS] <COMMAND> (see --help)",
     );
     pinned(
         &dev,
