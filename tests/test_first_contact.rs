@@ -283,8 +283,8 @@ fn bash_completes_git_deploybot_and_git_space_deploybot() {
             file.display()
         ))
     };
-    // `git deploybot sta<TAB>`, as git's completion calls it (no arguments).
-    let got = complete("git deploybot sta", 2, "_git_deploybot");
+    // `git deploybot statu<TAB>`, as git's completion calls it (no arguments).
+    let got = complete("git deploybot statu", 2, "_git_deploybot");
     assert_eq!(
         got, "status \n",
         "a subcommand, with the space git leaves out"
@@ -318,9 +318,9 @@ fn bash_completes_git_deploybot_and_git_space_deploybot() {
     let git_completion = std::path::Path::new("/usr/share/bash-completion/completions/git");
     if git_completion.exists() {
         let got = bash(&format!(
-            "source '{}'; source '{}'; COMP_WORDS=(git deploybot sta); COMP_CWORD=2; \
-             COMP_LINE='git deploybot sta'; COMP_POINT=${{#COMP_LINE}}; \
-             __git_wrap__git_main git sta deploybot; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            "source '{}'; source '{}'; COMP_WORDS=(git deploybot statu); COMP_CWORD=2; \
+             COMP_LINE='git deploybot statu'; COMP_POINT=${{#COMP_LINE}}; \
+             __git_wrap__git_main git statu deploybot; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
             git_completion.display(),
             file.display()
         ));
