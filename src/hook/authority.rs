@@ -6,8 +6,6 @@ use super::identity::Role;
 use super::input::RefChange;
 use super::rules::{RefKind, classify_ref};
 use crate::core::policy::{POLICY_FILE, Policy};
-use crate::core::release::{ReleaseInputs, release_state};
-use crate::core::results::parse_note;
 use crate::git::{ObjectId, Repo, names};
 use crate::messages;
 use anyhow::Result;
@@ -140,24 +138,11 @@ pub fn lenient_coordinators(text: &str) -> Vec<String> {
     Vec::new()
 }
 
-/// The release state of `sha` from the notes on the server (for leases).
+/// Whether `sha`'s release failed, from the notes on the server (for leases).
 pub fn server_release_failed(repo: &Repo, policy: &Policy, sha: ObjectId) -> Result<bool> {
-    let read = |notes_ref: &str| -> Result<Vec<crate::core::results::ResultRecord>> {
-        let text = repo.read_note(repo.try_find_ref(notes_ref)?, &sha)?;
-        Ok(parse_note(&text).records)
-    };
-    let (ci, deploy) = (read(names::NOTES_CI)?, read(names::NOTES_DEPLOY)?);
-    let verifications = policy.verification_names();
-    let release = release_state(&ReleaseInputs {
-        ci: &ci,
-        deploy: &deploy,
-        ci_checks: &policy.pipeline.ci_checks,
-        deploy_checks: &policy.pipeline.deploy_checks,
-        verifications: &verifications,
-        grace_seconds: policy.pipeline.ci_failure_grace_seconds,
-        now: crate::ops::now_seconds(),
-        is_watermark: repo.try_find_ref(names::VERIFIED)? == Some(sha),
-    });
+    let tip_of = |name: &str| repo.try_find_ref(name);
+    let release =
+        crate::ops::release::release_in(repo, &tip_of, policy, &sha, crate::ops::now_seconds())?;
     Ok(release.state.is_failed())
 }
 

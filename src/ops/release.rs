@@ -20,10 +20,23 @@ pub fn read_results(
 
 /// The release state of `sha` under `policy` at time `now`.
 pub fn release_of(store: &Store, policy: &Policy, sha: &ObjectId, now: i64) -> Result<Release> {
-    let (ci, _) = read_results(store, names::NOTES_CI, sha)?;
-    let (deploy, _) = read_results(store, names::NOTES_DEPLOY, sha)?;
+    release_in(&store.repo, &|name| store.tip(name), policy, sha, now)
+}
+
+/// The release state of `sha` read through `tip_of` (a store's mirror, or
+/// the server's own refs in the hook): the one place notes become a release.
+pub fn release_in(
+    repo: &crate::git::Repo,
+    tip_of: &dyn Fn(&str) -> Result<Option<ObjectId>>,
+    policy: &Policy,
+    sha: &ObjectId,
+    now: i64,
+) -> Result<Release> {
+    let read = |notes_ref: &str| -> Result<Vec<ResultRecord>> {
+        Ok(parse_note(&repo.read_note(tip_of(notes_ref)?, sha)?).records)
+    };
+    let (ci, deploy) = (read(names::NOTES_CI)?, read(names::NOTES_DEPLOY)?);
     let verifications = policy.verification_names();
-    let is_watermark = store.tip(names::VERIFIED)? == Some(*sha);
     Ok(release_state(&ReleaseInputs {
         ci: &ci,
         deploy: &deploy,
@@ -32,6 +45,6 @@ pub fn release_of(store: &Store, policy: &Policy, sha: &ObjectId, now: i64) -> R
         verifications: &verifications,
         grace_seconds: policy.pipeline.ci_failure_grace_seconds,
         now,
-        is_watermark,
+        is_watermark: tip_of(names::VERIFIED)? == Some(*sha),
     }))
 }
