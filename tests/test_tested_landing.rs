@@ -148,6 +148,44 @@ fn a_failed_batch_is_split_and_the_culprit_blocked_after_its_retry() {
 }
 
 #[test]
+fn a_bisection_uses_the_free_depth_so_one_round_names_the_culprit() {
+    let policy = TESTED.replace("max_batch_size = 2", "max_batch_size = 3");
+    let (w, dev, coord) = world(&policy);
+    for b in ["a", "b", "c"] {
+        dev.push_green_request(&format!("feature/{b}"), &format!("{b}.txt"));
+    }
+    let r = coord.react();
+    dev.report_ci(&sha_of(&r["built"][0]), "failure");
+    // [a, b, c] failed: halves [a] | [b, c], and [b, c] again: three singles, stacked.
+    let r = coord.react();
+    let built = r["built"].as_array().expect("built");
+    let pieces: Vec<Vec<String>> = built.iter().map(branches).collect();
+    assert_eq!(pieces, [["feature/a"], ["feature/b"], ["feature/c"]], "{r}");
+    assert_eq!(built[1]["base_sha"], built[0]["sha"], "stacked");
+    assert_eq!(built[2]["base_sha"], built[1]["sha"], "stacked");
+    // One round: a and b pass and land together, c (the culprit) fails alone.
+    dev.report_ci(&sha_of(&built[0]), "success");
+    dev.report_ci(&sha_of(&built[1]), "success");
+    dev.report_ci(&sha_of(&built[2]), "failure");
+    let r = coord.react();
+    let landed: Vec<Vec<String>> = r["landed"]
+        .as_array()
+        .expect("landed")
+        .iter()
+        .map(branches)
+        .collect();
+    assert_eq!(landed, [["feature/a"], ["feature/b"]], "{r}");
+    assert_eq!(w.server_ref("refs/heads/main"), Some(sha_of(&built[1])));
+    let reason = r["discarded"][0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("failed CI in candidate"), "{r}");
+    assert_eq!(
+        branches(&r["built"][0]),
+        ["feature/c"],
+        "c retried alone: {r}"
+    );
+}
+
+#[test]
 fn a_candidate_whose_base_moved_is_discarded_and_rebuilt() {
     let (w, dev, coord) = world(TESTED);
     dev.push_green_request("feature/a", "a.txt");

@@ -232,7 +232,7 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     // Walk the train bottom up: keep what still stands, find the first break.
     let mut expected_base = inputs.base_sha.to_owned();
     let mut kept: Vec<&Candidate> = Vec::new();
-    let mut rebuild_first: Vec<Vec<String>> = Vec::new();
+    let mut bisect: Option<Vec<String>> = None;
     let mut broken = false;
     let mut waiting_on_failure = false;
     let mut retry_now: Vec<String> = Vec::new();
@@ -317,10 +317,7 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
             let branches: Vec<String> =
                 candidate.entries.iter().map(|e| e.branch.clone()).collect();
             if branches.len() > 1 {
-                // Bisection: the two halves, stacked, first half below.
-                let (low, high) = branches.split_at(branches.len() / 2);
-                rebuild_first.push(low.to_vec());
-                rebuild_first.push(high.to_vec());
+                bisect = Some(branches);
             } else {
                 let e = &candidate.entries[0];
                 let failed_before = inputs
@@ -362,6 +359,11 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
         .iter()
         .flat_map(|c| c.entries.iter().map(|e| e.branch.clone()))
         .collect();
+    // A failed batch is bisected: split in halves, and the halves split again
+    // while the train has room, laid out as one stack (first piece lowest),
+    // so one CI round finds the culprit wherever the room allows.
+    let room = inputs.depth.saturating_sub(live).max(2);
+    let rebuild_first = bisect.map(|b| halves(b, room)).unwrap_or_default();
     for group in rebuild_first {
         let group: Vec<String> = group
             .into_iter()
@@ -416,6 +418,28 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
         live += 1;
     }
     plan
+}
+
+/// Splits a failed batch into at most `pieces` consecutive groups by
+/// repeated halving (the largest group first, the lowest among equals): two
+/// halves, then their halves, and so on. Order is kept.
+pub fn halves(branches: Vec<String>, pieces: usize) -> Vec<Vec<String>> {
+    let mut groups = vec![branches];
+    while groups.len() < pieces {
+        let Some((at, _)) = groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.len() > 1)
+            .max_by_key(|(i, g)| (g.len(), std::cmp::Reverse(*i)))
+        else {
+            break;
+        };
+        let mut low = groups.remove(at);
+        let high = low.split_off(low.len() / 2);
+        groups.insert(at, high);
+        groups.insert(at, low);
+    }
+    groups
 }
 
 #[cfg(test)]

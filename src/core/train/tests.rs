@@ -112,7 +112,51 @@ fn a_failed_multi_entry_candidate_is_split_and_everything_above_discarded() {
             .contains("failed CI in candidate c1 (https://ci/1)")
     );
     assert!(plan.land.is_empty(), "nothing above a failure lands");
-    assert_eq!(plan.build, vec![vec!["a"], vec!["b", "c"], vec!["d"]]);
+    assert_eq!(
+        plan.build,
+        vec![vec!["a"], vec!["b"], vec!["c"]],
+        "halves, and the halves' halves while the train has room: one round names the culprit"
+    );
+}
+
+#[test]
+fn a_bisection_with_room_for_two_is_split_in_halves_only() {
+    let entries = queued(&["a", "b", "c", "d"]);
+    let failed = CandidateCi::Failed {
+        check: "CI".into(),
+        url: None,
+    };
+    let train = [(candidate("c1", 10, 1, &["a", "b", "c"]), failed)];
+    let none = BTreeMap::new();
+    let mut two = inputs(&entries, &train, &none);
+    two.depth = 2;
+    assert_eq!(plan_train(&two).build, vec![vec!["a"], vec!["b", "c"]]);
+    let mut one = inputs(&entries, &train, &none);
+    one.depth = 1;
+    assert_eq!(
+        plan_train(&one).build,
+        vec![vec!["a"]],
+        "the lower half first; the other waits its turn"
+    );
+}
+
+#[test]
+fn halves_split_the_largest_group_lowest_first_and_keep_order() {
+    let names = |n: usize| (0..n).map(|i| format!("e{i}")).collect::<Vec<_>>();
+    let sizes = |groups: Vec<Vec<String>>| groups.iter().map(Vec::len).collect::<Vec<_>>();
+    assert_eq!(sizes(halves(names(6), 2)), [3, 3]);
+    assert_eq!(sizes(halves(names(6), 3)), [1, 2, 3]);
+    assert_eq!(sizes(halves(names(6), 4)), [1, 2, 1, 2]);
+    assert_eq!(
+        sizes(halves(names(3), 8)),
+        [1, 1, 1],
+        "never an empty group"
+    );
+    assert_eq!(sizes(halves(names(1), 2)), [1]);
+    for (n, k) in [(7, 3), (10, 5), (2, 2)] {
+        let flat: Vec<String> = halves(names(n), k).concat();
+        assert_eq!(flat, names(n), "order and entries kept");
+    }
 }
 
 #[test]
