@@ -31,6 +31,11 @@ fn pinned(cmd: &mut std::process::Command, home: &Path) {
         .env("GIT_COMMITTER_EMAIL", "author@example.com")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE");
+    // The pusher's identity is the server's: no test inherits one by accident
+    // (a test that plays the server over file:// sets it explicitly).
+    for var in ["GL_USER", "GITEA_PUSHER_NAME", "GL_USERNAME", "REMOTE_USER"] {
+        cmd.env_remove(var);
+    }
 }
 
 /// Runs git in `dir` and returns trimmed stdout; panics with stderr on failure.
@@ -156,6 +161,31 @@ impl Clone {
         let email = format!("{name}@example.com");
         git_in(&path, &home, &["config", "user.email", &email]);
         Clone { path, home }
+    }
+
+    /// A clone of `url` (any transport) at `path`, on `main`, committing and
+    /// writing records as `name` (`deploybot.actor`), with `config` set at
+    /// clone time (e.g. `core.sshCommand`).
+    pub fn from_url(
+        url: &str,
+        path: PathBuf,
+        home: PathBuf,
+        name: &str,
+        config: &[(&str, &str)],
+    ) -> Clone {
+        let settings: Vec<String> = config.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut args = vec!["clone", "-q", "-b", "main"];
+        for setting in &settings {
+            args.extend(["-c", setting.as_str()]);
+        }
+        let target = path.to_str().expect("a UTF-8 path");
+        args.extend([url, target]);
+        let parent = path.parent().expect("a parent directory");
+        std::fs::create_dir_all(parent).expect("clone parent");
+        git_in(parent, &home, &args);
+        let c = Clone::identified(path, home, name);
+        c.git(&["config", "deploybot.actor", name]);
+        c
     }
 
     /// The binary as a plain process (for spawning several at once).
