@@ -69,11 +69,13 @@ pub fn judge_base(
     let policy = &session.policy;
     let watermark = store.tip(names::VERIFIED)?;
     let release = super::release::release_of(store, policy, &base, now)?;
-    let tip_recovered = has_note(store, names::NOTES_RECOVERY, &base)?;
+    // Each notes ref is resolved once per pass, not once per judged main.
+    let notes = NotesTips::read(store)?;
+    let tip_recovered = notes.has_recovery(store, &base)?;
     let seeded = may_seed_watermark(
         watermark.is_some(),
         queue_has_merged,
-        has_results(store, &base)?,
+        notes.has_results(store, &base)?,
     );
     let tip_state = if seeded {
         ReleaseState::Verified
@@ -86,7 +88,7 @@ pub fn judge_base(
         .repo
         .first_parents_until(base, watermark, MAX_JUDGED_MAINS)?
     {
-        if !has_results(store, &sha)? {
+        if !notes.has_results(store, &sha)? {
             continue;
         }
         let judged = super::release::release_of(store, policy, &sha, now)?;
@@ -94,7 +96,7 @@ pub fn judge_base(
             sha: sha.to_string(),
             state: judged.state,
             why: judged.why,
-            recovered: has_note(store, names::NOTES_RECOVERY, &sha)?,
+            recovered: notes.has_recovery(store, &sha)?,
         });
     }
     let history = judge_older_mains(&older, tip_closes);
@@ -117,20 +119,36 @@ pub fn judge_base(
     })
 }
 
-/// True when `sha` has a CI or a deploy result record.
-pub fn has_results(store: &Store, sha: &ObjectId) -> Result<bool> {
-    for notes_ref in [names::NOTES_CI, names::NOTES_DEPLOY] {
-        if !super::release::read_results(store, notes_ref, sha)?
-            .0
-            .is_empty()
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+/// The tips of the notes refs one judgement reads, resolved once.
+struct NotesTips {
+    ci: Option<ObjectId>,
+    deploy: Option<ObjectId>,
+    recovery: Option<ObjectId>,
 }
 
-fn has_note(store: &Store, notes_ref: &str, sha: &ObjectId) -> Result<bool> {
-    let text = store.repo.read_note(store.tip(notes_ref)?, sha)?;
-    Ok(!text.trim().is_empty())
+impl NotesTips {
+    fn read(store: &Store) -> Result<NotesTips> {
+        Ok(NotesTips {
+            ci: store.tip(names::NOTES_CI)?,
+            deploy: store.tip(names::NOTES_DEPLOY)?,
+            recovery: store.tip(names::NOTES_RECOVERY)?,
+        })
+    }
+
+    /// True when `sha` has a CI or a deploy result record.
+    fn has_results(&self, store: &Store, sha: &ObjectId) -> Result<bool> {
+        for tip in [self.ci, self.deploy] {
+            let text = store.repo.read_note(tip, sha)?;
+            if !crate::core::results::parse_note(&text).records.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// True when a recovery resumed a pause on `sha` (it has a recovery note).
+    fn has_recovery(&self, store: &Store, sha: &ObjectId) -> Result<bool> {
+        let text = store.repo.read_note(self.recovery, sha)?;
+        Ok(!text.trim().is_empty())
+    }
 }
