@@ -400,6 +400,18 @@ fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
     let mut next = 100u64;
     let (mut ci_runs, mut red_minutes) = (0u64, 0u64);
     for t in 0..HORIZON {
+        if t_cfg.oracle {
+            // The bound: a culprit is named (blocked) the moment a candidate
+            // holding it fails, so that candidate is stale, not failed: its
+            // other entries go back in request order, batched, with no
+            // bisection round and no retry.
+            for l in train.iter().filter(|l| l.built + CI_MINUTES <= t) {
+                for e in &l.candidate.entries {
+                    let i = s.index(&e.branch);
+                    blocked[i] |= s.culprit[i];
+                }
+            }
+        }
         let entries: Vec<EntryView> = (0..n)
             .filter(|&i| s.arrival[i] <= t && landed_at[i].is_none())
             .map(|i| EntryView {
@@ -477,14 +489,6 @@ fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                 .expect("planned from these")
                 .1;
             let gone = train.remove(at);
-            if d.failed && t_cfg.oracle {
-                // The bound: a culprit is known the moment the first
-                // candidate holding it fails (no bisection round).
-                for e in &gone.candidate.entries {
-                    let i = s.index(&e.branch);
-                    blocked[i] |= s.culprit[i];
-                }
-            }
             if d.failed {
                 assert!(matches!(ci, CandidateCi::Failed { .. }));
                 if gone.candidate.entries.len() == 1 {
@@ -498,7 +502,7 @@ fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
         // Block.
         for (branch, _, _) in &p.block {
             let i = s.index(branch);
-            assert!(!blocked[i] || t_cfg.oracle, "{branch} blocked twice");
+            assert!(!blocked[i], "{branch} blocked twice");
             blocked[i] = true;
         }
         // Land: main fast-forwards to exactly the passed candidate's tip.
