@@ -158,4 +158,16 @@ fn admin_push(root: &Path, ssh: &SshClient, keys: &Path) {
         &["commit", "-q", "-m", "project, guarded by git-deploybot"],
     );
     git_in(&admin, &home, &["push", "-q", "origin", "HEAD"]);
+    // The common reference-transaction hook is now in every repository,
+    // gitolite-admin included: the admin's next push still goes through.
+    let admin_repo = root.join("gitolite/repositories/gitolite-admin.git");
+    assert!(admin_repo.join("hooks/reference-transaction").exists());
+    let text = std::fs::read_to_string(&conf).expect("gitolite.conf");
+    std::fs::write(&conf, format!("{text}# guarded: project\n")).expect("gitolite.conf");
+    git_in(
+        &admin,
+        &home,
+        &["commit", "-q", "-am", "a second admin push"],
+    );
+    git_in(&admin, &home, &["push", "-q", "origin", "HEAD"]);
 }
