@@ -2,6 +2,7 @@
 //! Nothing in here touches git, the file system, the clock or the network.
 
 pub mod control;
+pub mod hash;
 pub mod json;
 pub mod judgement;
 pub mod policy;

@@ -31,10 +31,7 @@ impl KnownIds {
 }
 
 fn bucket(dir: &Path, id: &str) -> PathBuf {
-    // FNV-1a: stable across versions and platforms.
-    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    });
+    let hash = crate::core::hash::fnv1a(id.as_bytes());
     dir.join(format!("{:03x}", hash & 0xfff))
 }
 

@@ -188,12 +188,7 @@ impl SignedControls {
 
 impl ledger::CommitCheck for SignedControls {
     fn cache_key(&self) -> String {
-        let hash = self
-            .allowed_signers
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-            });
+        let hash = crate::core::hash::fnv1a(self.allowed_signers.as_bytes());
         format!("signed-{hash:016x}")
     }
 
