@@ -87,6 +87,9 @@ pub struct ReleaseInputs<'a> {
     pub now: UnixSeconds,
     /// `refs/deploybot/verified` points at this commit.
     pub is_watermark: bool,
+    /// `pipeline.pause_on_failure`: a failure of this commit pauses the
+    /// pipeline (only the explanation of a failure in grace says so).
+    pub failure_pauses: bool,
 }
 
 /// The release state with a one-line explanation.
@@ -135,13 +138,16 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
     if !in_grace.is_empty() {
         let grace = inputs.grace_seconds;
         let ends = format_rfc3339(grace_ends_at(&in_grace, grace));
+        let pauses = if inputs.failure_pauses {
+            " and the pipeline pauses"
+        } else {
+            ""
+        };
         let then = if in_grace.iter().any(|f| !retried(inputs.ci, &f.check)) {
-            format!(
-                "a retry is pending until {ends}, then main fails (ci-failed) and the pipeline pauses"
-            )
+            format!("a retry is pending until {ends}, then main fails (ci-failed){pauses}")
         } else {
             format!(
-                "retried once; at {ends} main fails (ci-failed) and the pipeline pauses unless a newer report replaces it"
+                "retried once; at {ends} main fails (ci-failed){pauses} unless a newer report replaces it"
             )
         };
         let why = format!(

@@ -46,5 +46,6 @@ pub fn release_in(
         grace_seconds: policy.pipeline.ci_failure_grace_seconds,
         now,
         is_watermark: tip_of(names::VERIFIED)? == Some(*sha),
+        failure_pauses: policy.pipeline.pause_on_failure,
     }))
 }

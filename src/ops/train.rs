@@ -77,6 +77,7 @@ pub fn candidate_ci(session: &Session, store: &Store, sha: &str) -> anyhow::Resu
         grace_seconds: policy.pipeline.ci_failure_grace_seconds,
         now: super::now_seconds(),
         is_watermark: false,
+        failure_pauses: false,
     });
     Ok(match release.state {
         ReleaseState::CiFailed => {

@@ -27,6 +27,7 @@ fn state_at(ci: &[ResultRecord], deploy: &[ResultRecord], now: i64) -> Release {
         grace_seconds: 90,
         now: T0 + now,
         is_watermark: false,
+        failure_pauses: true,
     })
 }
 
@@ -240,6 +241,7 @@ fn every_ci_check_must_pass() {
         grace_seconds: 90,
         now: T0,
         is_watermark: false,
+        failure_pauses: true,
     };
     let release = release_state(&inputs);
     assert_eq!(release.state, ReleaseState::Testing);
@@ -308,6 +310,7 @@ fn verification_states() {
             grace_seconds: 90,
             now: T0 + 1000,
             is_watermark: false,
+            failure_pauses: true,
         })
     };
     let deployed = rec("Deploy", Success, 10);
@@ -340,6 +343,7 @@ fn watermark_wins_over_any_report() {
         grace_seconds: 0,
         now: T0 + 1000,
         is_watermark: true,
+        failure_pauses: true,
     });
     assert_eq!(release.state, ReleaseState::Verified);
 }
@@ -445,7 +449,7 @@ proptest! {
         let verifications = if with_verification { names(&["health"]) } else { Vec::new() };
         let release = release_state(&ReleaseInputs {
             ci: &ci, deploy: &deploy, ci_checks: &ci_checks, deploy_checks: &deploy_checks,
-            verifications: &verifications, grace_seconds: grace, now, is_watermark,
+            verifications: &verifications, grace_seconds: grace, now, is_watermark, failure_pauses: true,
         });
         prop_assert!(!release.why.is_empty());
         if is_watermark {
@@ -521,6 +525,7 @@ fn a_cancelled_verification_fails_verification() {
         grace_seconds: 90,
         now: T0 + 30,
         is_watermark: false,
+        failure_pauses: true,
     });
     assert_eq!(release.state, ReleaseState::VerifyFailed);
 }
@@ -670,7 +675,7 @@ proptest! {
         let now = T0 + now;
         let release = release_state(&ReleaseInputs {
             ci: &ci, deploy: &deploy, ci_checks: &ci_checks, deploy_checks: &deploy_checks,
-            verifications: &verifications, grace_seconds: grace, now, is_watermark,
+            verifications: &verifications, grace_seconds: grace, now, is_watermark, failure_pauses: true,
         });
         let expected = naive_release(
             &ci, &deploy, &ci_checks, &deploy_checks, &verifications, grace, now, is_watermark,
@@ -687,7 +692,41 @@ proptest! {
             ci: &with_cancel, deploy: &deploy, ci_checks: &ci_checks, deploy_checks: &deploy_checks,
             verifications: &verifications, grace_seconds: grace, now: last_at + 2 + grace.max(0),
             is_watermark: false,
+            failure_pauses: true,
         });
         prop_assert_eq!(failed_then_cancelled.state, ReleaseState::CiFailed);
     }
+}
+
+#[test]
+fn a_failure_in_grace_says_the_pipeline_pauses_only_when_it_will() {
+    let ci = [rec("CI", Failure, 10)];
+    let (ci_checks, deploy_checks) = (names(&["CI"]), names(&["Deploy"]));
+    let inputs = |failure_pauses| ReleaseInputs {
+        ci: &ci,
+        deploy: &[],
+        ci_checks: &ci_checks,
+        deploy_checks: &deploy_checks,
+        verifications: &[],
+        grace_seconds: 90,
+        now: T0 + 20,
+        is_watermark: false,
+        failure_pauses,
+    };
+    let pausing = release_state(&inputs(true));
+    assert_eq!(pausing.state, ReleaseState::Testing);
+    assert!(
+        pausing
+            .why
+            .ends_with("then main fails (ci-failed) and the pipeline pauses"),
+        "{}",
+        pausing.why
+    );
+    let not_pausing = release_state(&inputs(false));
+    assert_eq!(not_pausing.state, ReleaseState::Testing);
+    assert!(
+        not_pausing.why.ends_with("then main fails (ci-failed)"),
+        "{}",
+        not_pausing.why
+    );
 }
