@@ -340,7 +340,10 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // `git daemon` runs `git-daemon` as a child process: signal the whole
+        // process group, or the listener outlives the test.
+        // SAFETY: kill has no memory preconditions; the group is the daemon's own.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }
@@ -382,6 +385,7 @@ impl World {
             .arg(self.dir.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         pinned(&mut cmd, &self.home());
         for (k, v) in env {
             cmd.env(k, v);
