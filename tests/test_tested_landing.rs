@@ -318,3 +318,44 @@ fn the_server_accepts_the_landing_and_refuses_an_untested_main() {
         "hook.require_tested_base is on",
     );
 }
+
+#[test]
+fn a_candidate_failing_within_the_grace_is_retried_once_and_lands_when_the_retry_passes() {
+    let policy = TESTED.replace(
+        "ci_failure_grace_seconds = 0",
+        "ci_failure_grace_seconds = 300",
+    );
+    let (w, dev, coord) = world(&policy);
+    dev.push_green_request("feature/a", "a.txt");
+    let r = coord.react();
+    let tip = sha_of(&r["built"][0]);
+    // A flaky run fails: within the grace the candidate is still testing and
+    // runners find it again for one retry.
+    let out = dev.run(&["ci", "run", "--check", "CI", "--sha", &tip, "--", "false"]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(candidates(&dev)[0]["state"], "testing");
+    let pending: Value = serde_json::from_str(&dev.ok(&["ci", "pending", "--json"])).expect("json");
+    let listed = pending
+        .as_array()
+        .expect("pending")
+        .iter()
+        .any(|p| p["sha"] == tip.as_str() && p["source"] == "candidate");
+    assert!(listed, "the candidate is pending for its retry: {pending}");
+    // The retry (picked without --sha) passes: the candidate lands, no bisection, no rebuild.
+    let out = dev.run(&["ci", "run", "--check", "CI", "--json", "--", "true"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ran: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(ran["sha"], tip.as_str(), "the retry ran on the candidate");
+    let r = coord.react();
+    assert_eq!(r["landed"][0]["sha"], tip.as_str(), "{r}");
+    assert_eq!(w.server_ref("refs/heads/main"), Some(tip));
+}

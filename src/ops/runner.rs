@@ -53,8 +53,9 @@ pub const DEFAULT_RECLAIM_AFTER: i64 = 3600;
 
 /// True when `check` has no result on the commit, only an unclaimed `pending`
 /// request, or a claim older than `reclaim_after` seconds; or, with
-/// `retry_grace` (the base tip's CI: `pipeline.ci_failure_grace_seconds`),
-/// a failure still within the grace that was not retried yet (one retry).
+/// `retry_grace` (the CI of the base tip or of a candidate:
+/// `pipeline.ci_failure_grace_seconds`), a failure still within the grace
+/// that was not retried yet (one retry).
 fn needs_run(
     records: &[ResultRecord],
     check: &str,
@@ -95,6 +96,9 @@ pub fn pending(
                 checks.push(c.clone());
             }
         }
+        // A candidate's failure within the grace is retried once, as the
+        // base tip's is: its CI is judged with the same grace.
+        let retry_grace = base_retry_grace(session, pipeline);
         for candidate in &queue.state.candidates {
             let Some(tip) = crate::git::parse_oid(&candidate.sha) else {
                 continue;
@@ -102,7 +106,7 @@ pub fn pending(
             let (records, _) = super::release::read_results(store, names::NOTES_CI, &tip)?;
             for check in checks
                 .iter()
-                .filter(|c| needs_run(&records, c, reclaim_after, None))
+                .filter(|c| needs_run(&records, c, reclaim_after, retry_grace))
             {
                 out.push(PendingRun {
                     sha: candidate.sha.clone(),
@@ -209,8 +213,15 @@ pub fn result(session: &Session, check: &str, status: ResultStatus, run_id: &str
     r
 }
 
-/// The grace within which a failure of the base tip's CI is pending for one
-/// retry (`None` for deploys, and when there is no grace).
+/// True when `sha` is the tip of a live candidate (tested landing).
+fn is_candidate_tip(store: &crate::git::store::Store, sha: &ObjectId) -> anyhow::Result<bool> {
+    let queue = super::queue::read_queue(store)?;
+    let sha = sha.to_string();
+    Ok(queue.state.candidates.iter().any(|c| c.sha == sha))
+}
+
+/// The grace within which a failure of the base tip's (or a candidate's) CI
+/// is pending for one retry (`None` for deploys, and when there is no grace).
 fn base_retry_grace(session: &Session, pipeline: Pipeline) -> Option<i64> {
     let grace = session.policy.pipeline.ci_failure_grace_seconds;
     (pipeline == Pipeline::Ci && grace > 0).then_some(grace)
@@ -235,8 +246,12 @@ fn claim(
     let subject = format!("claim: {check} on {}", short(&sha.to_string()));
     let claimed = session.store.transact("deploybot: claim run", |store| {
         let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
-        let is_base = store.tip(&session.base_ref())? == Some(sha);
-        let retry_grace = base_retry_grace(session, pipeline).filter(|_| is_base);
+        let retry_grace = base_retry_grace(session, pipeline);
+        let retry_grace = match retry_grace {
+            Some(_) if store.tip(&session.base_ref())? == Some(sha) => retry_grace,
+            Some(_) if is_candidate_tip(store, &sha)? => retry_grace,
+            _ => None,
+        };
         if !force && !needs_run(&records, check, reclaim_after, retry_grace) {
             return Ok(Attempt::Done(None));
         }
