@@ -113,6 +113,27 @@ fn a_merged_and_verified_branch_tells_its_whole_story_and_gets_one_receipt() {
 }
 
 #[test]
+fn a_watermark_moved_by_react_writes_the_receipts_too() {
+    let (w, dev, coord) = world(FAST_POLICY);
+    let head = dev.push_green_request("feature/r", "r.txt");
+    let r = coord.react();
+    let main = r["new_base_sha"].as_str().expect("new main").to_string();
+    dev.report_ci(&main, "success");
+    deploy_report(&dev, &main, "success");
+    // No `follow`: the next react pass sees main verified and moves the watermark.
+    let r = coord.react();
+    assert_eq!(r["watermark_advanced"], main.as_str(), "{r}");
+    let note = receipt_note(&w, &head);
+    let receipt: Value = serde_json::from_str(&note).expect("one JSON line");
+    assert_eq!(receipt["merge_sha"], main.as_str());
+    assert_eq!(receipt["verified_sha"], main.as_str());
+    let commits = w.server_count(RECEIPTS);
+    coord.react();
+    dev.ok(&["follow", "--if-needed", "--json"]);
+    assert_eq!(w.server_count(RECEIPTS), commits, "written once");
+}
+
+#[test]
 fn a_blocked_branch_says_the_reason_and_what_moves_it() {
     let (_w, dev, _coord) = world(FAST_POLICY);
     dev.push_green_request("feature/b", "b.txt");

@@ -272,6 +272,10 @@ fn attempt(
         report.watermark_advanced = Some(to.to_string());
         if judgement.seeded {
             report.watermark_set = Some(to.to_string());
+        } else {
+            // Verified on evidence: the merges it contains get their
+            // receipts in the same push, as `follow` writes them.
+            updates.extend(super::follow::receipts_update(session, store, to)?);
         }
     }
     let superseded = supersede_record(
