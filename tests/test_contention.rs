@@ -141,6 +141,7 @@ impl ReadOnlyDaemon {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        use std::os::unix::process::CommandExt;
         let child = std::process::Command::new("git")
             .current_dir(w.dir.path())
             .args([
@@ -154,6 +155,7 @@ impl ReadOnlyDaemon {
             .arg(w.dir.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("git daemon");
         let daemon = ReadOnlyDaemon { child, port };
@@ -169,7 +171,9 @@ impl ReadOnlyDaemon {
 
 impl Drop for ReadOnlyDaemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // `git daemon` runs `git-daemon` as a child: signal the whole group.
+        // SAFETY: kill has no memory preconditions; the group is the daemon's own.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }
