@@ -19,15 +19,14 @@
 //!
 //! Run: `cargo run --release --example train_simulation`
 
-use std::collections::BTreeMap;
-
 use deploybot::core::control::{ControlMode, ControlState};
 use deploybot::core::judgement::{OlderMain, judge_older_mains};
 use deploybot::core::queue::{EntryState, EntryView};
 use deploybot::core::react::{ReactInputs, ReactPlan, plan};
 use deploybot::core::release::{AdmissionMode, ReleaseState};
 use deploybot::core::train::{
-    Candidate, CandidateCi, CandidateEntry, TrainInputs, TrainPlan, failure_key, plan_train,
+    Candidate, CandidateCi, CandidateEntry, Failures, Suspects, TrainInputs, TrainPlan,
+    failure_key, note_dropped, note_failed, note_landed, plan_train,
 };
 
 /// Requests in the scenario.
@@ -393,7 +392,9 @@ fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
     let mut landed_at: Vec<Option<u64>> = vec![None; n];
     let mut blocked = vec![false; n];
     let mut train: Vec<Live> = Vec::new();
-    let mut failures: BTreeMap<String, u32> = BTreeMap::new();
+    // The queue fold's bookkeeping of failed candidates (core::train::suspects).
+    let mut failures = Failures::new();
+    let mut suspects = Suspects::new();
     let mut base = sha(1);
     let mut base_red = false;
     let mut base_tested = false;
@@ -470,6 +471,7 @@ fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             entries: &entries,
             candidates: &candidates,
             failures: &failures,
+            suspects: &suspects,
             may_land,
             may_build,
             only,
@@ -491,11 +493,10 @@ fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             let gone = train.remove(at);
             if d.failed {
                 assert!(matches!(ci, CandidateCi::Failed { .. }));
-                if gone.candidate.entries.len() == 1 {
-                    let e = &gone.candidate.entries[0];
-                    *failures
-                        .entry(failure_key(&e.branch, &e.head_sha))
-                        .or_default() += 1;
+                note_failed(&mut suspects, &mut failures, &gone.candidate);
+            } else {
+                for e in &gone.candidate.entries {
+                    note_dropped(&mut suspects, &failure_key(&e.branch, &e.head_sha));
                 }
             }
         }
@@ -504,6 +505,7 @@ fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             let i = s.index(branch);
             assert!(!blocked[i], "{branch} blocked twice");
             blocked[i] = true;
+            note_dropped(&mut suspects, &failure_key(branch, &s.heads[i]));
         }
         // Land: main fast-forwards to exactly the passed candidate's tip.
         for id in &p.land {
@@ -517,10 +519,13 @@ fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             base = l.candidate.sha.clone();
             base_red = l.poisoned;
             base_tested = true;
+            let live: Vec<Candidate> = train.iter().map(|l| l.candidate.clone()).collect();
             for e in &l.candidate.entries {
                 let i = s.index(&e.branch);
                 assert!(landed_at[i].is_none(), "{} landed twice", e.branch);
                 landed_at[i] = Some(t);
+                let key = failure_key(&e.branch, &e.head_sha);
+                note_landed(&mut suspects, &mut failures, &key, &live);
             }
         }
         // Build, stacked on the top of what stays.

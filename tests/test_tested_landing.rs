@@ -186,6 +186,93 @@ fn a_bisection_uses_the_free_depth_so_one_round_names_the_culprit() {
 }
 
 #[test]
+fn the_entry_left_out_of_a_failed_batch_is_named_when_the_others_land_without_it() {
+    let policy = TESTED.replace("max_batch_size = 2", "max_batch_size = 3");
+    let (w, dev, coord) = world(&policy);
+    for b in ["a", "b", "c", "d"] {
+        dev.push_green_request(&format!("feature/{b}"), &format!("{b}.txt"));
+    }
+    let r = coord.react();
+    let built: Vec<Vec<String>> = r["built"]
+        .as_array()
+        .expect("built")
+        .iter()
+        .map(branches)
+        .collect();
+    assert_eq!(
+        built,
+        [
+            vec!["feature/a", "feature/b", "feature/c"],
+            vec!["feature/d"]
+        ]
+    );
+    dev.report_ci(&sha_of(&r["built"][0]), "failure");
+    // Pieces [a] and [b]; c (the top piece) is left out so that d is built in this round.
+    let r = coord.react();
+    let built: Vec<Vec<String>> = r["built"]
+        .as_array()
+        .expect("built")
+        .iter()
+        .map(branches)
+        .collect();
+    assert_eq!(built, [["feature/a"], ["feature/b"], ["feature/d"]], "{r}");
+    let status = dev.status();
+    let c = status["queue"]
+        .as_array()
+        .expect("queue")
+        .iter()
+        .find(|e| e["branch"] == "feature/c")
+        .expect("c queued")
+        .clone();
+    assert_eq!(c["state"], "queued");
+    assert!(
+        c["why"]
+            .as_str()
+            .expect("why")
+            .contains("left out of failed candidate"),
+        "{c}"
+    );
+    for piece in r["built"].as_array().expect("built") {
+        dev.report_ci(&sha_of(piece), "success");
+    }
+    // One round: a, b and d land; c is named by elimination and tested alone.
+    let r = coord.react();
+    let landed: Vec<Vec<String>> = r["landed"]
+        .as_array()
+        .expect("landed")
+        .iter()
+        .map(branches)
+        .collect();
+    assert_eq!(landed, [["feature/a"], ["feature/b"], ["feature/d"]], "{r}");
+    assert_eq!(branches(&r["built"][0]), ["feature/c"], "{r}");
+    dev.report_ci(&sha_of(&r["built"][0]), "failure");
+    // Named once already (max_retries 1): its own failure blocks it.
+    let r = coord.react();
+    let status = dev.status();
+    let c = status["queue"]
+        .as_array()
+        .expect("queue")
+        .iter()
+        .find(|e| e["branch"] == "feature/c")
+        .expect("c still listed")
+        .clone();
+    assert_eq!(c["state"], "blocked", "{r} {c}");
+    assert!(
+        c["why"]
+            .as_str()
+            .expect("why")
+            .contains("failed CI in candidate"),
+        "{c}"
+    );
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let log = w.server_git(&["log", "--format=%s", &main]);
+    assert!(
+        log.contains("feature/d") && !log.contains("feature/c"),
+        "c never reached main: {log}"
+    );
+}
+
+#[test]
 fn a_candidate_whose_base_moved_is_discarded_and_rebuilt() {
     let (w, dev, coord) = world(TESTED);
     dev.push_green_request("feature/a", "a.txt");

@@ -233,9 +233,13 @@ pub struct QueueState {
     /// Tested landing: the candidates under test, bottom (built on the base) first.
     #[serde(default)]
     pub candidates: Vec<Candidate>,
-    /// Tested landing: failed single-entry candidates per `branch head_sha`.
+    /// Tested landing: failed single-entry candidates per `branch head_sha`
+    /// (and entries named by elimination, see [`crate::core::train::suspects`]).
     #[serde(default)]
-    pub failures: std::collections::BTreeMap<String, u32>,
+    pub failures: crate::core::train::Failures,
+    /// Tested landing: failed batches whose culprit is not named yet.
+    #[serde(default)]
+    pub suspects: crate::core::train::Suspects,
 }
 
 impl QueueState {
@@ -265,6 +269,7 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             let Some(head) = &record.head_sha else {
                 return state;
             };
+            drop_suspect(&mut state, branch);
             state.entries.push(QueueEntry {
                 branch: record.branch.clone(),
                 head_sha: head.clone(),
@@ -275,9 +280,11 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             });
         }
         QueueAction::Cancel | QueueAction::Dequeue => {
+            drop_suspect(&mut state, branch);
             state.entries.remove(branch);
         }
         QueueAction::Block => {
+            drop_suspect(&mut state, branch);
             if let Some(entry) = state.entries.get_mut(branch) {
                 let reason = record.reason.clone();
                 entry.blocked = Some(reason.unwrap_or_else(|| "blocked".into()));
@@ -310,12 +317,28 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             if let Some(id) = &record.candidate_id {
                 state.candidates.retain(|c| &c.candidate_id != id);
             }
+            let key = crate::core::train::failure_key(branch, head);
+            crate::core::train::note_landed(
+                &mut state.suspects,
+                &mut state.failures,
+                &key,
+                &state.candidates,
+            );
         }
         QueueAction::Candidate | QueueAction::Discarded => {
             crate::core::train::fold_train(&mut state, record);
         }
     }
     state
+}
+
+/// The branch's queued entry leaves (or changes): the failed batches that
+/// suspected it lose their evidence.
+fn drop_suspect(state: &mut QueueState, branch: &str) {
+    if let Some(entry) = state.entries.get(branch) {
+        let key = crate::core::train::failure_key(branch, &entry.head_sha);
+        crate::core::train::note_dropped(&mut state.suspects, &key);
+    }
 }
 
 /// Accounts for a ledger commit whose record could not be read at all

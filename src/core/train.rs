@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord, QueueState};
 
+pub mod suspects;
+pub use suspects::{Failures, Suspects, held_by, note_dropped, note_failed, note_landed};
+
 /// The try-branch prefix, under `refs/heads/`.
 pub const TRY_PREFIX: &str = "deploybot/try/";
 
@@ -158,12 +161,13 @@ pub fn fold_train(state: &mut QueueState, record: &QueueRecord) {
                 return;
             };
             let gone = state.candidates.remove(at);
-            if record.outcome.as_deref() == Some("failed") && gone.entries.len() == 1 {
-                let e = &gone.entries[0];
-                *state
-                    .failures
-                    .entry(failure_key(&e.branch, &e.head_sha))
-                    .or_default() += 1;
+            if record.outcome.as_deref() == Some("failed") {
+                note_failed(&mut state.suspects, &mut state.failures, &gone);
+            } else {
+                // Stale: its entries go back in request order, unsuspected.
+                for e in &gone.entries {
+                    note_dropped(&mut state.suspects, &failure_key(&e.branch, &e.head_sha));
+                }
             }
         }
         _ => {}
@@ -180,7 +184,9 @@ pub struct TrainInputs<'a> {
     /// The live candidates, bottom first, with their CI.
     pub candidates: &'a [(Candidate, CandidateCi)],
     /// Failed single-entry candidates per [`failure_key`].
-    pub failures: &'a std::collections::BTreeMap<String, u32>,
+    pub failures: &'a Failures,
+    /// Failed batches whose culprit is not named yet.
+    pub suspects: &'a Suspects,
     /// Whether landing is allowed now (the base release admits a merge, or a
     /// recovery lets its repair through).
     pub may_land: bool,
@@ -236,6 +242,9 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     let mut broken = false;
     let mut waiting_on_failure = false;
     let mut retry_now: Vec<String> = Vec::new();
+    // Entries of candidates failing in this pass: the suspect groups they
+    // overlap are explained (the fold forgets them once this pass is written).
+    let mut failed_now: Vec<String> = Vec::new();
     for (candidate, ci) in inputs.candidates {
         if broken {
             plan.discard.push(Discard {
@@ -313,6 +322,12 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
                 reason: why.clone(),
                 failed: true,
             });
+            failed_now.extend(
+                candidate
+                    .entries
+                    .iter()
+                    .map(|e| failure_key(&e.branch, &e.head_sha)),
+            );
             broken = true;
             let branches: Vec<String> =
                 candidate.entries.iter().map(|e| e.branch.clone()).collect();
@@ -362,8 +377,45 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     // A failed batch is bisected: split in halves, and the halves split again
     // while the train has room, laid out as one stack (first piece lowest),
     // so one CI round finds the culprit wherever the room allows.
+    // An entry waits last, alone, while it is the one entry of a failed
+    // batch left out of the train, the others under test or landed (a
+    // failure in this pass explains the batch: it is suspected no more).
+    let in_train: Vec<String> = kept
+        .iter()
+        .flat_map(|c| &c.entries)
+        .map(|e| failure_key(&e.branch, &e.head_sha))
+        .collect();
+    let suspected = |key: &str| {
+        held_by(
+            inputs.suspects,
+            key,
+            |k| in_train.iter().any(|t| t == k),
+            |k| failed_now.iter().any(|f| f == k),
+        )
+        .is_some()
+    };
     let room = inputs.depth.saturating_sub(live).max(2);
-    let rebuild_first = bisect.map(|b| halves(b, room)).unwrap_or_default();
+    let bisected: Vec<String> = bisect.clone().unwrap_or_default();
+    let mut rebuild_first = bisect.map(|b| halves(b, room)).unwrap_or_default();
+    // Leave the top piece out when it is one entry and other entries wait:
+    // they are built on the pieces below it in this same round, and it goes
+    // last, alone. If it is the culprit, the round that tests the pieces
+    // lands the entries behind them too; if the culprit is below it, that
+    // piece fails and everything above it is rebuilt in request order.
+    let others_wait = inputs.only.is_none()
+        && inputs.entries.iter().any(|e| {
+            e.state == EntryState::Queued
+                && !bisected.contains(&e.branch)
+                && !taken.contains(&e.branch)
+                && !inputs
+                    .failures
+                    .contains_key(&failure_key(&e.branch, &e.head_sha))
+                && !suspected(&failure_key(&e.branch, &e.head_sha))
+        });
+    if others_wait && rebuild_first.len() >= 2 && rebuild_first.last().is_some_and(|p| p.len() == 1)
+    {
+        retry_now.extend(rebuild_first.pop().unwrap_or_default());
+    }
     for group in rebuild_first {
         let group: Vec<String> = group
             .into_iter()
@@ -396,10 +448,8 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     let failed_before = |branch: &str| {
         retry_now.iter().any(|r| r == branch)
             || inputs.entries.iter().any(|e| {
-                e.branch == branch
-                    && inputs
-                        .failures
-                        .contains_key(&failure_key(&e.branch, &e.head_sha))
+                let key = failure_key(&e.branch, &e.head_sha);
+                e.branch == branch && (inputs.failures.contains_key(&key) || suspected(&key))
             })
     };
     let (retries, mut pending): (Vec<String>, Vec<String>) =

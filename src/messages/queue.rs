@@ -159,3 +159,19 @@ pub fn server_refused_entry(lines: &[String]) -> String {
         "the server refuses main with this entry merged ({first}); fix the branch and request it again"
     )
 }
+
+/// Why a ready entry waits for a test of its own (tested landing): it failed
+/// alone before (`failures` times), or it was left out of failed candidate
+/// `group` while that batch's other entries are tested.
+pub fn held_for_solo_test(failures: u32, group: Option<&str>) -> String {
+    match group {
+        Some(id) => format!(
+            "left out of failed candidate {id} while its other entries are tested; \
+             built alone after the other entries"
+        ),
+        None => format!(
+            "failed CI {failures} time(s) in a candidate of its own or by elimination; \
+             retried alone after the other entries"
+        ),
+    }
+}

@@ -159,7 +159,7 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     let mut entries =
         super::queue::entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
     let train = super::train::live_candidates(session, store, &queue.state)?;
-    super::train::overlay_testing(&mut entries, &train);
+    super::train::overlay_testing(&mut entries, &train, &queue.state);
     let candidates = train
         .iter()
         .map(|(c, ci)| super::train::view_of(c, ci))

@@ -147,8 +147,35 @@ pub fn view_of(candidate: &Candidate, ci: &CandidateCi) -> CandidateView {
     }
 }
 
-/// Entries that sit in a live candidate read `testing`.
-pub fn overlay_testing(views: &mut [EntryView], candidates: &[(Candidate, CandidateCi)]) {
+/// Entries that sit in a live candidate read `testing`; a ready entry that
+/// waits for a test of its own (a retry, or the entry left out of a failed
+/// batch) says so.
+pub fn overlay_testing(
+    views: &mut [EntryView],
+    candidates: &[(Candidate, CandidateCi)],
+    queue: &QueueState,
+) {
+    for view in views.iter_mut() {
+        if view.state != EntryState::Queued {
+            continue;
+        }
+        let key = crate::core::train::failure_key(&view.branch, &view.head_sha);
+        let under_test = |k: &str| {
+            candidates
+                .iter()
+                .flat_map(|(c, _)| &c.entries)
+                .any(|e| crate::core::train::failure_key(&e.branch, &e.head_sha) == k)
+        };
+        let group = crate::core::train::held_by(&queue.suspects, &key, under_test, |_| false);
+        let failures = queue.failures.get(&key).copied().unwrap_or(0);
+        if group.is_some() || failures > 0 {
+            view.why = crate::messages::held_for_solo_test(failures, group);
+        }
+    }
+    overlay_candidates(views, candidates);
+}
+
+fn overlay_candidates(views: &mut [EntryView], candidates: &[(Candidate, CandidateCi)]) {
     for view in views.iter_mut() {
         let holder = candidates.iter().find(|(c, _)| {
             c.entries
@@ -195,6 +222,7 @@ pub fn pass(
         entries: views,
         candidates: &train,
         failures: &queue.failures,
+        suspects: &queue.suspects,
         may_land: gate.may_land,
         may_build: gate.may_build,
         only: gate.only,

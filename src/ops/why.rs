@@ -148,7 +148,7 @@ fn standing(
         let mut views =
             super::queue::entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
         let train = super::train::live_candidates(session, store, &queue.state)?;
-        super::train::overlay_testing(&mut views, &train);
+        super::train::overlay_testing(&mut views, &train, &queue.state);
         if let Some(view) = views.into_iter().find(|v| v.branch == branch) {
             let state = view.state.as_str();
             let why = messages::why_queued(&view.why, messages::why_next(state));

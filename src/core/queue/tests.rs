@@ -373,3 +373,67 @@ proptest! {
         prop_assert!(state.merged.len() <= MERGED_HISTORY);
     }
 }
+
+#[test]
+fn the_fold_names_the_entry_left_out_of_a_failed_batch_once_the_others_land() {
+    let candidate = |id: &str, tip: char, branches: &[&str]| {
+        let mut r = QueueRecord::new(
+            QueueAction::Candidate,
+            &format!("deploybot/try/{id}"),
+            "bot",
+            AT,
+        );
+        r.candidate_id = Some(id.into());
+        r.sha = Some(sha(tip));
+        r.base_sha = Some(sha('0'));
+        r.entries = Some(
+            branches
+                .iter()
+                .map(|b| crate::core::train::CandidateEntry {
+                    branch: (*b).into(),
+                    head_sha: sha('1'),
+                    merge_sha: sha(tip),
+                })
+                .collect(),
+        );
+        r
+    };
+    let discarded = |id: &str, outcome: &str| {
+        let mut r = QueueRecord::new(
+            QueueAction::Discarded,
+            &format!("deploybot/try/{id}"),
+            "bot",
+            AT,
+        );
+        r.candidate_id = Some(id.into());
+        r.reason = Some("failed CI in candidate".into());
+        r.outcome = Some(outcome.into());
+        r
+    };
+    let landed = |branch: &str, id: &str| {
+        let mut r = merged(branch, '1', 'f');
+        r.candidate_id = Some(id.into());
+        r
+    };
+    let mut records = vec![
+        request("a", '1'),
+        request("b", '1'),
+        request("c", '1'),
+        candidate("k", 'a', &["a", "b", "c"]),
+        discarded("k", "failed"),
+        candidate("p", 'b', &["a"]),
+        candidate("q", 'c', &["b"]),
+    ];
+    let state = fold_all(&records);
+    assert_eq!(state.suspects.len(), 1, "the batch is a suspect group");
+    records.extend([landed("a", "p"), landed("b", "q")]);
+    let state = fold_all(&records);
+    assert!(state.suspects.is_empty());
+    assert_eq!(state.failures.get(&format!("c {}", sha('1'))), Some(&1));
+    // Cancelling a suspect forgets the group instead.
+    let mut cancelled = records[..7].to_vec();
+    cancelled.push(action(QueueAction::Cancel, "c"));
+    cancelled.extend([landed("a", "p"), landed("b", "q")]);
+    let state = fold_all(&cancelled);
+    assert!(state.suspects.is_empty() && state.failures.is_empty());
+}

@@ -42,6 +42,7 @@ fn inputs<'a>(
         entries,
         candidates: train,
         failures,
+        suspects: Box::leak(Box::default()),
         may_land: true,
         may_build: true,
         only: None,
@@ -114,9 +115,14 @@ fn a_failed_multi_entry_candidate_is_split_and_everything_above_discarded() {
     assert!(plan.land.is_empty(), "nothing above a failure lands");
     assert_eq!(
         plan.build,
-        vec![vec!["a"], vec!["b"], vec!["c"]],
-        "halves, and the halves' halves while the train has room: one round names the culprit"
+        vec![vec!["a"], vec!["b"], vec!["d"]],
+        "halves, and the halves' halves while the train has room; the top piece \
+         (c) is left out so that d is built in the same round, and goes last, alone"
     );
+    // With nobody waiting behind it, every piece is built.
+    let entries = queued(&["a", "b", "c"]);
+    let plan = plan_train(&inputs(&entries, &train[..1], &none));
+    assert_eq!(plan.build, vec![vec!["a"], vec!["b"], vec!["c"]]);
 }
 
 #[test]
@@ -258,7 +264,8 @@ fn simulate(
     let mut blocked: Vec<String> = Vec::new();
     let mut landed: Vec<String> = Vec::new();
     let mut train: Vec<(Candidate, CandidateCi)> = Vec::new();
-    let mut failures: BTreeMap<String, u32> = BTreeMap::new();
+    let mut failures = Failures::new();
+    let mut suspects = Suspects::new();
     let mut base = sha(1);
     let mut next = 100usize;
     let mut flakes = flaky.iter().cycle();
@@ -280,6 +287,7 @@ fn simulate(
             entries: &entries,
             candidates: &train,
             failures: &failures,
+            suspects: &suspects,
             may_land: true,
             may_build: true,
             only: None,
@@ -298,15 +306,19 @@ fn simulate(
                     "only a failure is discarded as failed"
                 );
             }
-            if d.failed && gone.entries.len() == 1 {
-                *failures
-                    .entry(failure_key(&gone.entries[0].branch, &sha(7)))
-                    .or_default() += 1;
+            // The queue fold's bookkeeping (core::queue::fold_queue).
+            if d.failed {
+                note_failed(&mut suspects, &mut failures, &gone);
+            } else {
+                for e in &gone.entries {
+                    note_dropped(&mut suspects, &failure_key(&e.branch, &e.head_sha));
+                }
             }
         }
         for (branch, _, _) in &plan.block {
             prop_assert!(!blocked.contains(branch));
             blocked.push(branch.clone());
+            note_dropped(&mut suspects, &failure_key(branch, &sha(7)));
         }
         for id in &plan.land {
             let (c, ci) = train.remove(0);
@@ -314,8 +326,15 @@ fn simulate(
             prop_assert_eq!(ci, CandidateCi::Passed, "nothing untested lands");
             prop_assert_eq!(&c.base_sha, &base, "a fast-forward of main");
             base = c.sha.clone();
+            let live: Vec<Candidate> = train.iter().map(|(c, _)| c.clone()).collect();
             for e in c.entries {
                 prop_assert!(!landed.contains(&e.branch), "{} landed twice", e.branch);
+                note_landed(
+                    &mut suspects,
+                    &mut failures,
+                    &failure_key(&e.branch, &e.head_sha),
+                    &live,
+                );
                 landed.push(e.branch);
             }
         }

@@ -1,0 +1,210 @@
+//! What the queue remembers of failed candidates: how often a single entry
+//! failed alone (its retries), and which entries of a failed batch are still
+//! suspected because the culprit has not been named yet. Pure bookkeeping,
+//! applied by the queue fold and by anything that replays a train.
+//!
+//! A batch that failed is a *suspect group*. It is explained, and forgotten,
+//! as soon as a narrower candidate holding one of its entries fails (the
+//! culprit is there). Its entries leave it as they land; when one entry is
+//! left and it is not under test, it is named by elimination: the batch
+//! failed, everything else in it passed without it, so it counts one
+//! failure, as if it had failed alone.
+
+use std::collections::BTreeMap;
+
+use super::{Candidate, failure_key};
+
+/// Failed single-entry candidates per [`failure_key`].
+pub type Failures = BTreeMap<String, u32>;
+
+/// Suspect groups: the failed batch's candidate id → the failure keys of
+/// its entries that have not landed yet.
+pub type Suspects = BTreeMap<String, Vec<String>>;
+
+/// A candidate was discarded because its CI failed.
+pub fn note_failed(suspects: &mut Suspects, failures: &mut Failures, failed: &Candidate) {
+    let keys: Vec<String> = failed
+        .entries
+        .iter()
+        .map(|e| failure_key(&e.branch, &e.head_sha))
+        .collect();
+    // A narrower failure explains every group it overlaps.
+    suspects.retain(|_, group| !group.iter().any(|k| keys.contains(k)));
+    if let [key] = keys.as_slice() {
+        *failures.entry(key.clone()).or_default() += 1;
+    } else {
+        suspects.insert(failed.candidate_id.clone(), keys);
+    }
+}
+
+/// The entry `key` landed; `live` are the candidates still under test.
+pub fn note_landed(
+    suspects: &mut Suspects,
+    failures: &mut Failures,
+    key: &str,
+    live: &[Candidate],
+) {
+    let under_test = |k: &str| {
+        live.iter()
+            .flat_map(|c| &c.entries)
+            .any(|e| failure_key(&e.branch, &e.head_sha) == k)
+    };
+    let mut named = Vec::new();
+    suspects.retain(|_, group| {
+        let before = group.len();
+        group.retain(|k| k != key);
+        match group.as_slice() {
+            [] => false,
+            [last] if group.len() < before => {
+                // Under test alone or with others: its own result decides.
+                if !under_test(last) {
+                    named.push(last.clone());
+                }
+                false
+            }
+            _ => true,
+        }
+    });
+    for key in named {
+        *failures.entry(key).or_default() += 1;
+    }
+}
+
+/// The entry `key` left the queue (cancelled, blocked, requested again at
+/// another head): the groups holding it lose their evidence.
+pub fn note_dropped(suspects: &mut Suspects, key: &str) {
+    suspects.retain(|_, group| !group.iter().any(|k| k == key));
+}
+
+/// The failed batch that holds `key` back for a test of its own: a group
+/// holding it whose every other entry is under test (`under_test`), unless
+/// one of its entries just failed again (`explained`: the culprit is there).
+/// Otherwise the entry keeps its place in request order.
+pub fn held_by<'a>(
+    suspects: &'a Suspects,
+    key: &str,
+    under_test: impl Fn(&str) -> bool,
+    explained: impl Fn(&str) -> bool,
+) -> Option<&'a str> {
+    suspects.iter().find_map(|(id, group)| {
+        let holds = group.iter().any(|k| k == key)
+            && !group.iter().any(|k| explained(k))
+            && group.iter().all(|k| k == key || under_test(k));
+        holds.then_some(id.as_str())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::train::CandidateEntry;
+
+    fn candidate(id: &str, branches: &[&str]) -> Candidate {
+        Candidate {
+            candidate_id: id.into(),
+            sha: "1".repeat(40),
+            base_sha: "0".repeat(40),
+            entries: branches
+                .iter()
+                .map(|b| CandidateEntry {
+                    branch: (*b).into(),
+                    head_sha: "7".repeat(40),
+                    merge_sha: "1".repeat(40),
+                })
+                .collect(),
+        }
+    }
+
+    fn key(branch: &str) -> String {
+        failure_key(branch, &"7".repeat(40))
+    }
+
+    #[test]
+    fn a_failed_batch_becomes_a_group_and_a_single_failure_counts_and_explains_it() {
+        let (mut suspects, mut failures) = (Suspects::new(), Failures::new());
+        note_failed(
+            &mut suspects,
+            &mut failures,
+            &candidate("k", &["a", "b", "c"]),
+        );
+        assert_eq!(suspects["k"], [key("a"), key("b"), key("c")]);
+        assert!(failures.is_empty(), "nobody is named by a batch");
+        note_failed(&mut suspects, &mut failures, &candidate("p", &["b"]));
+        assert!(suspects.is_empty(), "b failing alone explains the batch");
+        assert_eq!(failures[&key("b")], 1);
+    }
+
+    #[test]
+    fn a_narrower_failed_batch_replaces_the_wider_one() {
+        let (mut suspects, mut failures) = (Suspects::new(), Failures::new());
+        note_failed(
+            &mut suspects,
+            &mut failures,
+            &candidate("k", &["a", "b", "c", "d"]),
+        );
+        note_failed(&mut suspects, &mut failures, &candidate("h", &["c", "d"]));
+        assert_eq!(suspects.keys().collect::<Vec<_>>(), ["h"]);
+        assert!(failures.is_empty());
+    }
+
+    #[test]
+    fn the_last_entry_of_a_batch_not_under_test_is_named_by_elimination() {
+        let (mut suspects, mut failures) = (Suspects::new(), Failures::new());
+        note_failed(
+            &mut suspects,
+            &mut failures,
+            &candidate("k", &["a", "b", "c"]),
+        );
+        note_landed(&mut suspects, &mut failures, &key("a"), &[]);
+        assert_eq!(suspects["k"], [key("b"), key("c")]);
+        note_landed(&mut suspects, &mut failures, &key("b"), &[]);
+        assert!(suspects.is_empty());
+        assert_eq!(
+            failures[&key("c")],
+            1,
+            "c is named: the batch failed, a and b passed without it"
+        );
+        // Under test: its own result decides, nobody is named.
+        let (mut suspects, mut failures) = (Suspects::new(), Failures::new());
+        note_failed(&mut suspects, &mut failures, &candidate("k", &["a", "b"]));
+        note_landed(
+            &mut suspects,
+            &mut failures,
+            &key("a"),
+            &[candidate("q", &["b"])],
+        );
+        assert!(suspects.is_empty() && failures.is_empty());
+    }
+
+    #[test]
+    fn an_entry_leaving_the_queue_takes_its_groups_evidence_with_it() {
+        let (mut suspects, mut failures) = (Suspects::new(), Failures::new());
+        note_failed(&mut suspects, &mut failures, &candidate("k", &["a", "b"]));
+        note_dropped(&mut suspects, &key("b"));
+        assert!(suspects.is_empty());
+        note_landed(&mut suspects, &mut failures, &key("a"), &[]);
+        assert!(failures.is_empty(), "nobody named without the evidence");
+    }
+
+    #[test]
+    fn an_entry_is_held_only_while_every_other_entry_of_its_batch_is_under_test() {
+        let (mut suspects, mut failures) = (Suspects::new(), Failures::new());
+        note_failed(
+            &mut suspects,
+            &mut failures,
+            &candidate("k", &["a", "b", "c"]),
+        );
+        let testing = |k: &str| k == key("a") || k == key("b");
+        assert_eq!(held_by(&suspects, &key("c"), testing, |_| false), Some("k"));
+        assert_eq!(
+            held_by(&suspects, &key("c"), |k| k == key("a"), |_| false),
+            None,
+            "b waits too: both keep their place in request order"
+        );
+        assert_eq!(
+            held_by(&suspects, &key("c"), testing, |k| k == key("a")),
+            None,
+            "a failed again: the batch is explained"
+        );
+    }
+}
