@@ -519,13 +519,12 @@ fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             base = l.candidate.sha.clone();
             base_red = l.poisoned;
             base_tested = true;
-            let live: Vec<Candidate> = train.iter().map(|l| l.candidate.clone()).collect();
             for e in &l.candidate.entries {
                 let i = s.index(&e.branch);
                 assert!(landed_at[i].is_none(), "{} landed twice", e.branch);
                 landed_at[i] = Some(t);
                 let key = failure_key(&e.branch, &e.head_sha);
-                note_landed(&mut suspects, &mut failures, &key, &live);
+                note_landed(&mut suspects, &key);
             }
         }
         // Build, stacked on the top of what stays.

@@ -35,13 +35,19 @@ fn branches(candidate: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The tested policy at speculation depth `n`.
+fn depth(n: usize) -> String {
+    TESTED.replace("speculation_depth = 3", &format!("speculation_depth = {n}"))
+}
+
 fn sha_of(v: &Value) -> String {
     v["sha"].as_str().expect("sha").to_string()
 }
 
 #[test]
 fn a_passing_candidate_lands_byte_identical_with_its_ci_already_on_main() {
-    let (w, dev, coord) = world(TESTED);
+    // Depth 1: both entries share the one candidate (with room, each would get its own).
+    let (w, dev, coord) = world(&depth(1));
     let before = w.server_ref("refs/heads/main").expect("main");
     dev.push_green_request("feature/a", "a.txt");
     dev.push_green_request("feature/b", "b.txt");
@@ -102,30 +108,34 @@ fn a_passing_candidate_lands_byte_identical_with_its_ci_already_on_main() {
 
 #[test]
 fn a_failed_batch_is_split_and_the_culprit_blocked_after_its_retry() {
-    let (w, dev, coord) = world(TESTED);
+    // Depth 1: one candidate holds both, and the halves are built one at a time.
+    let (w, dev, coord) = world(&depth(1));
     let main = w.server_ref("refs/heads/main").expect("main");
     dev.push_green_request("feature/a", "a.txt");
     dev.push_green_request("feature/b", "b.txt");
     let r = coord.react();
-    let first = sha_of(&r["built"][0]);
-    dev.report_ci(&first, "failure");
-    // Split: [a] and [b], stacked.
+    assert_eq!(branches(&r["built"][0]), ["feature/a", "feature/b"], "{r}");
+    dev.report_ci(&sha_of(&r["built"][0]), "failure");
+    // Split: the lower half [a] first (room for one).
     let r = coord.react();
     let reason = r["discarded"][0]["reason"].as_str().expect("reason");
     assert!(reason.contains("failed CI in candidate"), "{r}");
     let built = r["built"].as_array().expect("built");
-    assert_eq!(built.len(), 2, "{r}");
+    assert_eq!(built.len(), 1, "{r}");
     assert_eq!(branches(&built[0]), ["feature/a"]);
-    assert_eq!(branches(&built[1]), ["feature/b"]);
-    assert_eq!(built[1]["base_sha"], built[0]["sha"], "stacked");
-    let (a, b) = (sha_of(&built[0]), sha_of(&built[1]));
-    // feature/a passes; feature/b is the culprit.
+    assert_eq!(built[0]["base_sha"], main.as_str(), "on main");
+    let a = sha_of(&built[0]);
+    // feature/a passes and lands; the other half, [b], is built on the new main.
     dev.report_ci(&a, "success");
-    dev.report_ci(&b, "failure");
     let r = coord.react();
     assert_eq!(r["landed"][0]["entries"][0]["branch"], "feature/a", "{r}");
     assert_eq!(w.server_ref("refs/heads/main").as_deref(), Some(a.as_str()));
-    // The single-entry culprit is rebuilt once (a new commit)...
+    assert_eq!(branches(&r["built"][0]), ["feature/b"], "{r}");
+    assert_eq!(r["built"][0]["base_sha"], a.as_str());
+    let b = sha_of(&r["built"][0]);
+    dev.report_ci(&b, "failure");
+    // feature/b is the culprit: rebuilt once alone (a new commit)...
+    let r = coord.react();
     let retry = sha_of(&r["built"][0]);
     assert_ne!(retry, b, "a new commit, pending again for runners");
     assert_eq!(branches(&r["built"][0]), ["feature/b"]);
@@ -147,20 +157,42 @@ fn a_failed_batch_is_split_and_the_culprit_blocked_after_its_retry() {
     );
 }
 
+/// The branches of each candidate in `list` (`built` or `landed`).
+fn groups(list: &Value) -> Vec<Vec<String>> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(branches)
+        .collect()
+}
+
 #[test]
 fn a_bisection_uses_the_free_depth_so_one_round_names_the_culprit() {
-    let policy = TESTED.replace("max_batch_size = 2", "max_batch_size = 3");
-    let (w, dev, coord) = world(&policy);
-    for b in ["a", "b", "c"] {
+    let (w, dev, coord) = world(&TESTED.replace("max_batch_size = 2", "max_batch_size = 3"));
+    // A backlog of seven fills the train with batches: [a, b, c], [d, e], [f, g].
+    let names = ["a", "b", "c", "d", "e", "f", "g"];
+    for b in names {
         dev.push_green_request(&format!("feature/{b}"), &format!("{b}.txt"));
     }
     let r = coord.react();
+    assert_eq!(
+        groups(&r["built"])[0],
+        ["feature/a", "feature/b", "feature/c"],
+        "{r}"
+    );
+    for b in &names[3..] {
+        dev.ok(&["cancel", &format!("feature/{b}")]);
+    }
     dev.report_ci(&sha_of(&r["built"][0]), "failure");
-    // [a, b, c] failed: halves [a] | [b, c], and [b, c] again: three singles, stacked.
+    // [a, b, c] failed: halves [a] | [b, c], and [b, c] again: three singles,
+    // stacked (nothing else waits, so every piece is built).
     let r = coord.react();
     let built = r["built"].as_array().expect("built");
-    let pieces: Vec<Vec<String>> = built.iter().map(branches).collect();
-    assert_eq!(pieces, [["feature/a"], ["feature/b"], ["feature/c"]], "{r}");
+    assert_eq!(
+        groups(&r["built"]),
+        [["feature/a"], ["feature/b"], ["feature/c"]],
+        "{r}"
+    );
     assert_eq!(built[1]["base_sha"], built[0]["sha"], "stacked");
     assert_eq!(built[2]["base_sha"], built[1]["sha"], "stacked");
     // One round: a and b pass and land together, c (the culprit) fails alone.
@@ -168,13 +200,7 @@ fn a_bisection_uses_the_free_depth_so_one_round_names_the_culprit() {
     dev.report_ci(&sha_of(&built[1]), "success");
     dev.report_ci(&sha_of(&built[2]), "failure");
     let r = coord.react();
-    let landed: Vec<Vec<String>> = r["landed"]
-        .as_array()
-        .expect("landed")
-        .iter()
-        .map(branches)
-        .collect();
-    assert_eq!(landed, [["feature/a"], ["feature/b"]], "{r}");
+    assert_eq!(groups(&r["landed"]), [["feature/a"], ["feature/b"]], "{r}");
     assert_eq!(w.server_ref("refs/heads/main"), Some(sha_of(&built[1])));
     let reason = r["discarded"][0]["reason"].as_str().expect("reason");
     assert!(reason.contains("failed CI in candidate"), "{r}");
@@ -185,90 +211,87 @@ fn a_bisection_uses_the_free_depth_so_one_round_names_the_culprit() {
     );
 }
 
+/// `branch`'s entry in `status --json`.
+fn entry(c: &Clone, branch: &str) -> Value {
+    let status = c.status();
+    status["queue"]
+        .as_array()
+        .expect("queue")
+        .iter()
+        .find(|e| e["branch"] == branch)
+        .unwrap_or_else(|| panic!("{branch} listed: {status}"))
+        .clone()
+}
+
 #[test]
 fn the_entry_left_out_of_a_failed_batch_is_named_when_the_others_land_without_it() {
-    let policy = TESTED.replace("max_batch_size = 2", "max_batch_size = 3");
-    let (w, dev, coord) = world(&policy);
+    let (w, dev, coord) = world(TESTED);
     for b in ["a", "b", "c", "d"] {
         dev.push_green_request(&format!("feature/{b}"), &format!("{b}.txt"));
     }
+    // Four entries, three places: [a, b], [c], [d].
     let r = coord.react();
-    let built: Vec<Vec<String>> = r["built"]
-        .as_array()
-        .expect("built")
-        .iter()
-        .map(branches)
-        .collect();
     assert_eq!(
-        built,
+        groups(&r["built"]),
         [
-            vec!["feature/a", "feature/b", "feature/c"],
+            vec!["feature/a", "feature/b"],
+            vec!["feature/c"],
             vec!["feature/d"]
         ]
     );
     dev.report_ci(&sha_of(&r["built"][0]), "failure");
-    // Pieces [a] and [b]; c (the top piece) is left out so that d is built in this round.
+    // Halves [a] | [b]: b, the top piece, is left out so that c and d are built in this round.
     let r = coord.react();
-    let built: Vec<Vec<String>> = r["built"]
-        .as_array()
-        .expect("built")
-        .iter()
-        .map(branches)
-        .collect();
-    assert_eq!(built, [["feature/a"], ["feature/b"], ["feature/d"]], "{r}");
-    let status = dev.status();
-    let c = status["queue"]
-        .as_array()
-        .expect("queue")
-        .iter()
-        .find(|e| e["branch"] == "feature/c")
-        .expect("c queued")
-        .clone();
-    assert_eq!(c["state"], "queued");
+    assert_eq!(
+        groups(&r["built"]),
+        [["feature/a"], ["feature/c"], ["feature/d"]],
+        "{r}"
+    );
+    let b = entry(&dev, "feature/b");
+    assert_eq!(b["state"], "queued");
     assert!(
-        c["why"]
+        b["why"]
             .as_str()
             .expect("why")
-            .contains("left out of failed candidate"),
-        "{c}"
+            .contains("suspected in failed candidate"),
+        "{b}"
     );
     for piece in r["built"].as_array().expect("built") {
         dev.report_ci(&sha_of(piece), "success");
     }
-    // One round: a, b and d land; c is named by elimination and tested alone.
+    // One round: a, c and d land; b is named by elimination and tested alone.
     let r = coord.react();
-    let landed: Vec<Vec<String>> = r["landed"]
-        .as_array()
-        .expect("landed")
-        .iter()
-        .map(branches)
-        .collect();
-    assert_eq!(landed, [["feature/a"], ["feature/b"], ["feature/d"]], "{r}");
-    assert_eq!(branches(&r["built"][0]), ["feature/c"], "{r}");
+    assert_eq!(
+        groups(&r["landed"]),
+        [["feature/a"], ["feature/c"], ["feature/d"]],
+        "{r}"
+    );
+    assert_eq!(groups(&r["built"]), [["feature/b"]], "{r}");
     dev.report_ci(&sha_of(&r["built"][0]), "failure");
-    // Named once already (max_retries 1): its own failure blocks it.
+    // Its own failure counts as any single entry's: one retry (max_retries 1), then blocked.
     let r = coord.react();
-    let status = dev.status();
-    let c = status["queue"]
-        .as_array()
-        .expect("queue")
-        .iter()
-        .find(|e| e["branch"] == "feature/c")
-        .expect("c still listed")
-        .clone();
-    assert_eq!(c["state"], "blocked", "{r} {c}");
+    assert_eq!(groups(&r["built"]), [["feature/b"]], "retried alone: {r}");
+    let b = entry(&dev, "feature/b");
     assert!(
-        c["why"]
+        b["why"].as_str().expect("why").contains("in candidate"),
+        "{b}"
+    );
+    dev.report_ci(&sha_of(&r["built"][0]), "failure");
+    let r = coord.react();
+    let b = entry(&dev, "feature/b");
+    assert_eq!(b["state"], "blocked", "{r} {b}");
+    assert!(
+        b["why"]
             .as_str()
             .expect("why")
             .contains("failed CI in candidate"),
-        "{c}"
+        "{b}"
     );
     let main = w.server_ref("refs/heads/main").expect("main");
     let log = w.server_git(&["log", "--format=%s", &main]);
     assert!(
-        log.contains("feature/d") && !log.contains("feature/c"),
-        "c never reached main: {log}"
+        log.contains("feature/d") && !log.contains("feature/b"),
+        "b never reached main: {log}"
     );
 }
 

@@ -183,7 +183,8 @@ fn a_failed_main_shows_ci_and_the_pause_bound_to_it() {
 
 #[test]
 fn a_branch_in_a_candidate_is_testing() {
-    let tested = "[queue]\nlanding = \"tested\"\nmax_batch_size = 2\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
+    // Depth 1: both entries share the one candidate.
+    let tested = "[queue]\nlanding = \"tested\"\nmax_batch_size = 2\nspeculation_depth = 1\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
     let (_w, dev, coord) = world(tested);
     dev.push_green_request("feature/a", "a.txt");
     dev.push_green_request("feature/b", "b.txt");

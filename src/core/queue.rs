@@ -318,12 +318,7 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
                 state.candidates.retain(|c| &c.candidate_id != id);
             }
             let key = crate::core::train::failure_key(branch, head);
-            crate::core::train::note_landed(
-                &mut state.suspects,
-                &mut state.failures,
-                &key,
-                &state.candidates,
-            );
+            crate::core::train::note_landed(&mut state.suspects, &key);
         }
         QueueAction::Candidate | QueueAction::Discarded => {
             crate::core::train::fold_train(&mut state, record);

@@ -455,7 +455,10 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     let (retries, mut pending): (Vec<String>, Vec<String>) =
         pending.into_iter().partition(|b| failed_before(b));
     while live < inputs.depth && !pending.is_empty() {
-        let n = inputs.max_batch.max(1).min(pending.len());
+        let n = pending
+            .len()
+            .div_ceil(inputs.depth - live)
+            .clamp(1, inputs.max_batch.max(1));
         let group: Vec<String> = pending.drain(..n).collect();
         plan.build.push(group);
         live += 1;

@@ -11,9 +11,9 @@
 //! is reported green and deployed and followed to verified.
 //!
 //! A second act (see `tested`) switches main to tested landing: two branches,
-//! green on their own, break CI together; the candidate holding both fails
-//! before main moves, is split, the innocent half lands as exactly the commit
-//! that was tested and the culprit is blocked.
+//! green on their own, break CI together; each gets a candidate, stacked; the
+//! one holding both fails before main moves, the innocent one lands as
+//! exactly the commit that was tested and the culprit is blocked.
 
 mod recovery;
 pub mod show;

@@ -1,11 +1,11 @@
 //! The second act, in tested landing (`queue.landing = "tested"`): a semantic
 //! conflict caught before main moves. Two branches, each green on its own,
 //! break CI together (one renames a function, the other adds a call to the
-//! old name: no textual conflict). The coordinator tests them as one
-//! candidate on a try branch; it fails, so main stays where it is; the
-//! candidate is split in two stacked halves; the first passes and main
-//! fast-forwards to exactly that tested commit (its CI already on it); the
-//! second, the culprit, is blocked. Main is never red.
+//! old name: no textual conflict). The train has room, so the coordinator
+//! builds a candidate per entry, stacked on try branches: feature/rename on
+//! main, feature/banner on it. The first passes and main fast-forwards to
+//! exactly that tested commit (its CI already on it); the second fails, so it
+//! is named at once and blocked, and main never held it. Main is never red.
 //!
 //! The runner's CI is real: it checks each commit out in a worktree and runs
 //! the repository's `ci.sh`, and reports what it saw.
@@ -42,12 +42,10 @@ pub fn play(demo: &mut Demo) -> Result<()> {
     let before = server_main(demo)?;
     let start = switch_to_tested(demo)?;
     two_green_branches(demo)?;
-    let both = one_candidate(demo, &start)?;
-    together_they_fail(demo, &start, &both)?;
-    let (first, second) = split_in_halves(demo, &start, &both)?;
-    test_the_halves(demo, &first, &second)?;
+    let (first, second) = a_candidate_each(demo, &start)?;
+    together_they_fail(demo, &start, &first, &second)?;
     land_and_block(demo, &first, &second)?;
-    never_red(demo, &before, &[&start, &first.sha], &[&both, &second])?;
+    never_red(demo, &before, &[&start, &first.sha], &[&second])?;
     Ok(())
 }
 
@@ -322,37 +320,41 @@ fn two_green_branches(demo: &mut Demo) -> Result<()> {
     Ok(())
 }
 
-fn one_candidate(demo: &mut Demo, main: &str) -> Result<Built> {
+fn a_candidate_each(demo: &mut Demo, main: &str) -> Result<(Built, Built)> {
     demo.show.step(
-        "The coordinator builds ONE candidate with both, on a try branch; main does not move",
+        "The coordinator builds a candidate per entry (the train has room), stacked on try branches; main does not move",
     );
     let r = react(demo)?;
     let made = list(&r, "built");
-    let Some(candidate) = made.first() else {
-        bail!("react built no candidate: {r}");
-    };
-    let both = built(candidate);
+    if made.len() != 2 {
+        demo.show
+            .expect(false, "two candidates built", r["built"].to_string());
+        bail!("no candidates to follow: {r}");
+    }
+    let (first, second) = (built(made[0]), built(made[1]));
     demo.show.expect(
-        made.len() == 1 && branches(candidate) == ["feature/rename", "feature/banner"],
-        "one candidate: feature/rename + feature/banner",
+        branches(made[0]) == ["feature/rename"] && branches(made[1]) == ["feature/banner"],
+        "[feature/rename], then [feature/banner] in request order",
         r["built"].to_string(),
     );
-    demo.show.expect_eq(
-        &text_at(candidate, &["base_sha"]),
-        main,
-        "it is built on main",
+    demo.show.expect(
+        text_at(made[0], &["base_sha"]) == main && text_at(made[1], &["base_sha"]) == first.sha,
+        "stacked: the first on main, the second on the first (it holds both branches)",
+        r["built"].to_string(),
     );
     let now = server_main(demo)?;
     demo.show.expect_eq(&now, main, "main did not move");
-    let tip = demo.world.server_ref(&try_ref(&both.id))?;
-    demo.show.expect(
-        tip.as_deref() == Some(both.sha.as_str()),
-        &format!(
-            "the server holds deploybot/try/{} at the candidate's tip",
-            both.id
-        ),
-        format!("{tip:?}"),
-    );
+    for c in [&first, &second] {
+        let tip = demo.world.server_ref(&try_ref(&c.id))?;
+        demo.show.expect(
+            tip.as_deref() == Some(c.sha.as_str()),
+            &format!(
+                "the server holds deploybot/try/{} at the candidate's tip",
+                c.id
+            ),
+            format!("{tip:?}"),
+        );
+    }
     let status = state(demo)?;
     let testing = list(&status, "queue")
         .iter()
@@ -363,28 +365,38 @@ fn one_candidate(demo: &mut Demo, main: &str) -> Result<Built> {
         "both entries read testing",
         super::state_line(&status),
     );
-    Ok(both)
+    Ok((first, second))
 }
 
-fn together_they_fail(demo: &mut Demo, main: &str, both: &Built) -> Result<()> {
-    demo.show
-        .step("The runner finds the candidate first and tests its tree: together they break CI");
+fn together_they_fail(demo: &mut Demo, main: &str, first: &Built, second: &Built) -> Result<()> {
+    demo.show.step(
+        "The runner finds the candidates first and tests each tree: the rename alone passes; with the banner on it, CI breaks",
+    );
     let ran = demo.world.deploybot(RUNNER, &["ci", "pending"])?;
     demo.show.ran(&ran, 4);
     // The first row after the header.
-    let first = ran.stdout.lines().nth(1).unwrap_or_default();
+    let row = ran.stdout.lines().nth(1).unwrap_or_default();
     demo.show.expect(
-        ran.ok() && first.starts_with("candidate") && first.contains(&both.sha[..12]),
-        "ci pending lists the candidate first",
-        first.to_string(),
+        ran.ok() && row.starts_with("candidate") && row.contains(&first.sha[..12]),
+        "ci pending lists the candidates first",
+        row.to_string(),
     );
-    let passed = run_ci(demo, &both.sha)?;
+    let passed = run_ci(demo, &first.sha)?;
+    demo.show.expect(
+        passed,
+        &format!("{} (feature/rename on main) is green", first.id),
+        "ci.sh failed",
+    );
+    let passed = run_ci(demo, &second.sha)?;
     demo.show.note(
         "     no textual conflict: the rename and the new call merge cleanly, and greet() is gone",
     );
     demo.show.expect(
         !passed,
-        "ci.sh fails on the candidate: bin/banner.sh calls greet(), which no longer exists",
+        &format!(
+            "{} fails: bin/banner.sh calls greet(), which no longer exists",
+            second.id
+        ),
         "ci.sh passed",
     );
     let status = state(demo)?;
@@ -395,72 +407,6 @@ fn together_they_fail(demo: &mut Demo, main: &str, both: &Built) -> Result<()> {
         "main is untouched and still green; nothing pauses",
         super::state_line(&status),
     );
-    Ok(())
-}
-
-fn split_in_halves(demo: &mut Demo, main: &str, both: &Built) -> Result<(Built, Built)> {
-    demo.show.step(
-        "The coordinator discards the failed candidate and splits it into two stacked halves",
-    );
-    let r = react(demo)?;
-    let discarded = list(&r, "discarded");
-    let reason = discarded
-        .first()
-        .map(|d| text_at(d, &["reason"]))
-        .unwrap_or_default();
-    demo.show.expect(
-        discarded.len() == 1
-            && discarded
-                .first()
-                .is_some_and(|d| text_at(d, &["candidate_id"]) == both.id)
-            && reason.starts_with(&format!("failed CI in candidate {}", both.id)),
-        &format!("{} discarded: failed CI in candidate {}", both.id, both.id),
-        r["discarded"].to_string(),
-    );
-    let made = list(&r, "built");
-    if made.len() != 2 {
-        demo.show
-            .expect(false, "two candidates built", r["built"].to_string());
-        bail!("no halves to follow");
-    }
-    let (first, second) = (built(made[0]), built(made[1]));
-    demo.show.expect(
-        branches(made[0]) == ["feature/rename"] && branches(made[1]) == ["feature/banner"],
-        "the halves: [feature/rename] then [feature/banner]",
-        r["built"].to_string(),
-    );
-    demo.show.expect(
-        text_at(made[0], &["base_sha"]) == main && text_at(made[1], &["base_sha"]) == first.sha,
-        "stacked: the first on main, the second on the first",
-        r["built"].to_string(),
-    );
-    let now = server_main(demo)?;
-    let old_try = demo.world.server_ref(&try_ref(&both.id))?;
-    demo.show.expect(
-        now == main && old_try.is_none() && list(&r, "landed").is_empty(),
-        "main still did not move; the failed try branch is deleted",
-        format!("main {} try {old_try:?}", short(&now)),
-    );
-    state(demo)?;
-    Ok((first, second))
-}
-
-fn test_the_halves(demo: &mut Demo, first: &Built, second: &Built) -> Result<()> {
-    demo.show
-        .step("The runner tests both halves: the first passes, the second fails (the culprit)");
-    let passed = run_ci(demo, &first.sha)?;
-    demo.show.expect(
-        passed,
-        &format!("{} (feature/rename alone) is green", first.id),
-        "ci.sh failed",
-    );
-    let passed = run_ci(demo, &second.sha)?;
-    demo.show.expect(
-        !passed,
-        &format!("{} (feature/banner on top of it) fails", second.id),
-        "ci.sh passed",
-    );
-    state(demo)?;
     Ok(())
 }
 

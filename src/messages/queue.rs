@@ -161,17 +161,16 @@ pub fn server_refused_entry(lines: &[String]) -> String {
 }
 
 /// Why a ready entry waits for a test of its own (tested landing): it failed
-/// alone before (`failures` times), or it was left out of failed candidate
-/// `group` while that batch's other entries are tested.
+/// alone before (`failures` times), or it is suspected in failed candidate
+/// `group` whose other entries passed or are under test.
 pub fn held_for_solo_test(failures: u32, group: Option<&str>) -> String {
     match group {
         Some(id) => format!(
-            "left out of failed candidate {id} while its other entries are tested; \
-             built alone after the other entries"
+            "suspected in failed candidate {id} (its other entries passed without it or are \
+             under test): tested alone, after the other entries"
         ),
-        None => format!(
-            "failed CI {failures} time(s) in a candidate of its own or by elimination; \
-             retried alone after the other entries"
-        ),
+        None => {
+            format!("failed CI alone {failures} time(s): retried alone, after the other entries")
+        }
     }
 }

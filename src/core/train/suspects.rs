@@ -5,10 +5,9 @@
 //!
 //! A batch that failed is a *suspect group*. It is explained, and forgotten,
 //! as soon as a narrower candidate holding one of its entries fails (the
-//! culprit is there). Its entries leave it as they land; when one entry is
-//! left and it is not under test, it is named by elimination: the batch
-//! failed, everything else in it passed without it, so it counts one
-//! failure, as if it had failed alone.
+//! culprit is there). Its entries leave it as they land; the one left last
+//! is named by elimination (the batch failed, everything else in it passed
+//! without it) and is tested alone, after the other entries.
 
 use std::collections::BTreeMap;
 
@@ -37,37 +36,15 @@ pub fn note_failed(suspects: &mut Suspects, failures: &mut Failures, failed: &Ca
     }
 }
 
-/// The entry `key` landed; `live` are the candidates still under test.
-pub fn note_landed(
-    suspects: &mut Suspects,
-    failures: &mut Failures,
-    key: &str,
-    live: &[Candidate],
-) {
-    let under_test = |k: &str| {
-        live.iter()
-            .flat_map(|c| &c.entries)
-            .any(|e| failure_key(&e.branch, &e.head_sha) == k)
-    };
-    let mut named = Vec::new();
+/// The entry `key` landed: it leaves every group. A group left with one
+/// entry names it by elimination (the batch failed, the others passed
+/// without it): that entry is tested alone, after the others, as a failed
+/// single entry is retried; its own result then counts as any other.
+pub fn note_landed(suspects: &mut Suspects, key: &str) {
     suspects.retain(|_, group| {
-        let before = group.len();
         group.retain(|k| k != key);
-        match group.as_slice() {
-            [] => false,
-            [last] if group.len() < before => {
-                // Under test alone or with others: its own result decides.
-                if !under_test(last) {
-                    named.push(last.clone());
-                }
-                false
-            }
-            _ => true,
-        }
+        !group.is_empty()
     });
-    for key in named {
-        *failures.entry(key).or_default() += 1;
-    }
 }
 
 /// The entry `key` left the queue (cancelled, blocked, requested again at
@@ -148,32 +125,27 @@ mod tests {
     }
 
     #[test]
-    fn the_last_entry_of_a_batch_not_under_test_is_named_by_elimination() {
+    fn the_last_entry_of_a_batch_is_named_by_elimination_and_counts_no_failure() {
         let (mut suspects, mut failures) = (Suspects::new(), Failures::new());
         note_failed(
             &mut suspects,
             &mut failures,
             &candidate("k", &["a", "b", "c"]),
         );
-        note_landed(&mut suspects, &mut failures, &key("a"), &[]);
+        note_landed(&mut suspects, &key("a"));
         assert_eq!(suspects["k"], [key("b"), key("c")]);
-        note_landed(&mut suspects, &mut failures, &key("b"), &[]);
-        assert!(suspects.is_empty());
+        note_landed(&mut suspects, &key("b"));
+        assert_eq!(suspects["k"], [key("c")], "c is named: tested alone next");
+        assert!(failures.is_empty(), "only its own test counts a failure");
         assert_eq!(
-            failures[&key("c")],
-            1,
-            "c is named: the batch failed, a and b passed without it"
+            held_by(&suspects, &key("c"), |_| false, |_| false),
+            Some("k")
         );
-        // Under test: its own result decides, nobody is named.
-        let (mut suspects, mut failures) = (Suspects::new(), Failures::new());
-        note_failed(&mut suspects, &mut failures, &candidate("k", &["a", "b"]));
-        note_landed(
-            &mut suspects,
-            &mut failures,
-            &key("a"),
-            &[candidate("q", &["b"])],
+        note_landed(&mut suspects, &key("c"));
+        assert!(
+            suspects.is_empty(),
+            "it passed alone after all (a flaky batch)"
         );
-        assert!(suspects.is_empty() && failures.is_empty());
     }
 
     #[test]
@@ -182,8 +154,11 @@ mod tests {
         note_failed(&mut suspects, &mut failures, &candidate("k", &["a", "b"]));
         note_dropped(&mut suspects, &key("b"));
         assert!(suspects.is_empty());
-        note_landed(&mut suspects, &mut failures, &key("a"), &[]);
-        assert!(failures.is_empty(), "nobody named without the evidence");
+        note_landed(&mut suspects, &key("a"));
+        assert!(
+            suspects.is_empty() && failures.is_empty(),
+            "nobody named without the evidence"
+        );
     }
 
     #[test]
