@@ -12,18 +12,8 @@ use std::path::{Path, PathBuf};
 /// Makes an ed25519 key pair in `dir`; returns (private key path, public key line).
 fn keypair(dir: &Path, name: &str) -> (PathBuf, String) {
     let key = dir.join(name);
-    let out = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&key)
-        .output()
-        .expect("ssh-keygen runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let public = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
-    (key, public.trim().to_string())
+    let public = common::ssh_keypair(&key, name);
+    (key, public)
 }
 
 /// Configures `c` to sign as `actor` with `key`.

@@ -38,6 +38,26 @@ fn pinned(cmd: &mut std::process::Command, home: &Path) {
     }
 }
 
+/// Writes an ed25519 key pair (no passphrase) at `path` and `path.pub` with
+/// OpenSSH's ssh-keygen; returns the public key line.
+pub fn ssh_keypair(path: &Path, comment: &str) -> String {
+    std::fs::create_dir_all(path.parent().expect("key dir")).expect("key dir");
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(path)
+        .output()
+        .expect("ssh-keygen runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(path.with_extension("pub"))
+        .expect("public key")
+        .trim()
+        .to_string()
+}
+
 /// Runs git in `dir` and returns trimmed stdout; panics with stderr on failure.
 pub fn git_in(dir: &Path, home: &Path, args: &[&str]) -> String {
     let out = git_output(dir, home, args);

@@ -30,21 +30,7 @@ pub struct SshClient {
 
 /// Writes an ed25519 key pair at `path` and `path.pub`; returns the public line.
 pub fn keygen(path: &Path, comment: &str) -> String {
-    std::fs::create_dir_all(path.parent().expect("key dir")).expect("key dir");
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
-        .arg(path)
-        .output()
-        .expect("ssh-keygen runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(path.with_extension("pub"))
-        .expect("public key")
-        .trim()
-        .to_string()
+    crate::common::ssh_keypair(path, comment)
 }
 
 /// Starts sshd with its files in `dir/sshd`, accepting the keys of
