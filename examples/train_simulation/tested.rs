@@ -1,0 +1,267 @@
+//! Tested mode: `plan_train` every pass, gated as `react` gates it, its plan
+//! applied in the documented order, with the queue fold's bookkeeping.
+
+use deploybot::core::control::ControlState;
+use deploybot::core::queue::{EntryState, EntryView};
+use deploybot::core::react::{ReactInputs, ReactPlan, plan};
+use deploybot::core::release::{AdmissionMode, ReleaseState};
+use deploybot::core::train::{
+    Candidate, CandidateCi, CandidateEntry, Failures, Suspects, TrainInputs, TrainPlan,
+    failure_key, note_dropped, note_failed, note_landed, plan_train,
+};
+
+use crate::world::{Outcome, Scenario, sha};
+use crate::{CI_MINUTES, HORIZON};
+
+/// One tested-mode configuration.
+#[derive(Clone, Copy)]
+pub struct Tested {
+    depth: usize,
+    max_batch: usize,
+    max_retries: u32,
+    /// Not a planner: names every culprit as soon as the first candidate
+    /// holding it fails, so no CI round is spent finding it. What no
+    /// stacked train can beat under request order; shown as a bound.
+    oracle: bool,
+}
+
+impl Tested {
+    pub const fn planner(depth: usize, max_batch: usize, max_retries: u32) -> Tested {
+        Tested {
+            depth,
+            max_batch,
+            max_retries,
+            oracle: false,
+        }
+    }
+
+    pub const fn bound(depth: usize, max_batch: usize) -> Tested {
+        Tested {
+            oracle: true,
+            ..Tested::planner(depth, max_batch, 0)
+        }
+    }
+
+    pub fn label(&self) -> String {
+        let Tested {
+            depth,
+            max_batch,
+            max_retries,
+            oracle,
+        } = *self;
+        if oracle {
+            format!(
+                "bound: depth {depth} (max_batch {max_batch}), culprit named at its first failure"
+            )
+        } else {
+            format!("tested depth {depth} (max_batch {max_batch}, max_retries {max_retries})")
+        }
+    }
+}
+
+/// Tested mode: `plan_train` each pass, gated as `react` gates it.
+pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
+    let Tested {
+        depth,
+        max_batch,
+        max_retries,
+        ..
+    } = t_cfg;
+    struct Live {
+        candidate: Candidate,
+        built: u64,
+        /// It, or a candidate below it, holds a culprit.
+        poisoned: bool,
+    }
+    let n = s.names.len();
+    let mut landed_at: Vec<Option<u64>> = vec![None; n];
+    let mut blocked = vec![false; n];
+    let mut train: Vec<Live> = Vec::new();
+    // The queue fold's bookkeeping of failed candidates (core::train::suspects).
+    let mut failures = Failures::new();
+    let mut suspects = Suspects::new();
+    let mut base = sha(1);
+    let mut base_red = false;
+    let mut base_tested = false;
+    let mut next = 100u64;
+    let (mut ci_runs, mut red_minutes) = (0u64, 0u64);
+    for t in 0..HORIZON {
+        if t_cfg.oracle {
+            // The bound: a culprit is named (blocked) the moment a candidate
+            // holding it fails, so that candidate is stale, not failed: its
+            // other entries go back in request order, batched, with no
+            // bisection round and no retry.
+            for l in train.iter().filter(|l| l.built + CI_MINUTES <= t) {
+                for e in &l.candidate.entries {
+                    let i = s.index(&e.branch);
+                    blocked[i] |= s.culprit[i];
+                }
+            }
+        }
+        let entries: Vec<EntryView> = (0..n)
+            .filter(|&i| s.arrival[i] <= t && landed_at[i].is_none())
+            .map(|i| EntryView {
+                branch: s.names[i].clone(),
+                head_sha: s.heads[i].clone(),
+                state: if blocked[i] {
+                    EntryState::Blocked
+                } else {
+                    EntryState::Queued
+                },
+                why: String::new(),
+            })
+            .collect();
+        let candidates: Vec<(Candidate, CandidateCi)> = train
+            .iter()
+            .map(|l| {
+                let ci = if l.built + CI_MINUTES > t {
+                    CandidateCi::Testing
+                } else if l.poisoned {
+                    CandidateCi::Failed {
+                        check: "CI".into(),
+                        url: None,
+                    }
+                } else {
+                    CandidateCi::Passed
+                };
+                (l.candidate.clone(), ci)
+            })
+            .collect();
+        // The gate, from the merge-mode decision (src/ops/react.rs tested_pass).
+        let control = ControlState::default();
+        let repair_branch = format!("deploybot/repair/{}", &base[..12]);
+        let decision = plan(&ReactInputs {
+            control: &control,
+            base_sha: &base,
+            release: if base_tested {
+                ReleaseState::AwaitingDeploy
+            } else {
+                ReleaseState::Testing
+            },
+            admission: AdmissionMode::Merged,
+            pause_on_failure: true,
+            entries: &entries,
+            repair_branch: &repair_branch,
+            max_batch,
+            older_failure: None,
+        });
+        let (may_land, may_build, only) = match &decision {
+            ReactPlan::Merge { repair: true, .. } => (true, true, Some(repair_branch.as_str())),
+            ReactPlan::Merge { repair: false, .. } => (true, true, None),
+            ReactPlan::Held { .. } => (false, true, None),
+            _ => (false, false, None),
+        };
+        let p: TrainPlan = plan_train(&TrainInputs {
+            base_sha: &base,
+            entries: &entries,
+            candidates: &candidates,
+            failures: &failures,
+            suspects: &suspects,
+            may_land,
+            may_build,
+            only,
+            max_batch,
+            depth,
+            max_retries,
+        });
+        // Discard.
+        for d in &p.discard {
+            let at = train
+                .iter()
+                .position(|l| l.candidate.candidate_id == d.candidate_id)
+                .expect("discards a live candidate");
+            let ci = &candidates
+                .iter()
+                .find(|(c, _)| c.candidate_id == d.candidate_id)
+                .expect("planned from these")
+                .1;
+            let gone = train.remove(at);
+            if d.failed {
+                assert!(matches!(ci, CandidateCi::Failed { .. }));
+                note_failed(&mut suspects, &mut failures, &gone.candidate);
+            } else {
+                for e in &gone.candidate.entries {
+                    note_dropped(&mut suspects, &failure_key(&e.branch, &e.head_sha));
+                }
+            }
+        }
+        // Block.
+        for (branch, _, _) in &p.block {
+            let i = s.index(branch);
+            assert!(!blocked[i], "{branch} blocked twice");
+            blocked[i] = true;
+            note_dropped(&mut suspects, &failure_key(branch, &s.heads[i]));
+        }
+        // Land: main fast-forwards to exactly the passed candidate's tip.
+        for id in &p.land {
+            let l = train.remove(0);
+            assert_eq!(&l.candidate.candidate_id, id, "lands from the bottom");
+            assert_eq!(l.candidate.base_sha, base, "a fast-forward of main");
+            assert!(
+                l.built + CI_MINUTES <= t && !l.poisoned,
+                "lands only a pass"
+            );
+            base = l.candidate.sha.clone();
+            base_red = l.poisoned;
+            base_tested = true;
+            for e in &l.candidate.entries {
+                let i = s.index(&e.branch);
+                assert!(landed_at[i].is_none(), "{} landed twice", e.branch);
+                landed_at[i] = Some(t);
+                let key = failure_key(&e.branch, &e.head_sha);
+                note_landed(&mut suspects, &key);
+            }
+        }
+        // Build, stacked on the top of what stays.
+        for group in &p.build {
+            let (below, below_poisoned) = train
+                .last()
+                .map(|l| (l.candidate.sha.clone(), l.poisoned))
+                .unwrap_or_else(|| (base.clone(), base_red));
+            next += 1;
+            let tip = sha(next);
+            let candidate = Candidate {
+                candidate_id: format!("c{next}"),
+                sha: tip.clone(),
+                base_sha: below,
+                entries: group
+                    .iter()
+                    .map(|b| CandidateEntry {
+                        branch: b.clone(),
+                        head_sha: s.heads[s.index(b)].clone(),
+                        merge_sha: tip.clone(),
+                    })
+                    .collect(),
+            };
+            let poisoned = below_poisoned || group.iter().any(|b| s.culprit[s.index(b)]);
+            train.push(Live {
+                candidate,
+                built: t,
+                poisoned,
+            });
+            ci_runs += 1;
+        }
+        assert!(train.len() <= depth, "the train never exceeds the depth");
+        red_minutes += u64::from(base_red);
+        let arrived = (0..n).all(|i| s.arrival[i] <= t);
+        if arrived && train.is_empty() && (0..n).all(|i| landed_at[i].is_some() || blocked[i]) {
+            for i in 0..n {
+                assert!(
+                    landed_at[i].is_some() != blocked[i],
+                    "request {i} landed xor blocked"
+                );
+                assert_eq!(blocked[i], s.culprit[i], "exactly the culprits are blocked");
+            }
+            assert_eq!(red_minutes, 0, "tested mode never makes main red");
+            return Outcome {
+                label: t_cfg.label(),
+                landed_at,
+                ci_runs,
+                red_minutes,
+                pauses: 0,
+                culprits_out: blocked.iter().filter(|b| **b).count(),
+            };
+        }
+    }
+    panic!("tested mode did not drain in {HORIZON} minutes");
+}

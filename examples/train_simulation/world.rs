@@ -1,0 +1,115 @@
+//! The simulated world: which requests arrive when, which are culprits,
+//! and what a run measured.
+
+/// SplitMix64: small, fixed-seed, good enough to pick culprits.
+pub struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A synthetic commit id, unique in its first 12 hex digits (repair branch names use them).
+pub fn sha(n: u64) -> String {
+    format!(
+        "{:012x}{n:028x}",
+        n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 16
+    )
+}
+
+/// The requests: names, heads, arrival minutes and which are culprits.
+pub struct Scenario {
+    pub names: Vec<String>,
+    pub heads: Vec<String>,
+    pub arrival: Vec<u64>,
+    pub culprit: Vec<bool>,
+}
+
+impl Scenario {
+    pub fn new(n: usize, every: u64, culprits: usize, seed: u64) -> Scenario {
+        let mut rng = Rng(seed);
+        let mut culprit = vec![false; n];
+        let mut picked = 0;
+        while picked < culprits {
+            let i = rng.below(n);
+            if !culprit[i] {
+                culprit[i] = true;
+                picked += 1;
+            }
+        }
+        Scenario {
+            names: (0..n).map(|i| format!("feature/r{i:03}")).collect(),
+            heads: (0..n).map(|i| sha(1_000_000 + i as u64)).collect(),
+            arrival: (0..n).map(|i| i as u64 * every).collect(),
+            culprit,
+        }
+    }
+
+    pub fn index(&self, branch: &str) -> usize {
+        self.names
+            .iter()
+            .position(|n| n == branch)
+            .expect("a known branch")
+    }
+}
+
+/// What one run measured.
+pub struct Outcome {
+    pub label: String,
+    /// Land minute per request (innocents that landed; merge mode: culprits too, later reverted).
+    pub landed_at: Vec<Option<u64>>,
+    pub ci_runs: u64,
+    pub red_minutes: u64,
+    pub pauses: u32,
+    /// Tested: culprits blocked. Merge: culprits merged then reverted.
+    pub culprits_out: usize,
+}
+
+impl Outcome {
+    fn innocent_latencies(&self, s: &Scenario) -> Vec<u64> {
+        let mut l: Vec<u64> = (0..s.names.len())
+            .filter(|&i| !s.culprit[i])
+            .filter_map(|i| self.landed_at[i].map(|t| t - s.arrival[i]))
+            .collect();
+        l.sort_unstable();
+        l
+    }
+
+    pub fn row(&self, s: &Scenario, reference_per_hour: Option<f64>) -> (String, f64) {
+        let lat = self.innocent_latencies(s);
+        let landed = lat.len();
+        let last = (0..s.names.len())
+            .filter(|&i| !s.culprit[i])
+            .filter_map(|i| self.landed_at[i])
+            .max()
+            .unwrap_or(0);
+        let per_hour = landed as f64 * 60.0 / last.max(1) as f64;
+        let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
+        let vs = reference_per_hour
+            .map(|r| format!("{:.0}%", 100.0 * per_hour / r))
+            .unwrap_or_else(|| "100%".to_owned());
+        let row = format!(
+            "| {} | {} | {} | {:.2} | {} | {} | {} | {:.2} | {} | {} |",
+            self.label,
+            landed,
+            last,
+            per_hour,
+            vs,
+            pct(0.50),
+            pct(0.95),
+            self.ci_runs as f64 / landed.max(1) as f64,
+            self.red_minutes,
+            self.pauses,
+        );
+        (row, per_hour)
+    }
+}
