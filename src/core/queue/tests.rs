@@ -441,3 +441,49 @@ fn the_fold_names_the_entry_left_out_of_a_failed_batch_once_the_others_land() {
     let state = fold_all(&cancelled);
     assert!(state.suspects.is_empty() && state.failures.is_empty());
 }
+
+#[test]
+fn failure_counts_leave_with_their_entry_and_stay_while_it_is_blocked() {
+    let failed_alone = |id: &str, branch: &str| {
+        let mut c = QueueRecord::new(
+            QueueAction::Candidate,
+            &format!("deploybot/try/{id}"),
+            "bot",
+            AT,
+        );
+        c.candidate_id = Some(id.into());
+        c.sha = Some(sha('c'));
+        c.base_sha = Some(sha('0'));
+        c.entries = Some(vec![crate::core::train::CandidateEntry {
+            branch: branch.into(),
+            head_sha: sha('1'),
+            merge_sha: sha('c'),
+        }]);
+        let mut d = QueueRecord::new(
+            QueueAction::Discarded,
+            &format!("deploybot/try/{id}"),
+            "bot",
+            AT,
+        );
+        d.candidate_id = Some(id.into());
+        d.reason = Some("failed CI in candidate".into());
+        d.outcome = Some("failed".into());
+        [c, d]
+    };
+    let key = |branch: &str| format!("{branch} {}", sha('1'));
+    let mut records = vec![request("a", '1'), request("b", '1'), request("c", '1')];
+    records.extend(failed_alone("x", "a"));
+    records.extend(failed_alone("y", "b"));
+    records.extend(failed_alone("z", "c"));
+    let state = fold_all(&records);
+    assert_eq!(state.failures.len(), 3);
+    records.push(merged("a", '1', 'f'));
+    records.push(action(QueueAction::Cancel, "b"));
+    records.push(block("c", "failed CI in candidate z"));
+    let state = fold_all(&records);
+    assert_eq!(
+        state.failures.keys().collect::<Vec<_>>(),
+        [&key("c")],
+        "landed and cancelled entries take their counts with them; a blocked one keeps it"
+    );
+}
