@@ -269,7 +269,7 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             let Some(head) = &record.head_sha else {
                 return state;
             };
-            forget_entry(&mut state, branch, true);
+            drop_suspect(&mut state, branch);
             state.entries.push(QueueEntry {
                 branch: record.branch.clone(),
                 head_sha: head.clone(),
@@ -280,11 +280,11 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             });
         }
         QueueAction::Cancel | QueueAction::Dequeue => {
-            forget_entry(&mut state, branch, true);
+            drop_suspect(&mut state, branch);
             state.entries.remove(branch);
         }
         QueueAction::Block => {
-            forget_entry(&mut state, branch, false);
+            drop_suspect(&mut state, branch);
             if let Some(entry) = state.entries.get_mut(branch) {
                 let reason = record.reason.clone();
                 entry.blocked = Some(reason.unwrap_or_else(|| "blocked".into()));
@@ -319,7 +319,6 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             }
             let key = crate::core::train::failure_key(branch, head);
             crate::core::train::note_landed(&mut state.suspects, &key);
-            state.failures.remove(&key);
         }
         QueueAction::Candidate | QueueAction::Discarded => {
             crate::core::train::fold_train(&mut state, record);
@@ -328,16 +327,12 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
     state
 }
 
-/// The branch's queued entry changes: the failed batches that suspected it
-/// lose their evidence; when it leaves the queue (`leaves`), its failure
-/// count goes too (so the counts stay as small as the queue).
-fn forget_entry(state: &mut QueueState, branch: &str, leaves: bool) {
+/// The branch's queued entry leaves (or changes): the failed batches that
+/// suspected it lose their evidence.
+fn drop_suspect(state: &mut QueueState, branch: &str) {
     if let Some(entry) = state.entries.get(branch) {
         let key = crate::core::train::failure_key(branch, &entry.head_sha);
         crate::core::train::note_dropped(&mut state.suspects, &key);
-        if leaves {
-            state.failures.remove(&key);
-        }
     }
 }
 
