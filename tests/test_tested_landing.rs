@@ -5,19 +5,10 @@
 //! throughout, and with `hook.require_tested_base` it proves the landing.
 
 mod common;
-use common::{Clone, World};
+use common::{Clone, guarded_team as world};
 use serde_json::Value;
 
 const TESTED: &str = "[queue]\nlanding = \"tested\"\nmax_batch_size = 2\nspeculation_depth = 3\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
-
-/// A server with the deploybot hooks installed, and two clones.
-fn world(policy: &str) -> (World, Clone, Clone) {
-    let w = World::with_policy(policy);
-    w.install_deploybot_hooks();
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
-    (w, dev, coord)
-}
 
 fn candidates(c: &Clone) -> Vec<Value> {
     c.status()["candidates"]

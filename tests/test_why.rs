@@ -5,19 +5,10 @@
 //! the receipts ref.
 
 mod common;
-use common::{Clone, FAST_POLICY, World};
+use common::{Clone, FAST_POLICY, World, guarded_team as world};
 use serde_json::Value;
 
 const RECEIPTS: &str = "refs/notes/deploybot/receipts";
-
-/// A server with the deploybot hook under `policy`, a developer and a coordinator.
-fn world(policy: &str) -> (World, Clone, Clone) {
-    let w = World::with_policy(policy);
-    w.install_deploybot_hooks();
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
-    (w, dev, coord)
-}
 
 fn why(c: &Clone, branch: &str) -> Value {
     let text = c.ok(&["why", branch, "--json"]);

@@ -7,7 +7,7 @@ use deploybot::core::react::{ReactInputs, ReactPlan, plan};
 use deploybot::core::release::{AdmissionMode, ReleaseState};
 use deploybot::core::train::{
     Candidate, CandidateCi, CandidateEntry, Failures, Suspects, TrainInputs, TrainPlan,
-    failure_key, note_dropped, note_failed, note_landed, plan_train,
+    failure_key, note_discarded, note_dropped, note_landed, plan_train,
 };
 
 use crate::world::{Outcome, Scenario, sha};
@@ -176,14 +176,8 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                 .expect("planned from these")
                 .1;
             let gone = train.remove(at);
-            if d.failed {
-                assert!(matches!(ci, CandidateCi::Failed { .. }));
-                note_failed(&mut suspects, &mut failures, &gone.candidate);
-            } else {
-                for e in &gone.candidate.entries {
-                    note_dropped(&mut suspects, &failure_key(&e.branch, &e.head_sha));
-                }
-            }
+            assert!(!d.failed || matches!(ci, CandidateCi::Failed { .. }));
+            note_discarded(&mut suspects, &mut failures, &gone.candidate, d.failed);
         }
         // Block.
         for (branch, _, _) in &p.block {

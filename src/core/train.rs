@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord, QueueState};
 
 pub mod suspects;
-pub use suspects::{Failures, Suspects, held_by, note_dropped, note_failed, note_landed};
+pub use suspects::{
+    Failures, Suspects, held_by, note_discarded, note_dropped, note_failed, note_landed,
+};
 
 /// The try-branch prefix, under `refs/heads/`.
 pub const TRY_PREFIX: &str = "deploybot/try/";
@@ -161,14 +163,8 @@ pub fn fold_train(state: &mut QueueState, record: &QueueRecord) {
                 return;
             };
             let gone = state.candidates.remove(at);
-            if record.outcome.as_deref() == Some("failed") {
-                note_failed(&mut state.suspects, &mut state.failures, &gone);
-            } else {
-                // Stale: its entries go back in request order, unsuspected.
-                for e in &gone.entries {
-                    note_dropped(&mut state.suspects, &failure_key(&e.branch, &e.head_sha));
-                }
-            }
+            let failed = record.outcome.as_deref() == Some("failed");
+            note_discarded(&mut state.suspects, &mut state.failures, &gone, failed);
         }
         _ => {}
     }
@@ -374,29 +370,32 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
         .iter()
         .flat_map(|c| c.entries.iter().map(|e| e.branch.clone()))
         .collect();
-    // A failed batch is bisected: split in halves, and the halves split again
-    // while the train has room, laid out as one stack (first piece lowest),
-    // so one CI round finds the culprit wherever the room allows.
-    // An entry waits last, alone, while it is the one entry of a failed
-    // batch left out of the train, the others under test or landed (a
-    // failure in this pass explains the batch: it is suspected no more).
+    // An entry is tested alone, after the others, when it failed alone
+    // before (a retry), or when it is the one entry of a failed batch left
+    // out of the train, the others under test or landed (a failure in this
+    // pass explains the batch: it is suspected no more).
     let in_train: Vec<String> = kept
         .iter()
         .flat_map(|c| &c.entries)
         .map(|e| failure_key(&e.branch, &e.head_sha))
         .collect();
-    let suspected = |key: &str| {
-        held_by(
-            inputs.suspects,
-            key,
-            |k| in_train.iter().any(|t| t == k),
-            |k| failed_now.iter().any(|f| f == k),
-        )
-        .is_some()
+    let solo = |e: &EntryView| {
+        let key = failure_key(&e.branch, &e.head_sha);
+        inputs.failures.contains_key(&key)
+            || held_by(
+                inputs.suspects,
+                &key,
+                |k| in_train.iter().any(|t| t == k),
+                |k| failed_now.iter().any(|f| f == k),
+            )
+            .is_some()
     };
+    // A failed batch is bisected: split in halves, and the halves split again
+    // while the train has room, laid out as one stack (first piece lowest),
+    // so one CI round finds the culprit wherever the room allows.
     let room = inputs.depth.saturating_sub(live).max(2);
-    let bisected: Vec<String> = bisect.clone().unwrap_or_default();
     let mut rebuild_first = bisect.map(|b| halves(b, room)).unwrap_or_default();
+    let bisected = rebuild_first.concat();
     // Leave the top piece out when it is one entry and other entries wait:
     // they are built on the pieces below it in this same round, and it goes
     // last, alone. If it is the culprit, the round that tests the pieces
@@ -407,10 +406,7 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
             e.state == EntryState::Queued
                 && !bisected.contains(&e.branch)
                 && !taken.contains(&e.branch)
-                && !inputs
-                    .failures
-                    .contains_key(&failure_key(&e.branch, &e.head_sha))
-                && !suspected(&failure_key(&e.branch, &e.head_sha))
+                && !solo(e)
         });
     if others_wait && rebuild_first.len() >= 2 && rebuild_first.last().is_some_and(|p| p.len() == 1)
     {
@@ -443,14 +439,11 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
         .filter(|e| inputs.only.is_none_or(|only| only == e.branch))
         .map(|e| e.branch.clone())
         .collect();
-    // Entries that failed before go last, each alone (a retry is a test of
-    // that entry only); the others keep request order, batched.
+    // Solo entries go last, each alone (a test of that entry only); the
+    // others keep request order, spread over the free places, then batched.
     let failed_before = |branch: &str| {
         retry_now.iter().any(|r| r == branch)
-            || inputs.entries.iter().any(|e| {
-                let key = failure_key(&e.branch, &e.head_sha);
-                e.branch == branch && (inputs.failures.contains_key(&key) || suspected(&key))
-            })
+            || inputs.entries.iter().any(|e| e.branch == branch && solo(e))
     };
     let (retries, mut pending): (Vec<String>, Vec<String>) =
         pending.into_iter().partition(|b| failed_before(b));

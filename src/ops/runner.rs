@@ -87,6 +87,7 @@ pub fn pending(
         return Ok(out);
     };
     let base_branch = policy.queue.base_branch.clone();
+    let retry_grace = ci_retry_grace(session, pipeline);
     if pipeline == Pipeline::Ci {
         // Candidates first: they gate landing (tested landing).
         let queue = super::queue::read_queue(store)?;
@@ -98,7 +99,6 @@ pub fn pending(
         }
         // A candidate's failure within the grace is retried once, as the
         // base tip's is: its CI is judged with the same grace.
-        let retry_grace = base_retry_grace(session, pipeline);
         for candidate in &queue.state.candidates {
             let Some(tip) = crate::git::parse_oid(&candidate.sha) else {
                 continue;
@@ -137,7 +137,6 @@ pub fn pending(
             }
         }
     };
-    let retry_grace = base_retry_grace(session, pipeline);
     for check in checks
         .iter()
         .filter(|c| needs_run(&records, c, reclaim_after, retry_grace))
@@ -222,7 +221,7 @@ fn is_candidate_tip(store: &crate::git::store::Store, sha: &ObjectId) -> anyhow:
 
 /// The grace within which a failure of the base tip's (or a candidate's) CI
 /// is pending for one retry (`None` for deploys, and when there is no grace).
-fn base_retry_grace(session: &Session, pipeline: Pipeline) -> Option<i64> {
+fn ci_retry_grace(session: &Session, pipeline: Pipeline) -> Option<i64> {
     let grace = session.policy.pipeline.ci_failure_grace_seconds;
     (pipeline == Pipeline::Ci && grace > 0).then_some(grace)
 }
@@ -246,10 +245,14 @@ fn claim(
     let subject = format!("claim: {check} on {}", short(&sha.to_string()));
     let claimed = session.store.transact("deploybot: claim run", |store| {
         let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
-        let retry_grace = base_retry_grace(session, pipeline);
-        let retry_grace = match retry_grace {
-            Some(_) if store.tip(&session.base_ref())? == Some(sha) => retry_grace,
-            Some(_) if is_candidate_tip(store, &sha)? => retry_grace,
+        // Only the base tip and candidates get the retry within the grace.
+        let retry_grace = match ci_retry_grace(session, pipeline) {
+            Some(grace)
+                if store.tip(&session.base_ref())? == Some(sha)
+                    || is_candidate_tip(store, &sha)? =>
+            {
+                Some(grace)
+            }
             _ => None,
         };
         if !force && !needs_run(&records, check, reclaim_after, retry_grace) {

@@ -155,17 +155,17 @@ pub fn overlay_testing(
     candidates: &[(Candidate, CandidateCi)],
     queue: &QueueState,
 ) {
+    let in_train: Vec<String> = candidates
+        .iter()
+        .flat_map(|(c, _)| &c.entries)
+        .map(|e| crate::core::train::failure_key(&e.branch, &e.head_sha))
+        .collect();
+    let under_test = |k: &str| in_train.iter().any(|t| t == k);
     for view in views.iter_mut() {
         if view.state != EntryState::Queued {
             continue;
         }
         let key = crate::core::train::failure_key(&view.branch, &view.head_sha);
-        let under_test = |k: &str| {
-            candidates
-                .iter()
-                .flat_map(|(c, _)| &c.entries)
-                .any(|e| crate::core::train::failure_key(&e.branch, &e.head_sha) == k)
-        };
         let group = crate::core::train::held_by(&queue.suspects, &key, under_test, |_| false);
         let failures = queue.failures.get(&key).copied().unwrap_or(0);
         if group.is_some() || failures > 0 {

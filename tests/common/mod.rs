@@ -535,6 +535,16 @@ impl Clone {
     }
 }
 
+/// A server with `policy` on main and the deploybot hooks installed, a
+/// developer's clone (`dev`) and a coordinator's (`coord`).
+pub fn guarded_team(policy: &str) -> (World, Clone, Clone) {
+    let w = World::with_policy(policy);
+    w.install_deploybot_hooks();
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    (w, dev, coord)
+}
+
 /// A world whose server runs git-deploybot's hooks, and a clone called alice.
 pub fn guarded() -> (World, Clone) {
     let w = World::new();

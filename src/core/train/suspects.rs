@@ -20,6 +20,24 @@ pub type Failures = BTreeMap<String, u32>;
 /// its entries that have not landed yet.
 pub type Suspects = BTreeMap<String, Vec<String>>;
 
+/// A candidate left the train without landing: its CI failed (`failed`), or
+/// it was stale, whose entries go back in request order, unsuspected. The
+/// one entry point the queue fold (and anything replaying a train) uses.
+pub fn note_discarded(
+    suspects: &mut Suspects,
+    failures: &mut Failures,
+    gone: &Candidate,
+    failed: bool,
+) {
+    if failed {
+        note_failed(suspects, failures, gone);
+    } else {
+        for e in &gone.entries {
+            note_dropped(suspects, &failure_key(&e.branch, &e.head_sha));
+        }
+    }
+}
+
 /// A candidate was discarded because its CI failed.
 pub fn note_failed(suspects: &mut Suspects, failures: &mut Failures, failed: &Candidate) {
     let keys: Vec<String> = failed

@@ -327,13 +327,7 @@ fn simulate(
                 );
             }
             // The queue fold's bookkeeping (core::queue::fold_queue).
-            if d.failed {
-                note_failed(&mut suspects, &mut failures, &gone);
-            } else {
-                for e in &gone.entries {
-                    note_dropped(&mut suspects, &failure_key(&e.branch, &e.head_sha));
-                }
-            }
+            note_discarded(&mut suspects, &mut failures, &gone, d.failed);
         }
         for (branch, _, _) in &plan.block {
             prop_assert!(!blocked.contains(branch));
