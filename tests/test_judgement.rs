@@ -52,6 +52,13 @@ impl Clone {
     }
 }
 
+/// A server under FAST_POLICY with a developer's and a coordinator's clone.
+fn team() -> (World, Clone, Clone) {
+    let w = World::with_policy(FAST_POLICY);
+    let (dev, coord) = (w.clone_as("dev"), w.clone_as("coord"));
+    (w, dev, coord)
+}
+
 fn line(check: &str, status: &str, at: &str) -> String {
     format!(r#"{{"check":"{check}","status":"{status}","at":"{at}"}}"#)
 }
@@ -60,9 +67,7 @@ fn line(check: &str, status: &str, at: &str) -> String {
 /// notes`) is a CI failure, not `testing`; react pauses and merges nothing.
 #[test]
 fn a_cancelled_run_after_a_failure_fails_ci_and_merges_nothing() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (w, dev, coord) = team();
     let main = dev.merge_one(&coord, "feature/a");
     dev.plain_note("ci", &main, &line("CI", "success", "2026-01-01T00:00:00Z"));
     dev.plain_note("ci", &main, &line("CI", "failure", "2026-01-01T00:01:00Z"));
@@ -90,18 +95,14 @@ fn a_cancelled_run_after_a_failure_fails_ci_and_merges_nothing() {
 /// Rule 1: the only CI run on a main, cancelled, is a failure: nobody reruns it.
 #[test]
 fn the_only_ci_run_cancelled_is_a_failure() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (_w, dev, coord) = team();
     let main = dev.merge_one(&coord, "feature/a");
     dev.report_ci(&main, "pending");
     dev.report_ci(&main, "cancelled");
     let r = coord.react();
     assert_eq!(r["paused_with"], format!("ci-failed on {main}"), "{r}");
     // A cancelled deploy decides the deploy the same way.
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (_w, dev, coord) = team();
     let main = dev.merge_one(&coord, "feature/a");
     dev.report_ci(&main, "success");
     dev.report_deploy(&main, "cancelled");
@@ -113,9 +114,7 @@ fn the_only_ci_run_cancelled_is_a_failure() {
 /// watermark does not exist yet; its CI failure pauses.
 #[test]
 fn a_merge_the_queue_made_is_never_seeded_as_verified() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (w, dev, coord) = team();
     // The initial main has a result, so nothing is seeded on it.
     let initial = w.server_ref("refs/heads/main").expect("main");
     dev.report_ci(&initial, "success");
@@ -143,9 +142,7 @@ fn a_merge_the_queue_made_is_never_seeded_as_verified() {
 /// react clears the controller pause that a newer verified main superseded.
 #[test]
 fn the_watermark_moves_while_paused_and_clears_a_superseded_pause() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (w, dev, coord) = team();
     let failed = dev.merge_one(&coord, "feature/a");
     dev.report_ci(&failed, "failure");
     assert_eq!(
@@ -184,9 +181,7 @@ fn the_watermark_moves_while_paused_and_clears_a_superseded_pause() {
 /// clears the superseded pause in the same pass.
 #[test]
 fn react_alone_moves_the_watermark_while_paused() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (w, dev, coord) = team();
     let failed = dev.merge_one(&coord, "feature/a");
     dev.report_ci(&failed, "failure");
     coord.react();
@@ -213,9 +208,7 @@ fn react_alone_moves_the_watermark_while_paused() {
 /// lands the repair and writes no `ci-failed` pause.
 #[test]
 fn an_operator_pause_on_a_red_main_recovers_without_re_pausing() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (w, dev, coord) = team();
     let ops = w.clone_as("ops");
     let failed = dev.merge_one(&coord, "feature/a");
     dev.report_ci(&failed, "failure");
@@ -245,9 +238,7 @@ fn an_operator_pause_on_a_red_main_recovers_without_re_pausing() {
 /// Rule 4, status: while the recovery owns the red main, status says so.
 #[test]
 fn status_says_the_recovery_owns_the_failed_sha() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (w, dev, coord) = team();
     let failed = dev.merge_one(&coord, "feature/a");
     dev.report_ci(&failed, "failure");
     dev.ok(&["pause", "--reason", "looking into it"]);
@@ -273,9 +264,7 @@ fn status_says_the_recovery_owns_the_failed_sha() {
 /// bound to that main, and unpausing it resumes the queue.
 #[test]
 fn an_older_mains_deploy_failure_pauses_bound_to_it() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (w, dev, coord) = team();
     let older = dev.merge_one(&coord, "feature/a");
     dev.report_ci(&older, "success");
     let tip = dev.merge_one(&coord, "feature/b");
@@ -309,9 +298,7 @@ fn an_older_mains_deploy_failure_pauses_bound_to_it() {
 /// older failure below it.
 #[test]
 fn a_verified_older_main_becomes_the_watermark_and_supersedes_older_failures() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (w, dev, coord) = team();
     let first = dev.merge_one(&coord, "feature/a");
     dev.report_ci(&first, "success");
     let second = dev.merge_one(&coord, "feature/b");
@@ -338,9 +325,7 @@ fn a_verified_older_main_becomes_the_watermark_and_supersedes_older_failures() {
 /// an old tool, holds the queue; status shows the exact unpause, which works.
 #[test]
 fn a_pause_without_a_control_id_holds_and_unpauses_by_its_commit() {
-    let w = World::with_policy(FAST_POLICY);
-    let dev = w.clone_as("dev");
-    let coord = w.clone_as("coord");
+    let (w, dev, coord) = team();
     dev.merge_one(&coord, "feature/a");
     let tip = w.server_ref("refs/heads/main").expect("main");
     let record = r#"{"schema":1,"state":"paused","reason":"stop the line","actor":"old-tool","at":"2026-01-01T00:00:00Z"}"#;
