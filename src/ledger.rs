@@ -470,6 +470,7 @@ mod tests {
             resumes_control_id: None,
             recovered_main_sha: None,
             recovered_reason: None,
+            recovered_state: None,
             actor: "t".into(),
             at: "2026-01-01T00:00:00Z".into(),
             extra: Default::default(),

@@ -104,25 +104,39 @@ fn the_seed_story_end_to_end() {
     assert_eq!(r["paused_with"], format!("ci-failed on {new_main}"));
 }
 
-/// DESIGN "A recovery owns its sha": a later failure of the recovered sha (here
-/// its deploy) pauses nothing; the pass holds for the repair, and only a
-/// failure of a newer main pauses again.
+/// DESIGN "A recovery owns the failure it resumed, not every failure of its
+/// sha" (corrected): the recovered CI failure never pauses again, but a
+/// later deploy failure of the same sha is new and pauses; the next
+/// recovery owns that one, its repair lands, and a failure of the newer main
+/// pauses again.
 #[test]
-fn a_new_failure_on_the_recovered_sha_holds_for_the_repair_without_re_pausing() {
+fn a_new_failure_on_the_recovered_sha_pauses_and_the_recovered_one_does_not() {
     let (w, dev, coord, failed) = failed_main();
     coord.react();
     let (id, sha) = coord.pause_ids();
     coord.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
-    // A CI retry passes, then the deploy fails on the same sha.
+    assert_eq!(coord.control("recovered_state"), "ci-failed");
+    // The recovered CI failure lingers: nothing re-pauses, the pass waits for the repair.
+    let r = coord.react();
+    assert_eq!(r["paused_with"], serde_json::Value::Null, "{r}");
+    assert_eq!(coord.control("state"), "running");
+    // A CI retry passes, then the deploy fails on the same sha: a new failure.
     dev.report_ci(&failed, "success");
     dev.ok(&[
         "deploy", "report", "--sha", &failed, "--check", "Deploy", "--status", "failure",
     ]);
     let r = coord.react();
-    assert_eq!(r["paused_with"], serde_json::Value::Null, "{r}");
-    assert_eq!(r["state"], "release-held", "{r}");
-    assert_eq!(coord.control("state"), "running");
-    // The repair lands; a failure of the newer main pauses.
+    assert_eq!(
+        r["paused_with"],
+        format!("deploy-failed on {failed}"),
+        "{r}"
+    );
+    assert_eq!(coord.control("state"), "paused");
+    // The operator resumes that one too; its repair lands; a failure of the newer main pauses.
+    let (id, sha) = coord.pause_ids();
+    coord.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
+    assert_eq!(coord.control("recovered_state"), "deploy-failed");
+    assert_eq!(coord.react()["paused_with"], serde_json::Value::Null);
     dev.ok(&["claim-repair", "--owner", "dev"]);
     dev.push_fix_to_repair(&failed);
     let r = coord.react();

@@ -68,9 +68,13 @@ pub fn render_text(report: &FollowReport) -> String {
             "verified: {sha} (refs/deploybot/verified at {})",
             report.verified_sha.as_deref().map(short).unwrap_or("-")
         ),
-        FollowEnd::Failed => match &report.paused_with {
-            Some(reason) => format!("failed: {sha} is {state} ({why}); paused: {reason}"),
-            None => format!("failed: {sha} is {state} ({why})"),
+        FollowEnd::Failed => match (&report.paused_with, &report.pause_left_to_coordinator) {
+            (Some(reason), _) => format!("failed: {sha} is {state} ({why}); paused: {reason}"),
+            (None, Some(refused)) => format!(
+                "failed: {sha} is {state} ({why}); {}",
+                messages::pause_left_to_coordinator(refused)
+            ),
+            (None, None) => format!("failed: {sha} is {state} ({why})"),
         },
         FollowEnd::Paused => format!("paused: {sha} is {state}; {}", messages::follow_paused()),
         FollowEnd::TimedOut => format!(

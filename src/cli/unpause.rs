@@ -54,6 +54,7 @@ pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
         woke: !args.no_wake,
         wake_up: None,
         wake_up_deferred: None,
+        wake_up_refused: Vec::new(),
     };
     if !args.no_wake {
         // The recovery is durable: a wake-up failure is reported, never
@@ -67,11 +68,19 @@ pub fn run(global: &GlobalArgs, args: UnpauseArgs) -> CliResult {
         ) {
             Ok(woke) => {
                 if let Err(err) = follow_exit(woke.follow.as_ref()) {
-                    output.wake_up_deferred = Some(messages::wake_deferred(&err.message));
+                    output.wake_up_deferred = Some(messages::wake_deferred(&err.message, None));
                 }
                 output.wake_up = Some(woke);
             }
-            Err(err) => output.wake_up_deferred = Some(messages::wake_deferred(&err.message)),
+            Err(err) => {
+                let who = continuing_coordinators(&session);
+                let why = match err.kind {
+                    crate::error::ErrorKind::Refused => messages::wake_refused(),
+                    _ => err.message.clone(),
+                };
+                output.wake_up_deferred = Some(messages::wake_deferred(&why, who.as_deref()));
+                output.wake_up_refused = err.details;
+            }
         }
     }
     if args.json {
@@ -92,6 +101,16 @@ pub struct UnpauseOutput {
     pub wake_up: Option<ReactOutput>,
     /// Why the wake-up could not finish, when it could not.
     pub wake_up_deferred: Option<String>,
+    /// The server's reasons, one per line, when it refused the wake-up's push.
+    pub wake_up_refused: Vec<String>,
+}
+
+/// The coordinators who can continue a recovery that this clone may not
+/// (the policy names coordinators and this clone's actor is none of them).
+fn continuing_coordinators(session: &Session) -> Option<String> {
+    let coordinators = &session.policy.queue.coordinator_actors;
+    (!coordinators.is_empty() && !coordinators.contains(&session.actor))
+        .then(|| coordinators.join(", "))
 }
 
 /// The human rendering.
@@ -122,6 +141,9 @@ pub fn render_text(output: &UnpauseOutput) -> String {
     if let Some(deferred) = &output.wake_up_deferred {
         out.push_str(deferred);
         out.push('\n');
+    }
+    for reason in &output.wake_up_refused {
+        out.push_str(&format!("  {reason}\n"));
     }
     out
 }

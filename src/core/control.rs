@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::core::release::ReleaseState;
+
 /// The schema version written into every control record.
 pub const CONTROL_SCHEMA: u32 = 1;
 /// Longest reason a control record may carry, in bytes.
@@ -58,6 +60,10 @@ pub struct ControlRecord {
     /// The reason of the pause a recovery resumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered_reason: Option<String>,
+    /// The release state of the recovered sha when the operator unpaused
+    /// (`ci-failed`, `deploy-failed`, …): the one failure the recovery owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_state: Option<String>,
     /// Who wrote it.
     #[serde(default)]
     pub actor: String,
@@ -86,6 +92,10 @@ pub struct ControlState {
     pub recovered_main_sha: Option<String>,
     /// The reason of the pause the current recovery resumed.
     pub recovered_reason: Option<String>,
+    /// The release state of the recovered sha when it was unpaused (null
+    /// from older writers: see [`ControlState::recovery_owns_failure`]).
+    #[serde(default)]
+    pub recovered_state: Option<String>,
     /// Who wrote the current record.
     pub actor: Option<String>,
     /// When the current record was written.
@@ -102,10 +112,18 @@ impl Default for ControlState {
             requires_control_id: None,
             recovered_main_sha: None,
             recovered_reason: None,
+            recovered_state: None,
             actor: None,
             at: None,
         }
     }
+}
+
+/// The failed state a controller reason `<state> on <sha>` names, for this sha.
+pub fn controller_reason_state(reason: &str, sha: &str) -> Option<ReleaseState> {
+    let (state, on) = reason.split_once(" on ")?;
+    let state = ReleaseState::parse(state)?;
+    (on == sha && state.is_failed()).then_some(state)
 }
 
 /// What one fold step did with a record.
@@ -127,15 +145,54 @@ impl ControlState {
         self.state == ControlMode::Paused
     }
 
-    /// True when a recovery currently owns `sha` (running, resumed from a pause on `sha`).
+    /// True when the current recovery resumed a pause on `sha` (running,
+    /// `recovered_main_sha` = `sha`): the admission fence lets its elected
+    /// repair land first. Which failures of `sha` it owns is
+    /// [`ControlState::recovery_owns_failure`].
     pub fn recovery_owns(&self, sha: &str) -> bool {
         self.state == ControlMode::Running && self.recovered_main_sha.as_deref() == Some(sha)
     }
 
-    /// True when a pause for `sha` with `reason` would only restate the failure
-    /// the current recovery resumed (rule 2): such a failure is let through.
-    pub fn restates_recovered(&self, sha: &str, reason: &str) -> bool {
-        self.recovery_owns(sha) && self.recovered_reason.as_deref() == Some(reason)
+    /// True when the current recovery owns `sha` in the failed `state`, so a
+    /// pause for it would restate the failure the operator already resumed
+    /// (DESIGN.md, "A recovery owns the failure it resumed"): the
+    /// `recovered_state` the unpause recorded, or the state its recovered
+    /// controller reason names (`<state> on <sha>`). A record of an older
+    /// writer, without `recovered_state`, that resumed an operator's pause
+    /// owns every failed state of its sha. Any other failure is new.
+    pub fn recovery_owns_failure(&self, sha: &str, state: ReleaseState) -> bool {
+        if !state.is_failed() || !self.recovery_owns(sha) {
+            return false;
+        }
+        let by_reason = self
+            .recovered_reason
+            .as_deref()
+            .and_then(|r| controller_reason_state(r, sha));
+        if by_reason == Some(state) {
+            return true;
+        }
+        match &self.recovered_state {
+            Some(recorded) => ReleaseState::parse(recorded) == Some(state),
+            None => by_reason.is_none(),
+        }
+    }
+
+    /// True when `record` is an unconditional pause that only restates the
+    /// failure the current recovery owns (fold rule 2): its reason is the
+    /// recovered reason, or `<owned state> on <recovered sha>`.
+    pub fn restates_recovery(&self, record: &ControlRecord) -> bool {
+        if record.state != ControlMode::Paused || record.requires_control_id.is_some() {
+            return false;
+        }
+        let Some(sha) = record.main_sha.as_deref() else {
+            return false;
+        };
+        if !self.recovery_owns(sha) {
+            return false;
+        }
+        self.recovered_reason.as_deref() == Some(record.reason.as_str())
+            || controller_reason_state(&record.reason, sha)
+                .is_some_and(|state| self.recovery_owns_failure(sha, state))
     }
 
     /// The failed sha of a controller pause (`<state> on <sha>` bound to that
@@ -145,11 +202,7 @@ impl ControlState {
             return None;
         }
         let sha = self.main_sha.as_deref()?;
-        let reason = self.reason.as_deref()?;
-        let failed = ["ci-failed", "deploy-failed", "verify-failed"]
-            .iter()
-            .any(|state| reason == format!("{state} on {sha}"));
-        failed.then_some(sha)
+        controller_reason_state(self.reason.as_deref()?, sha).map(|_| sha)
     }
 
     fn from_record(record: &ControlRecord) -> ControlState {
@@ -161,6 +214,7 @@ impl ControlState {
             requires_control_id: record.requires_control_id.clone(),
             recovered_main_sha: record.recovered_main_sha.clone(),
             recovered_reason: record.recovered_reason.clone(),
+            recovered_state: record.recovered_state.clone(),
             actor: Some(record.actor.clone()),
             at: Some(record.at.clone()),
         }
@@ -180,12 +234,7 @@ pub fn classify(state: &ControlState, record: &ControlRecord) -> FoldStep {
                     FoldStep::IgnoredConditionNotMet
                 };
             }
-            let restates_recovered = state.state == ControlMode::Running
-                && state.recovered_main_sha.is_some()
-                && state.recovered_reason.is_some()
-                && state.recovered_main_sha == record.main_sha
-                && state.recovered_reason.as_deref() == Some(record.reason.as_str());
-            if restates_recovered {
+            if state.restates_recovery(record) {
                 FoldStep::IgnoredAlreadyRecovered
             } else {
                 FoldStep::Applied
@@ -220,6 +269,10 @@ pub fn fold_control(state: &ControlState, record: &ControlRecord) -> (ControlSta
             .recovered_reason
             .clone()
             .or_else(|| state.reason.clone());
+        // An older writer's record names no state: read lazily from the
+        // reason (`owned_failure`), never invented here, so snapshots of
+        // every version agree.
+        next.recovered_state = record.recovered_state.clone();
     }
     (next, step)
 }
@@ -282,6 +335,14 @@ impl ControlRecord {
         let texts = [&self.control_id, &self.reason, &self.actor, &self.at];
         if texts.iter().any(|t| t.chars().any(char::is_control)) {
             return Err("a field contains control characters".into());
+        }
+        if let Some(state) = &self.recovered_state
+            && ReleaseState::parse(state).is_none()
+        {
+            return Err(format!(
+                "`recovered_state` `{}` is not a release state",
+                state.escape_debug()
+            ));
         }
         let shas = [&self.main_sha, &self.recovered_main_sha];
         for sha in shas.into_iter().flatten() {

@@ -61,12 +61,17 @@ pub fn plan(inputs: &ReactInputs) -> ReactPlan {
     if inputs.control.is_paused() {
         return ReactPlan::Paused;
     }
-    // A recovery owns its sha: no pass pauses for that sha's failure, whatever
-    // the recovered pause's reason was (DESIGN.md, "A recovery owns its sha").
+    // A recovery of the tip owns the failure it resumed, not every failure of
+    // that sha (DESIGN.md, "A recovery owns the failure it resumed"): a
+    // different failed state of it is new and pauses as any failure does.
     let owned = inputs.control.recovery_owns(inputs.base_sha);
+    let owns_this_failure = inputs
+        .control
+        .recovery_owns_failure(inputs.base_sha, inputs.release);
     let short = &inputs.base_sha[..inputs.base_sha.len().min(12)];
-    let failure = match (inputs.release.pause_reason(inputs.base_sha), owned) {
-        (Some(reason), false) => Some((inputs.base_sha.to_owned(), reason)),
+    let failure = match inputs.release.pause_reason(inputs.base_sha) {
+        Some(reason) if !owns_this_failure => Some((inputs.base_sha.to_owned(), reason)),
+        // A recovered tip closes the history below it.
         _ if owned => None,
         _ => inputs
             .older_failure

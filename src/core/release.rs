@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::results::{Failed, ResultRecord, failures, quoted, retried, tally};
+use crate::core::results::{CancelRule, Failed, ResultRecord, failures, quoted, retried, tally};
 use crate::core::time::{UnixSeconds, format_rfc3339};
 
 /// The release state of a base commit (pinned kebab-case names).
@@ -52,6 +52,11 @@ impl ReleaseState {
         }
     }
 
+    /// The state named `name` (the pinned kebab-case names), if any.
+    pub fn parse(name: &str) -> Option<ReleaseState> {
+        ReleaseState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// Whether this is one of the three failed states.
     pub fn is_failed(&self) -> bool {
         matches!(
@@ -90,6 +95,9 @@ pub struct ReleaseInputs<'a> {
     /// `pipeline.pause_on_failure`: a failure of this commit pauses the
     /// pipeline (only the explanation of a failure in grace says so).
     pub failure_pauses: bool,
+    /// What a deciding cancel means here: it fails the base tip and a
+    /// candidate, and coalesces on an older main.
+    pub cancelled: CancelRule,
 }
 
 /// The release state with a one-line explanation.
@@ -126,7 +134,12 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
     // CI: every ci check's deciding report must be a success; a failure
     // counts only once the grace period has passed since its `at` (the
     // failure is the latest report, so no newer report absorbed it).
-    let ci = tally(inputs.ci, inputs.ci_checks, UnixSeconds::MIN);
+    let ci = tally(
+        inputs.ci,
+        inputs.ci_checks,
+        UnixSeconds::MIN,
+        inputs.cancelled,
+    );
     let (counted, in_grace): (Vec<Failed>, Vec<Failed>) = ci
         .failed
         .into_iter()
@@ -159,13 +172,18 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
         return Release::new(Testing, why, waiting);
     }
     if !ci.outstanding.is_empty() {
-        let why = format!("waiting for CI {}", quoted(&ci.outstanding));
+        let why = waiting_why("CI", &ci.outstanding, &ci.coalesced);
         return Release::new(Testing, why, ci.outstanding);
     }
     let deciding_at = ci.last_success.unwrap_or(UnixSeconds::MIN);
 
     // Deploy: only reports no older than the deciding CI report count.
-    let deploy = tally(inputs.deploy, inputs.deploy_checks, deciding_at);
+    let deploy = tally(
+        inputs.deploy,
+        inputs.deploy_checks,
+        deciding_at,
+        inputs.cancelled,
+    );
     if !deploy.failed.is_empty() {
         let why = format!("deploy failed: {}", failures(&deploy.failed));
         return Release::new(DeployFailed, why, vec![]);
@@ -187,7 +205,12 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
     let deployed_at = deploy
         .last_success
         .map_or(deciding_at, |at| at.max(deciding_at));
-    let verify = tally(inputs.deploy, inputs.verifications, deployed_at);
+    let verify = tally(
+        inputs.deploy,
+        inputs.verifications,
+        deployed_at,
+        inputs.cancelled,
+    );
     if !verify.failed.is_empty() {
         let why = format!("verification failed: {}", failures(&verify.failed));
         return Release::new(VerifyFailed, why, vec![]);
@@ -197,6 +220,19 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
         return Release::new(Deploying, why, verify.outstanding);
     }
     Release::new(Verified, "deployed and verified".into(), vec![])
+}
+
+/// ``waiting for CI `A` `` and, for checks a cancel left undecided on an
+/// older main, why that is no failure.
+fn waiting_why(phase: &str, outstanding: &[String], coalesced: &[String]) -> String {
+    let mut why = format!("waiting for {phase} {}", quoted(outstanding));
+    if !coalesced.is_empty() {
+        why.push_str(&format!(
+            " ({} cancelled on this older main: coalesced into a newer main's run, neither failed nor passed)",
+            quoted(coalesced)
+        ));
+    }
+    why
 }
 
 /// When the grace of the earliest of `in_grace` failures ends: then the

@@ -265,7 +265,7 @@ pub struct CheckSummary {
 /// Summarizes the required checks on a queue entry's exact head. There is no
 /// grace here: a `failure` is failing until a newer report replaces it.
 pub fn checks_green(records: &[ResultRecord], required: &[String]) -> CheckSummary {
-    let tally = tally(records, required, UnixSeconds::MIN);
+    let tally = tally(records, required, UnixSeconds::MIN, CancelRule::Fails);
     CheckSummary {
         green: tally.failed.is_empty() && tally.outstanding.is_empty(),
         failing: tally.failed.into_iter().map(|f| f.check).collect(),
@@ -301,10 +301,28 @@ pub(crate) struct Tally {
     pub(crate) outstanding: Vec<String>,
     /// Some check's deciding report is `pending`.
     pub(crate) started: bool,
+    /// Checks decided by a cancel that [`CancelRule::Coalesces`] counted as
+    /// outstanding (they are in `outstanding` too).
+    pub(crate) coalesced: Vec<String>,
+}
+
+/// What a deciding `cancelled` report means for its check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelRule {
+    /// It fails the check: nobody will rerun it (the base tip, candidates, heads).
+    Fails,
+    /// It neither fails nor passes the check: on an older main, CI systems
+    /// cancel a superseded run and the newer main's run covers it.
+    Coalesces,
 }
 
 /// Tallies `names` over the records whose `at` is no earlier than `since`.
-pub(crate) fn tally(records: &[ResultRecord], names: &[String], since: UnixSeconds) -> Tally {
+pub(crate) fn tally(
+    records: &[ResultRecord],
+    names: &[String],
+    since: UnixSeconds,
+    cancelled: CancelRule,
+) -> Tally {
     let current: Vec<ResultRecord> = records
         .iter()
         .filter(|r| r.at_seconds().is_some_and(|at| at >= since))
@@ -317,6 +335,14 @@ pub(crate) fn tally(records: &[ResultRecord], names: &[String], since: UnixSecon
         match report {
             Some((r, at)) if r.status == ResultStatus::Success => {
                 tally.last_success = Some(tally.last_success.map_or(at, |last| last.max(at)));
+            }
+            // On an older main a deciding cancel coalesces into the newer
+            // main's run (DESIGN.md, "Older mains are judged too").
+            Some((r, _))
+                if r.status == ResultStatus::Cancelled && cancelled == CancelRule::Coalesces =>
+            {
+                tally.coalesced.push(name.clone());
+                tally.outstanding.push(name.clone());
             }
             // A deciding cancel fails the check: nobody will rerun it
             // (DESIGN.md, "Release judgement: clarifications").

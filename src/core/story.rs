@@ -521,6 +521,7 @@ mod tests {
             resumes_control_id: None,
             recovered_main_sha: None,
             recovered_reason: None,
+            recovered_state: None,
             actor: "bot".into(),
             at: "2026-01-01T00:00:06Z".into(),
             extra: Default::default(),

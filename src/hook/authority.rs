@@ -138,12 +138,65 @@ pub fn lenient_coordinators(text: &str) -> Vec<String> {
     Vec::new()
 }
 
+/// The role a pushed control record needs. A pause is a trusted actor's,
+/// except an evidence-bound pause (DESIGN.md's controller pause
+/// `<state> on <sha>`, unconditional, bound to the server's base tip) that
+/// the server's own notes prove: the base tip's release is in exactly that
+/// failed state, and `pipeline.pause_on_failure` is on. That pause is what
+/// any coordinator would write next; a CI or deploy runner, whose notes are
+/// the evidence, may write it too, so a runner's `follow` never ends in a
+/// refused push. Authority comes from the server's notes, not the record.
+pub fn control_record_role(
+    repo: &Repo,
+    policy: &Policy,
+    record: &crate::core::control::ControlRecord,
+) -> Result<Role> {
+    use crate::core::control::{ControlMode, controller_reason_state};
+    let Some(sha) = record.main_sha.as_deref() else {
+        return Ok(Role::Trusted);
+    };
+    let claimed = controller_reason_state(&record.reason, sha);
+    let (Some(claimed), ControlMode::Paused, None, true) = (
+        claimed,
+        record.state,
+        &record.requires_control_id,
+        policy.pipeline.pause_on_failure,
+    ) else {
+        return Ok(Role::Trusted);
+    };
+    let base = repo.try_find_ref(&policy.base_ref())?;
+    let Some(base) = base.filter(|b| Some(*b) == crate::git::parse_oid(sha)) else {
+        return Ok(Role::Trusted);
+    };
+    let state = server_release(repo, policy, base)?;
+    Ok(if state == claimed {
+        Role::CiRunner
+    } else {
+        Role::Trusted
+    })
+}
+
+/// `sha`'s release state as the base tip, from the notes on the server.
+fn server_release(
+    repo: &Repo,
+    policy: &Policy,
+    sha: ObjectId,
+) -> Result<crate::core::release::ReleaseState> {
+    let tip_of = |name: &str| repo.try_find_ref(name);
+    let release = crate::ops::release::release_in(
+        repo,
+        &tip_of,
+        policy,
+        &sha,
+        crate::ops::now_seconds(),
+        crate::core::results::CancelRule::Fails,
+    )?;
+    Ok(release.state)
+}
+
 /// Whether `sha`'s release failed, from the notes on the server (for leases).
 pub fn server_release_failed(repo: &Repo, policy: &Policy, sha: ObjectId) -> Result<bool> {
-    let tip_of = |name: &str| repo.try_find_ref(name);
-    let release =
-        crate::ops::release::release_in(repo, &tip_of, policy, &sha, crate::ops::now_seconds())?;
-    Ok(release.state.is_failed())
+    Ok(server_release(repo, policy, sha)?.is_failed())
 }
 
 /// Classifies a ref name for this policy (any of the base refs is the base).

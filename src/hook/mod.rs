@@ -98,7 +98,10 @@ pub fn check_push(
                 let actors = v.pushed.iter().map(|r| r.actor.as_str());
                 problems.extend(authority::actor_problems(name, actors, &policy, pusher));
                 problems.extend(v.problems);
-                needs.extend(v.needs.into_iter().map(|(r, w)| (name, r, w)));
+                for ((_, what), record) in v.needs.into_iter().zip(&v.pushed) {
+                    let role = authority::control_record_role(repo, &policy, record)?;
+                    needs.push((name, role, what));
+                }
                 control_after = Some(v.state_after);
             }
             RefKind::Queue => {

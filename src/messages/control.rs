@@ -64,11 +64,21 @@ pub fn main_advanced_error(old: &str, new: &str) -> String {
     )
 }
 
-/// The wake-up after unpause could not run.
-pub fn wake_deferred(why: &str) -> String {
-    format!(
-        "wake-up deferred: {why}; the recovery is recorded, run `git deploybot react` to continue"
-    )
+/// Why a wake-up was deferred when the server refused its push.
+pub fn wake_refused() -> String {
+    "the server refused the wake-up's push (its reasons below)".into()
+}
+
+/// The wake-up could not finish: the recovery stands, and who continues it.
+pub fn wake_deferred(why: &str, coordinators: Option<&str>) -> String {
+    match coordinators {
+        Some(who) => format!(
+            "wake-up deferred: {why}; the recovery is recorded, and a coordinator ({who}) continues it with `git deploybot react`"
+        ),
+        None => format!(
+            "wake-up deferred: {why}; the recovery is recorded, run `git deploybot react` to continue"
+        ),
+    }
 }
 
 /// The reason of the running record that clears a superseded controller pause.
@@ -122,10 +132,18 @@ pub fn first_install_why() -> String {
     "first install: nothing is known against this main and the queue has merged nothing yet, so it is the baseline".to_owned()
 }
 
-/// Why a failed main does not pause: a recovery owns it.
-pub fn recovery_owns_why(sha: &str, recovered_reason: &str) -> String {
+/// Why a failed main does not pause: a recovery owns this failure of it.
+pub fn recovery_owns_why(sha: &str, recovered_reason: &str, state: &str) -> String {
     format!(
-        "a recovery owns {} (resumed from `{recovered_reason}`): its failure does not pause again; the elected repair lands first",
+        "a recovery owns {} {state} (resumed from `{recovered_reason}`): this failure does not pause again; the elected repair lands first",
+        super::short(sha)
+    )
+}
+
+/// A recovery resumed this main, which is not failed now (or failed anew).
+pub fn recovery_resumed_why(sha: &str, recovered_reason: &str, state: &str) -> String {
+    format!(
+        "a recovery resumed {} (from `{recovered_reason}`); it is {state} now, and a new failure of it pauses as any failure does",
         super::short(sha)
     )
 }
@@ -143,4 +161,12 @@ pub fn next_repair_waits(branch: &str, why: &str) -> String {
 /// Next step: main is verified but the watermark does not name it yet.
 pub fn next_follow_watermark() -> String {
     "git deploybot follow   # main is verified; this records it in refs/deploybot/verified".into()
+}
+
+/// A follow whose controller pause the server refused: the failure stays on
+/// record and a coordinator pauses for it.
+pub fn pause_left_to_coordinator(refused: &str) -> String {
+    format!(
+        "the server refused this clone's pause ({refused}); the failure is in the notes, and a coordinator's next `git deploybot react` pauses for it"
+    )
 }

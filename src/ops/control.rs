@@ -49,6 +49,7 @@ pub fn pause_record(session: &Session, main_sha: &str, reason: &str) -> ControlR
         resumes_control_id: None,
         recovered_main_sha: None,
         recovered_reason: None,
+        recovered_state: None,
         actor: session.actor.clone(),
         at: super::now_rfc3339(),
         extra: Default::default(),
@@ -249,6 +250,26 @@ pub struct Unpaused {
     pub recovered_main_sha: Option<String>,
     /// The failure's reason.
     pub recovered_reason: String,
+    /// The recovered sha's release state when unpaused: the one failure the
+    /// recovery owns (null when the pause named no sha).
+    pub recovered_state: Option<crate::core::release::ReleaseState>,
+}
+
+/// The release state of the sha being recovered, judged as a pass judges
+/// it: as the base tip, or as an older main below it.
+fn recovered_state_of(
+    session: &Session,
+    store: &Store,
+    sha: ObjectId,
+    older_main: bool,
+) -> anyhow::Result<crate::core::release::ReleaseState> {
+    let now = super::now_seconds();
+    let release = if older_main {
+        super::release::older_release_of(store, &session.policy, &sha, now)?
+    } else {
+        super::release::release_of(store, &session.policy, &sha, now)?
+    };
+    Ok(release.state)
 }
 
 /// DESIGN.md's unpause steps 1–4 (step 5, the wake-up, is the caller's).
@@ -300,6 +321,12 @@ pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<
         let lease = base_now.unwrap_or(sha);
         let reason = state.reason.clone().unwrap_or_default();
         let recovered_sha = bound_sha.as_ref().map(|_| sha_hex.clone());
+        // The failure this recovery owns: the sha's release state now, as
+        // the pass judges it (DESIGN.md, "A recovery owns the failure it resumed").
+        let recovered_state = match &recovered_sha {
+            Some(_) => Some(recovered_state_of(session, store, sha, older_main)?),
+            None => None,
+        };
         let record = ControlRecord {
             state: ControlMode::Running,
             reason: format!("recovering {reason}"),
@@ -307,6 +334,7 @@ pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<
             resumes_control_id: Some(current_id.clone()),
             recovered_main_sha: recovered_sha.clone(),
             recovered_reason: Some(reason.clone()),
+            recovered_state: recovered_state.map(|s| s.as_str().to_string()),
             ..pause_record(session, &sha_hex, "")
         };
         let mut updates = vec![append_update(store, &current, &record, session)?];
@@ -330,6 +358,7 @@ pub fn unpause(session: &Session, sha: ObjectId, control_id: &str) -> CliResult<
                     resumes_control_id: current_id,
                     recovered_main_sha: recovered_sha,
                     recovered_reason: reason,
+                    recovered_state,
                 },
                 lease,
             ),

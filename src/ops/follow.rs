@@ -48,6 +48,10 @@ pub struct FollowReport {
     pub elapsed_seconds: u64,
     /// The controller pause appended, if any.
     pub paused_with: Option<String>,
+    /// The server refused this clone's controller pause (its reasons, one
+    /// line): the failure is recorded in the notes and a coordinator's next
+    /// `react` pauses for it. Null otherwise.
+    pub pause_left_to_coordinator: Option<String>,
     /// Where refs/deploybot/verified points at the end.
     pub verified_sha: Option<String>,
 }
@@ -135,6 +139,7 @@ pub fn follow(
             release: Some(release.clone()),
             elapsed_seconds: elapsed.as_secs(),
             paused_with: None,
+            pause_left_to_coordinator: None,
             verified_sha: session.store.tip(names::VERIFIED)?.map(|o| o.to_string()),
         };
         // The watermark is a fact, not a permission: it moves whether or not
@@ -158,11 +163,25 @@ pub fn follow(
             };
             return Ok(report);
         }
-        // A recovery owns its sha: its failure never pauses again, whatever
-        // the recovered reason; following waits for the repair to land.
-        if release.state.is_failed() && !control.state.recovery_owns(&base_hex) {
+        // A recovery owns the failure it resumed: that failure never pauses
+        // again and following waits for the repair to land; any other
+        // failure of the sha is new and pauses.
+        if release.state.is_failed()
+            && !control
+                .state
+                .recovery_owns_failure(&base_hex, release.state)
+        {
             report.outcome = FollowEnd::Failed;
-            report.paused_with = pause_on_failure(session, &base_hex, release.state)?;
+            match pause_on_failure(session, &base_hex, release.state) {
+                Ok(paused) => report.paused_with = paused,
+                // A runner whose pause the server refuses (signed controls
+                // without its key, an actor in no list): its notes are the
+                // record, and the coordinator pauses on them.
+                Err(e) if e.kind == crate::error::ErrorKind::Refused => {
+                    report.pause_left_to_coordinator = Some(e.details.join(" | "));
+                }
+                Err(e) => return Err(e),
+            }
             return Ok(report);
         }
         first_poll = false;
@@ -382,7 +401,7 @@ pub fn pause_on_failure(
             let record = pause_record(session, sha, &reason);
             if classify(&current.state, &record) != FoldStep::Applied
                 || current.state.is_paused()
-                || current.state.recovery_owns(sha)
+                || current.state.recovery_owns_failure(sha, state)
             {
                 return Ok(Attempt::Done(None));
             }

@@ -91,7 +91,7 @@ pub fn judge_base(
         if !notes.has_results(store, &sha)? {
             continue;
         }
-        let judged = super::release::release_of(store, policy, &sha, now)?;
+        let judged = super::release::older_release_of(store, policy, &sha, now)?;
         older.push(OlderMain {
             sha: sha.to_string(),
             state: judged.state,

@@ -363,9 +363,15 @@ fn attempt(
                 None => branches,
             };
             report.repair = repair;
-            if repair || (report.recovery_owns_main && release.state.is_failed()) {
-                let recovered = control.state.recovered_reason.as_deref().unwrap_or("");
-                report.why = Some(messages::recovery_owns_why(&base_hex, recovered));
+            let recovered = control.state.recovered_reason.as_deref().unwrap_or("");
+            let state = release.state.as_str();
+            if control
+                .state
+                .recovery_owns_failure(&base_hex, release.state)
+            {
+                report.why = Some(messages::recovery_owns_why(&base_hex, recovered, state));
+            } else if repair {
+                report.why = Some(messages::recovery_resumed_why(&base_hex, recovered, state));
             }
             let (tip, records) = merge_batch(session, store, base, &branches, &views, &mut report)?;
             if tip != base {
@@ -578,6 +584,11 @@ fn supersede_record(
         resumes_control_id: control.control_id.clone(),
         recovered_main_sha: Some(paused_sha.to_string()),
         recovered_reason: control.reason.clone(),
+        recovered_state: control
+            .reason
+            .as_deref()
+            .and_then(|r| crate::core::control::controller_reason_state(r, paused_sha))
+            .map(|s| s.as_str().to_string()),
         ..pause_record(session, paused_sha, &reason)
     }))
 }

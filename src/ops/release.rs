@@ -2,7 +2,7 @@
 
 use crate::core::policy::Policy;
 use crate::core::release::{Release, ReleaseInputs, release_state};
-use crate::core::results::{ResultRecord, parse_note};
+use crate::core::results::{CancelRule, ResultRecord, parse_note};
 use crate::git::store::Store;
 use crate::git::{ObjectId, names};
 use anyhow::Result;
@@ -18,9 +18,31 @@ pub fn read_results(
     Ok((parsed.records, parsed.problems))
 }
 
-/// The release state of `sha` under `policy` at time `now`.
+/// The release state of `sha` under `policy` at time `now`, judged as the
+/// base tip (a decided cancel fails it).
 pub fn release_of(store: &Store, policy: &Policy, sha: &ObjectId, now: i64) -> Result<Release> {
-    release_in(&store.repo, &|name| store.tip(name), policy, sha, now)
+    let tip_of = |name: &str| store.tip(name);
+    release_in(&store.repo, &tip_of, policy, sha, now, CancelRule::Fails)
+}
+
+/// The release state of `sha`, a first-parent main below the base tip: a
+/// decided cancel there coalesces into the newer main's run (DESIGN.md,
+/// "Older mains are judged too").
+pub fn older_release_of(
+    store: &Store,
+    policy: &Policy,
+    sha: &ObjectId,
+    now: i64,
+) -> Result<Release> {
+    let tip_of = |name: &str| store.tip(name);
+    release_in(
+        &store.repo,
+        &tip_of,
+        policy,
+        sha,
+        now,
+        CancelRule::Coalesces,
+    )
 }
 
 /// The release state of `sha` read through `tip_of` (a store's mirror, or
@@ -31,6 +53,7 @@ pub fn release_in(
     policy: &Policy,
     sha: &ObjectId,
     now: i64,
+    cancelled: CancelRule,
 ) -> Result<Release> {
     let read = |notes_ref: &str| -> Result<Vec<ResultRecord>> {
         Ok(parse_note(&repo.read_note(tip_of(notes_ref)?, sha)?).records)
@@ -47,5 +70,6 @@ pub fn release_in(
         now,
         is_watermark: tip_of(names::VERIFIED)? == Some(*sha),
         failure_pauses: policy.pipeline.pause_on_failure,
+        cancelled,
     }))
 }

@@ -149,9 +149,18 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     };
     let base_hex = base.map(|b| b.to_string()).unwrap_or_default();
     let recovery_owns_main = base.is_some() && c.recovery_owns(&base_hex);
-    let recovery_why = recovery_owns_main.then(|| {
-        messages::recovery_owns_why(&base_hex, c.recovered_reason.as_deref().unwrap_or(""))
-    });
+    let recovery_why = match (recovery_owns_main, &release) {
+        (true, Some(release)) => {
+            let reason = c.recovered_reason.as_deref().unwrap_or("");
+            let state = release.state.as_str();
+            Some(if c.recovery_owns_failure(&base_hex, release.state) {
+                messages::recovery_owns_why(&base_hex, reason, state)
+            } else {
+                messages::recovery_resumed_why(&base_hex, reason, state)
+            })
+        }
+        _ => None,
+    };
     let source = match &store.sync {
         crate::git::store::Sync::Remote(name) => name.clone(),
         crate::git::store::Sync::Local => "local".to_string(),

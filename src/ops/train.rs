@@ -78,6 +78,8 @@ pub fn candidate_ci(session: &Session, store: &Store, sha: &str) -> anyhow::Resu
         now: super::now_seconds(),
         is_watermark: false,
         failure_pauses: false,
+        // A candidate's decided cancel fails it, as on the base tip.
+        cancelled: crate::core::results::CancelRule::Fails,
     });
     Ok(match release.state {
         ReleaseState::CiFailed => {

@@ -15,6 +15,7 @@ fn pause(id: &str, sha: &str, reason: &str) -> ControlRecord {
         resumes_control_id: None,
         recovered_main_sha: None,
         recovered_reason: None,
+        recovered_state: None,
         actor: "t".into(),
         at: "2026-01-01T00:00:00Z".into(),
         extra: Map::new(),
@@ -130,6 +131,53 @@ fn rule2_new_reason_on_same_sha_still_pauses() {
         pause("p2", A, "deploy-failed on a"),
     ]);
     assert!(s.is_paused(), "a later deploy failure is a new failure");
+}
+
+/// DESIGN.md (corrected): the unpause records the state it recovered; a
+/// stale restatement of that state is skipped whatever the recovered reason
+/// said (an operator's words), and a different failed state pauses.
+#[test]
+fn rule2_skips_a_restatement_of_the_recovered_state_after_an_operators_pause() {
+    let ci = format!("ci-failed on {A}");
+    let deploy = format!("deploy-failed on {A}");
+    let recovered = ControlRecord {
+        recovered_state: Some("ci-failed".into()),
+        ..resume("r1", "p1")
+    };
+    let records = [pause("p1", A, "hold on, main is red"), recovered];
+    let stale = fold_all(&[&records[..], &[pause("p2", A, &ci)]].concat());
+    assert_eq!(
+        stale.state,
+        ControlMode::Running,
+        "the seed's deadlock by another door"
+    );
+    let new = fold_all(&[&records[..], &[pause("p2", A, &deploy)]].concat());
+    assert!(
+        new.is_paused(),
+        "a deploy failure after the CI failure is new"
+    );
+    let other = fold_all(&[&records[..], &[pause("p2", B, &ci)]].concat());
+    assert!(other.is_paused(), "another sha is new");
+}
+
+/// Records without `recovered_state` (older writers): a controller reason
+/// owns its state; an operator's pause owns every failed state of its sha.
+#[test]
+fn rule2_reads_older_recoveries_as_design_says() {
+    let (ci, deploy) = (format!("ci-failed on {A}"), format!("deploy-failed on {A}"));
+    let controller = [pause("p1", A, &ci), resume("r1", "p1")];
+    assert!(fold_all(&[&controller[..], &[pause("p2", A, &deploy)]].concat()).is_paused());
+    assert!(!fold_all(&[&controller[..], &[pause("p2", A, &ci)]].concat()).is_paused());
+    let operator = [pause("p1", A, "freeze"), resume("r1", "p1")];
+    for reason in [&ci, &deploy, &format!("verify-failed on {A}")] {
+        let s = fold_all(&[&operator[..], &[pause("p2", A, reason)]].concat());
+        assert!(
+            !s.is_paused(),
+            "{reason} restates an older operator recovery"
+        );
+    }
+    let s = fold_all(&[&operator[..], &[pause("p2", A, "another freeze")]].concat());
+    assert!(s.is_paused(), "an operator's new words are a new pause");
 }
 
 #[test]
@@ -250,13 +298,43 @@ fn controller_pauses_are_recognised_by_their_pinned_reason() {
 }
 
 /// A deliberately naive reference: the four rules as one match over the
-/// previous state, written independently of `classify`.
+/// previous state, written independently of `classify`, with rule 2 as
+/// DESIGN.md's clarification words it (a recovery owns the failure it resumed).
 fn reference(records: &[ControlRecord]) -> (bool, Option<String>, Option<(String, String)>) {
-    // (paused, current id, recovered (sha, reason) while running)
+    // (paused, current id, recovered (sha, reason) while running, recovered state)
     let mut paused = false;
     let mut id: Option<String> = None;
     let mut pause_facts: Option<(String, String)> = None;
     let mut recovered: Option<(String, String)> = None;
+    let mut recovered_state: Option<String> = None;
+    let failed = ["ci-failed", "deploy-failed", "verify-failed"];
+    let restates =
+        |recovered: &Option<(String, String)>, state: &Option<String>, r: &ControlRecord| {
+            let Some((sha, reason)) = recovered else {
+                return false;
+            };
+            if r.main_sha.as_deref() != Some(sha.as_str()) {
+                return false;
+            }
+            if &r.reason == reason {
+                return true;
+            }
+            let named = |text: &str| {
+                failed
+                    .iter()
+                    .find(|f| text == format!("{f} on {sha}"))
+                    .copied()
+            };
+            let Some(pause_state) = named(&r.reason) else {
+                return false;
+            };
+            match state {
+                Some(s) if s == pause_state => true,
+                _ if named(reason) == Some(pause_state) => true,
+                None => named(reason).is_none(),
+                Some(_) => false,
+            }
+        };
     for r in records {
         let sha = r.main_sha.clone().unwrap_or_default();
         match (r.state, paused) {
@@ -268,7 +346,7 @@ fn reference(records: &[ControlRecord]) -> (bool, Option<String>, Option<(String
                     recovered = None;
                 }
             }
-            (ControlMode::Paused, false) if recovered == Some((sha.clone(), r.reason.clone())) => {}
+            (ControlMode::Paused, false) if restates(&recovered, &recovered_state, r) => {}
             (ControlMode::Paused, _) => {
                 paused = true;
                 id = Some(r.control_id.clone());
@@ -279,6 +357,7 @@ fn reference(records: &[ControlRecord]) -> (bool, Option<String>, Option<(String
                 paused = false;
                 id = Some(r.control_id.clone());
                 recovered = pause_facts.take();
+                recovered_state = r.recovered_state.clone();
             }
             (ControlMode::Running, _) => {}
         }
@@ -289,12 +368,33 @@ fn reference(records: &[ControlRecord]) -> (bool, Option<String>, Option<(String
 fn arb_record() -> impl Strategy<Value = ControlRecord> {
     let ids = prop::sample::select(vec!["i0", "i1", "i2", "i3", "i4"]);
     let shas = prop::sample::select(vec![A, B]);
-    let reasons = prop::sample::select(vec!["ci-failed", "deploy-failed"]);
-    (0..3u8, ids.clone(), ids, shas, reasons).prop_map(
-        |(kind, id, other, sha, reason)| match kind {
-            0 => pause(id, sha, reason),
-            1 => conditional(id, sha, other),
-            _ => resume(id, other),
+    let reasons = prop::sample::select(vec![
+        "ci-failed",
+        "deploy-failed",
+        "ci-failed on A",
+        "deploy-failed on A",
+        "verify-failed on A",
+        "ci-failed on B",
+    ]);
+    let states = prop::option::of(prop::sample::select(vec![
+        "ci-failed",
+        "deploy-failed",
+        "verify-failed",
+        "awaiting-deploy",
+    ]));
+    (0..3u8, ids.clone(), ids, shas, reasons, states).prop_map(
+        |(kind, id, other, sha, reason, state)| {
+            let reason = reason
+                .replace(" on A", &format!(" on {A}"))
+                .replace(" on B", &format!(" on {B}"));
+            match kind {
+                0 => pause(id, sha, &reason),
+                1 => conditional(id, sha, other),
+                _ => ControlRecord {
+                    recovered_state: state.map(str::to_string),
+                    ..resume(id, other)
+                },
+            }
         },
     )
 }
@@ -307,7 +407,7 @@ proptest! {
         prop_assert_eq!(s.is_paused(), paused);
         prop_assert_eq!(s.control_id, id);
         if !paused {
-            let got = s.recovered_main_sha.zip(s.recovered_reason);
+            let got = s.recovered_main_sha.clone().zip(s.recovered_reason.clone());
             prop_assert_eq!(got, recovered);
         }
     }

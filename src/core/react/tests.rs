@@ -195,21 +195,94 @@ fn recovery_holds_other_work_until_the_repair_is_ready() {
     );
 }
 
+/// A recovery owns the failure it resumed, not every failure of its sha
+/// (DESIGN.md, corrected): every recorded state, recovered reason and
+/// failed release of the recovered tip, against the pinned table.
 #[test]
-fn a_recovery_owns_its_sha_whatever_the_failure_or_the_recovered_reason() {
-    // The deadlock: main red, an operator paused with their own words,
-    // then unpaused. The recovery owns the sha: the repair lands, no re-pause.
-    let operator = ControlState {
-        recovered_reason: Some("investigating the red main".into()),
-        ..recovering(SHA)
-    };
+fn a_recovery_owns_the_failure_it_resumed_and_a_new_failure_pauses() {
+    use ReleaseState::*;
+    let failed = [CiFailed, DeployFailed, VerifyFailed];
     let entries = [entry(REPAIR, EntryState::Queued)];
-    for control in [recovering(SHA), operator] {
-        for release in ReleaseState::ALL.into_iter().filter(|r| r.is_failed()) {
-            let p = run(&control, release, AdmissionMode::Merged, &entries);
-            assert_eq!(p, merge(&[REPAIR], true), "{release:?} under {control:?}");
+    let reasons = [
+        Some(CiFailed),
+        Some(DeployFailed),
+        Some(VerifyFailed),
+        None, // an operator's words
+    ];
+    let recorded: Vec<Option<ReleaseState>> = std::iter::once(None)
+        .chain(ReleaseState::ALL.into_iter().map(Some))
+        .collect();
+    for reason in reasons {
+        for state in &recorded {
+            let control = ControlState {
+                recovered_reason: Some(match reason {
+                    Some(r) => format!("{} on {SHA}", r.as_str()),
+                    None => "investigating the red main".into(),
+                }),
+                recovered_state: state.map(|s| s.as_str().to_string()),
+                ..recovering(SHA)
+            };
+            for release in failed {
+                // Owned: the state the unpause recorded, the state the
+                // controller reason names; an older writer's recovery of an
+                // operator's pause (no state, no controller reason) owns all.
+                let owned = Some(release) == *state
+                    || Some(release) == reason
+                    || (state.is_none() && reason.is_none());
+                let expected = if owned {
+                    merge(&[REPAIR], true)
+                } else {
+                    ReactPlan::PauseForFailure {
+                        sha: SHA.into(),
+                        reason: format!("{} on {SHA}", release.as_str()),
+                    }
+                };
+                let p = run(&control, release, AdmissionMode::Merged, &entries);
+                assert_eq!(p, expected, "{release:?} under {control:?}");
+            }
         }
     }
+}
+
+/// The seed's case: CI failed on A, the operator unpaused, CI was re-run
+/// green, then A's deploy failed. That is a new failure: it pauses.
+#[test]
+fn a_deploy_failure_after_a_recovered_ci_failure_pauses() {
+    let control = ControlState {
+        recovered_state: Some("ci-failed".into()),
+        ..recovering(SHA)
+    };
+    let entries = [entry("b", EntryState::Queued)];
+    let p = run(
+        &control,
+        ReleaseState::DeployFailed,
+        AdmissionMode::Merged,
+        &entries,
+    );
+    assert_eq!(
+        p,
+        ReactPlan::PauseForFailure {
+            sha: SHA.into(),
+            reason: format!("deploy-failed on {SHA}")
+        }
+    );
+    // The planner's pause is one the control fold applies.
+    let record = crate::core::control::ControlRecord {
+        schema: 1,
+        control_id: "p2".into(),
+        state: ControlMode::Paused,
+        reason: format!("deploy-failed on {SHA}"),
+        main_sha: Some(SHA.into()),
+        requires_control_id: None,
+        resumes_control_id: None,
+        recovered_main_sha: None,
+        recovered_reason: None,
+        recovered_state: None,
+        actor: "coord".into(),
+        at: String::new(),
+        extra: Default::default(),
+    };
+    assert!(!control.restates_recovery(&record));
 }
 
 fn older(state: ReleaseState) -> JudgedMain {
@@ -343,17 +416,25 @@ mod properties {
     }
 
     fn arb_control() -> impl Strategy<Value = ControlState> {
-        (0..4u8).prop_map(|k| match k {
-            0 => running(),
-            1 => recovering(SHA),
-            2 => ControlState {
-                recovered_reason: Some("an operator's words".into()),
-                ..recovering(SHA)
-            },
-            _ => ControlState {
-                state: ControlMode::Paused,
-                ..recovering(SHA)
-            },
+        let recorded = prop::option::of(prop::sample::select(ReleaseState::ALL.to_vec()));
+        ((0..4u8), recorded).prop_map(|(k, recorded)| {
+            let recorded = recorded.map(|s| s.as_str().to_string());
+            match k {
+                0 => running(),
+                1 => ControlState {
+                    recovered_state: recorded,
+                    ..recovering(SHA)
+                },
+                2 => ControlState {
+                    recovered_reason: Some("an operator's words".into()),
+                    recovered_state: recorded,
+                    ..recovering(SHA)
+                },
+                _ => ControlState {
+                    state: ControlMode::Paused,
+                    ..recovering(SHA)
+                },
+            }
         })
     }
 
@@ -387,9 +468,40 @@ mod properties {
             }
             let owned = control.recovery_owns(SHA);
             if let ReactPlan::PauseForFailure { sha, reason } = &p {
-                prop_assert!(!owned, "a recovery never re-pauses its own sha");
+                if sha == SHA {
+                    prop_assert!(!control.recovery_owns_failure(SHA, release),
+                        "a recovery never re-pauses the failure it owns");
+                } else {
+                    prop_assert!(!owned, "a recovered tip closes the history below it");
+                }
                 let suffix = format!(" on {sha}");
                 prop_assert!(reason.ends_with(&suffix));
+                // The fold applies what the planner writes (no held pass
+                // waiting on a pause the fold would skip).
+                let record = crate::core::control::ControlRecord {
+                    schema: 1,
+                    control_id: "new".into(),
+                    state: ControlMode::Paused,
+                    reason: reason.clone(),
+                    main_sha: Some(sha.clone()),
+                    requires_control_id: None,
+                    resumes_control_id: None,
+                    recovered_main_sha: None,
+                    recovered_reason: None,
+                    recovered_state: None,
+                    actor: "coord".into(),
+                    at: String::new(),
+                    extra: Default::default(),
+                };
+                prop_assert!(!control.restates_recovery(&record), "the fold skips no planned pause");
+            }
+            if release.is_failed() && owned && !control.is_paused() {
+                prop_assert!(
+                    control.recovery_owns_failure(SHA, release)
+                        || matches!(&p, ReactPlan::PauseForFailure { sha, .. } if sha == SHA)
+                        || !pause_on_failure,
+                    "a failure of the recovered tip that the recovery does not own pauses"
+                );
             }
             if !control.is_paused() && !owned && (release.is_failed() || older_failure.is_some()) {
                 prop_assert!(!matches!(p, ReactPlan::Merge { .. }), "an unrecovered failure holds the pass");
@@ -410,7 +522,8 @@ mod properties {
                 if release.is_failed() {
                     prop_assert!(*repair || branches.is_empty(),
                         "nothing but the repair merges past a failed main");
-                    prop_assert!(control.recovery_owns(SHA), "a failed main merges only under its recovery");
+                    prop_assert!(control.recovery_owns_failure(SHA, release),
+                        "a failed main merges only under the recovery that owns that failure");
                 }
                 if !control.recovery_owns(SHA) {
                     prop_assert!(admits(admission, release), "the fence holds what admission does not admit");

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::results::CancelRule;
 use crate::core::results::*;
 use crate::core::time::format_rfc3339;
 use proptest::prelude::*;
@@ -28,6 +29,7 @@ fn state_at(ci: &[ResultRecord], deploy: &[ResultRecord], now: i64) -> Release {
         now: T0 + now,
         is_watermark: false,
         failure_pauses: true,
+        cancelled: CancelRule::Fails,
     })
 }
 
@@ -242,6 +244,7 @@ fn every_ci_check_must_pass() {
         now: T0,
         is_watermark: false,
         failure_pauses: true,
+        cancelled: CancelRule::Fails,
     };
     let release = release_state(&inputs);
     assert_eq!(release.state, ReleaseState::Testing);
@@ -311,6 +314,7 @@ fn verification_states() {
             now: T0 + 1000,
             is_watermark: false,
             failure_pauses: true,
+            cancelled: CancelRule::Fails,
         })
     };
     let deployed = rec("Deploy", Success, 10);
@@ -344,6 +348,7 @@ fn watermark_wins_over_any_report() {
         now: T0 + 1000,
         is_watermark: true,
         failure_pauses: true,
+        cancelled: CancelRule::Fails,
     });
     assert_eq!(release.state, ReleaseState::Verified);
 }
@@ -449,7 +454,7 @@ proptest! {
         let verifications = if with_verification { names(&["health"]) } else { Vec::new() };
         let release = release_state(&ReleaseInputs {
             ci: &ci, deploy: &deploy, ci_checks: &ci_checks, deploy_checks: &deploy_checks,
-            verifications: &verifications, grace_seconds: grace, now, is_watermark, failure_pauses: true,
+            verifications: &verifications, grace_seconds: grace, now, is_watermark, failure_pauses: true, cancelled: CancelRule::Fails,
         });
         prop_assert!(!release.why.is_empty());
         if is_watermark {
@@ -526,6 +531,7 @@ fn a_cancelled_verification_fails_verification() {
         now: T0 + 30,
         is_watermark: false,
         failure_pauses: true,
+        cancelled: CancelRule::Fails,
     });
     assert_eq!(release.state, ReleaseState::VerifyFailed);
 }
@@ -675,7 +681,7 @@ proptest! {
         let now = T0 + now;
         let release = release_state(&ReleaseInputs {
             ci: &ci, deploy: &deploy, ci_checks: &ci_checks, deploy_checks: &deploy_checks,
-            verifications: &verifications, grace_seconds: grace, now, is_watermark, failure_pauses: true,
+            verifications: &verifications, grace_seconds: grace, now, is_watermark, failure_pauses: true, cancelled: CancelRule::Fails,
         });
         let expected = naive_release(
             &ci, &deploy, &ci_checks, &deploy_checks, &verifications, grace, now, is_watermark,
@@ -692,7 +698,7 @@ proptest! {
             ci: &with_cancel, deploy: &deploy, ci_checks: &ci_checks, deploy_checks: &deploy_checks,
             verifications: &verifications, grace_seconds: grace, now: last_at + 2 + grace.max(0),
             is_watermark: false,
-            failure_pauses: true,
+            failure_pauses: true, cancelled: CancelRule::Fails,
         });
         prop_assert_eq!(failed_then_cancelled.state, ReleaseState::CiFailed);
     }
@@ -712,6 +718,7 @@ fn a_failure_in_grace_says_the_pipeline_pauses_only_when_it_will() {
         now: T0 + 20,
         is_watermark: false,
         failure_pauses,
+        cancelled: CancelRule::Fails,
     };
     let pausing = release_state(&inputs(true));
     assert_eq!(pausing.state, ReleaseState::Testing);

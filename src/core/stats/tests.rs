@@ -39,6 +39,7 @@ fn control(
         resumes_control_id: resumes.map(str::to_owned),
         recovered_main_sha: None,
         recovered_reason: None,
+        recovered_state: None,
         actor: "t".into(),
         at: at(t),
         extra: Default::default(),
