@@ -349,3 +349,109 @@ fn a_runners_unproven_pause_is_refused() {
     );
     assert_eq!(w.server_refs(), before, "nothing written");
 }
+
+/// Item 4: while paused, `why` says the entry moves once the pause is
+/// resumed, never that the next react merges it or that follow takes its
+/// release on (follow exits 3 while paused); status says only the unpause.
+#[test]
+fn while_paused_why_and_status_suggest_only_what_works() {
+    let w = World::with_policy(FAST_POLICY);
+    let (dev, coord, ops) = (w.clone_as("dev"), w.clone_as("coord"), w.clone_as("ops"));
+    let main = merge_one(&dev, &coord, "feature/a");
+    dev.push_green_request("feature/b", "b.txt");
+    ops.ok(&["pause", "--reason", "change freeze", "--sha", &main]);
+    let queued = json(&dev.ok(&["why", "feature/b", "--json"]));
+    let why = queued["why"].as_str().expect("why");
+    assert!(!why.contains("react` merges it"), "{why}");
+    assert!(why.contains("paused"), "{why}");
+    let merged = json(&dev.ok(&["why", "feature/a", "--json"]));
+    let why = merged["why"].as_str().expect("why");
+    assert!(!why.contains("follow` takes it"), "{why}");
+    assert!(why.contains("paused"), "{why}");
+    let s = dev.status();
+    let next: Vec<&str> = s["next"]
+        .as_array()
+        .expect("next")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        next.iter().any(|l| l.starts_with("git deploybot unpause")),
+        "{next:?}"
+    );
+    assert!(
+        !next
+            .iter()
+            .any(|l| l.contains("deploybot react") || l.contains("deploybot follow")),
+        "{next:?}"
+    );
+    // What status suggested works: follow while paused would not.
+    let follow = dev.run(&["follow", "--timeout", "1"]);
+    assert_eq!(follow.status.code(), Some(3));
+}
+
+/// Item 4: a clone whose actor is no coordinator is told who runs react;
+/// runners' work (entries waiting for CI) is a next step too.
+#[test]
+fn status_tells_a_non_coordinator_who_reacts_and_runners_what_waits() {
+    let w = World::with_policy(ACTORS);
+    let (dev, coord) = (w.clone_as("dev"), w.clone_as("coord"));
+    let head = dev.push_branch("feature/a", "a.txt", "a\n");
+    dev.ok(&["--actor", "dev", "request", "feature/a"]);
+    let next = |c: &Clone, actor: &str| -> Vec<String> {
+        let s = json(&c.ok(&["--actor", actor, "status", "--json"]));
+        s["next"]
+            .as_array()
+            .expect("next")
+            .iter()
+            .filter_map(|l| l.as_str().map(str::to_string))
+            .collect()
+    };
+    let waiting = next(&dev, "dev");
+    assert!(
+        waiting
+            .iter()
+            .any(|l| l.starts_with("git deploybot ci pending") && l.contains("1 entry")),
+        "{waiting:?}"
+    );
+    dev.report_ci(&head, "success");
+    let for_dev = next(&dev, "dev");
+    assert!(
+        for_dev
+            .iter()
+            .any(|l| l.starts_with("# a coordinator (coord) runs: git deploybot react")),
+        "{for_dev:?}"
+    );
+    let for_coord = next(&coord, "coord");
+    assert!(
+        for_coord
+            .iter()
+            .any(|l| l.starts_with("git deploybot react")),
+        "{for_coord:?}"
+    );
+}
+
+/// Item 4: an operator's freeze of a green main, unpaused, leaves a
+/// recovery with nothing to repair: status says so, and suggests no repair.
+#[test]
+fn a_recovered_freeze_of_a_green_main_claims_no_repair() {
+    let w = World::with_policy(FAST_POLICY);
+    let (dev, coord, ops) = (w.clone_as("dev"), w.clone_as("coord"), w.clone_as("ops"));
+    let main = merge_one(&dev, &coord, "feature/a");
+    dev.report_ci(&main, "success");
+    ops.ok(&["pause", "--reason", "freeze for the launch", "--sha", &main]);
+    let (id, sha) = ops.pause_ids();
+    ops.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
+    let s = ops.status();
+    assert_eq!(s["control"]["recovered_state"], "awaiting-deploy", "{s}");
+    let why = s["recovery_why"].as_str().unwrap_or_default();
+    assert!(!why.contains("elected repair"), "{why}");
+    let text = ops.ok(&["status"]);
+    assert!(!text.contains("repair"), "{text}");
+    // A deploy failure of that main is a new failure: it pauses.
+    dev.ok(&[
+        "deploy", "report", "--sha", &main, "--check", "Deploy", "--status", "failure",
+    ]);
+    let r = coord.react();
+    assert_eq!(r["paused_with"], format!("deploy-failed on {main}"), "{r}");
+}

@@ -99,10 +99,10 @@ pub fn why_verified(merge: &str) -> String {
     )
 }
 
-/// The last line: merged, its release still on the way.
-pub fn why_merged(merge: &str, main: &str, release: &str, release_why: &str) -> String {
+/// The last line: merged, its release still on the way, and what moves it.
+pub fn why_merged(merge: &str, main: &str, release: &str, release_why: &str, next: &str) -> String {
     format!(
-        "merged as {}; main {} is {release} ({release_why}); `git deploybot follow` takes it to verified",
+        "merged as {}; main {} is {release} ({release_why}); {next}",
         short(merge),
         short(main)
     )
@@ -116,18 +116,6 @@ pub fn why_left_queue(branch: &str, what: &str) -> String {
 /// The last line while queued: the entry's own why and the next step.
 pub fn why_queued(entry_why: &str, next: &str) -> String {
     format!("{entry_why}; {next}")
-}
-
-/// What moves a queued entry of a given state.
-pub fn why_next(state: &str) -> &'static str {
-    match state {
-        "queued" => "the next `git deploybot react` merges it",
-        "waiting-checks" => "report the required checks green on that exact head",
-        "blocked" => "`git deploybot unblock` it (or push a new head and request it again)",
-        "stale" => "request the new head with `git deploybot request`",
-        "testing" => "it lands when its candidate passes CI",
-        _ => "see `git deploybot status`",
-    }
 }
 
 /// The commit subject of a receipt note.

@@ -2,8 +2,11 @@
 
 use crate::core::control::ControlState;
 use crate::core::judgement::HistoryVerdict;
+use crate::core::next::{Permissions, RepairStanding, Situation};
 use crate::core::queue::EntryView;
+use crate::core::react::{ReactInputs, ReactPlan};
 use crate::core::release::Release;
+use crate::core::roles::{Role, authorize};
 use crate::error::CliResult;
 use crate::git::names;
 use crate::messages;
@@ -58,64 +61,62 @@ pub struct StatusReport {
     /// (bound to the tip, or a controller pause on an older main still in its history).
     #[serde(skip)]
     pub pause_resumable: bool,
+    /// What `react` would do now (None: no base branch).
+    #[serde(skip)]
+    pub plan: Option<ReactPlan>,
+    /// `queue.landing = "tested"`.
+    #[serde(skip)]
+    pub tested: bool,
+    /// What this clone's actor may write.
+    #[serde(skip)]
+    pub may: Permissions,
 }
 
-/// The next steps a person (or agent) can take from this state.
-pub fn next_steps(report: &StatusReport) -> Vec<String> {
-    let c = &report.control;
+/// What this clone's actor may write under `policy`.
+pub fn permissions(session: &Session) -> Permissions {
+    let may = |role| authorize(&session.policy, Some(&session.actor), role).is_ok();
+    Permissions {
+        coordinator: may(Role::Coordinator),
+        trusted: may(Role::Trusted),
+    }
+}
+
+/// The situation the next steps (and `why`'s last word) are decided on.
+pub fn situation(report: &StatusReport) -> Situation<'_> {
     let base = report.main.sha.as_deref();
+    let repair = report.repair.as_ref().map(|r| RepairStanding {
+        branch: &r.branch,
+        entry: report.queue.iter().find(|e| e.branch == r.branch),
+    });
     let release = report.main.release.as_ref().map(|r| r.state);
-    let failed = release.is_some_and(|r| r.is_failed());
-    let mut next = Vec::new();
-    // A failed main: the repair first (claim, fix and CI, request), so that
-    // the unpause that follows lands it at once.
-    if failed && (!report.recovery_owns_main || c.is_paused()) {
-        match &report.repair {
-            None if base.is_some() => next.push(messages::next_claim_repair()),
-            Some(repair) => match report.queue.iter().find(|e| e.branch == repair.branch) {
-                None => next.push(messages::next_request_repair(&repair.branch)),
-                Some(entry) if entry.state != crate::core::queue::EntryState::Queued => {
-                    next.push(messages::next_repair_waits(&repair.branch, &entry.why))
-                }
-                Some(_) => {}
-            },
-            None => {}
-        }
+    Situation {
+        control: &report.control,
+        base_sha: base,
+        release,
+        pause_resumable: report.pause_resumable,
+        repair,
+        plan: report.plan.as_ref(),
+        tested: report.tested,
+        candidate_passed: report
+            .candidates
+            .iter()
+            .any(|c| c.state == "passed" && Some(c.base_sha.as_str()) == base),
+        entries: &report.queue,
+        watermark_lags: base.is_some() && report.verified_sha.as_deref() != base,
+        may: report.may,
     }
-    if c.is_paused() {
-        let (id, sha) = (
-            c.control_id.as_deref().unwrap_or("?"),
-            c.main_sha.as_deref().unwrap_or("?"),
-        );
-        if base == Some(sha) || report.pause_resumable {
-            next.push(messages::next_unpause(sha, id));
-        } else {
-            next.push(messages::next_rebind_pause(
-                c.reason.as_deref().unwrap_or(""),
-            ));
-        }
-    } else if failed && report.recovery_owns_main {
-        if let Some(repair) = &report.repair
-            && !report.queue.iter().any(|e| e.branch == repair.branch)
-        {
-            next.push(messages::next_request_repair(&repair.branch));
-        } else if report.repair.is_none() {
-            next.push(messages::next_claim_repair());
-        }
-    }
-    let ready = report
-        .queue
+}
+
+/// The next steps a person (or agent) can take from this state, as lines.
+pub fn next_steps(report: &StatusReport, policy: &crate::core::policy::Policy) -> Vec<String> {
+    let holders = messages::RoleHolders {
+        coordinators: &policy.queue.coordinator_actors,
+        trusted: &policy.queue.trusted_actors,
+    };
+    crate::core::next::next_steps(&situation(report))
         .iter()
-        .any(|e| e.state == crate::core::queue::EntryState::Queued);
-    if ready && !c.is_paused() {
-        next.push(messages::next_react());
-    }
-    // The watermark lags a verified main: following records it.
-    let verified_main = release == Some(crate::core::release::ReleaseState::Verified);
-    if verified_main && base.is_some() && report.verified_sha.as_deref() != base {
-        next.push(messages::next_follow_watermark());
-    }
-    next
+        .map(|s| messages::next_step(s, &holders))
+        .collect()
 }
 
 /// Gathers the report from the session's fresh state.
@@ -185,6 +186,26 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     };
     let mut problems = control.problems;
     problems.extend(queue.problems);
+    let policy = &session.policy;
+    let plan = match (base, &judgement) {
+        (Some(sha), Some(judged)) => {
+            let base_hex = sha.to_string();
+            let repair_branch =
+                names::repair_branch(&policy.pipeline.repair_branch_prefix, &base_hex);
+            Some(crate::core::react::plan(&ReactInputs {
+                control: &control.state,
+                base_sha: &base_hex,
+                release: judged.acting_release().state,
+                admission: policy.pipeline.release_admission,
+                pause_on_failure: policy.pipeline.pause_on_failure,
+                entries: &entries,
+                repair_branch: &repair_branch,
+                max_batch: policy.queue.max_batch_size,
+                older_failure: judged.history.failure.as_ref(),
+            }))
+        }
+        _ => None,
+    };
     let mut report = StatusReport {
         control: control.state,
         main: MainView {
@@ -207,7 +228,10 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
         watermark_next: judgement.and_then(|j| j.watermark_to),
         candidates,
         pause_resumable,
+        plan,
+        tested: policy.queue.landing == crate::core::policy::LandingMode::Tested,
+        may: permissions(session),
     };
-    report.next = next_steps(&report);
+    report.next = next_steps(&report, policy);
     Ok(report)
 }

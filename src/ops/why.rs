@@ -2,6 +2,7 @@
 //! history, the notes on the main it landed in, the control ledger and the
 //! watermark. An audit command: it walks both ledgers once (O(ledger)).
 
+use crate::core::next;
 use crate::core::queue::{QueueAction, QueueRecord, validate_branch_name};
 use crate::core::results::ResultStatus;
 use crate::core::story::{self, ReleaseFacts, StoryEvent, receipts_in};
@@ -143,17 +144,16 @@ fn standing(
     releases: &[ReleaseFacts],
 ) -> CliResult<(String, String)> {
     let store = &session.store;
-    let queue = super::queue::read_queue(store)?;
-    if queue.state.entry(branch).is_some() {
-        let mut views =
-            super::queue::entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
-        let train = super::train::live_candidates(session, store, &queue.state)?;
-        super::train::overlay_testing(&mut views, &train, &queue.state);
-        if let Some(view) = views.into_iter().find(|v| v.branch == branch) {
-            let state = view.state.as_str();
-            let why = messages::why_queued(&view.why, messages::why_next(state));
-            return Ok((state.to_string(), why));
-        }
+    // What status shows and what react would do: the same facts, so the
+    // last word never suggests what the state does not allow.
+    let status = super::status::gather(session)?;
+    let situation = super::status::situation(&status);
+    if let Some(view) = status.queue.iter().find(|v| v.branch == branch) {
+        let next = messages::entry_next_text(&next::entry_next(&situation, view));
+        return Ok((
+            view.state.as_str().to_string(),
+            messages::why_queued(&view.why, &next),
+        ));
     }
     let last = records.iter().rev().find(|r| {
         r.branch == branch
@@ -178,13 +178,15 @@ fn standing(
             let main = facts.map(|f| f.main_sha.as_str()).unwrap_or(merge);
             let why = match crate::git::parse_oid(main) {
                 Some(oid) => {
-                    let release = super::release::release_of(
-                        store,
-                        &session.policy,
-                        &oid,
-                        super::now_seconds(),
-                    )?;
-                    messages::why_merged(merge, main, release.state.as_str(), &release.why)
+                    let (policy, now) = (&session.policy, super::now_seconds());
+                    let release = if status.main.sha.as_deref() == Some(main) {
+                        super::release::release_of(store, policy, &oid, now)?
+                    } else {
+                        super::release::older_release_of(store, policy, &oid, now)?
+                    };
+                    let next =
+                        messages::merged_next_text(next::merged_next(&situation, release.state));
+                    messages::why_merged(merge, main, release.state.as_str(), &release.why, next)
                 }
                 None => messages::why_verified(merge),
             };
