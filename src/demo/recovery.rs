@@ -65,6 +65,11 @@ fn unpause_lands_the_repair(demo: &mut Demo, facts: &Facts) -> Result<String> {
         "running, with the recovery of the failed sha on record",
         super::state_line(&status),
     );
+    demo.show.expect(
+        text_at(&status, &["control", "recovered_state"]) == "ci-failed",
+        "it owns exactly the failure it resumed (recovered_state ci-failed): another failure of that sha would still pause",
+        text_at(&status, &["control", "recovered_state"]),
+    );
     Ok(main)
 }
 

@@ -49,6 +49,15 @@ impl HookLedger for ControlLedger {
                 "`recovered_reason` is over {MAX_REASON_BYTES} bytes"
             ));
         }
+        // Readers read an unknown state as owning nothing by state (a newer
+        // writer's); the server takes only the states it knows.
+        if let Some(state) = &record.recovered_state
+            && crate::core::release::ReleaseState::parse(state).is_none()
+        {
+            return Err(format!(
+                "`recovered_state` `{state}` is not a release state"
+            ));
+        }
         let ids = [&record.requires_control_id, &record.resumes_control_id];
         if ids
             .into_iter()
@@ -364,6 +373,22 @@ mod tests {
             check(br#"{"schema": 1}"#).is_err(),
             "schema 1 must be complete"
         );
+    }
+
+    #[test]
+    fn the_server_takes_only_known_recovered_states_and_readers_tolerate_others() {
+        let record = |state: &str| {
+            format!(
+                r#"{{"schema":1,"control_id":"r1","state":"running","reason":"recovering","resumes_control_id":"p1","recovered_main_sha":"{BLOB}","recovered_reason":"x","recovered_state":"{state}","actor":"a","at":"2026-01-01T00:00:00Z"}}"#
+            )
+        };
+        assert!(hook_record::<ControlLedger>(record("ci-failed").as_bytes()).is_ok());
+        let unknown = record("on-fire");
+        let refused = hook_record::<ControlLedger>(unknown.as_bytes()).expect_err("unknown");
+        assert!(refused.contains("recovered_state"), "{refused}");
+        let read = ledger::reader_record::<ControlLedger>(unknown.as_bytes(), oid(PARENT))
+            .expect("a newer writer's state is still a record to readers");
+        assert_eq!(read.recovered_state.as_deref(), Some("on-fire"));
     }
 
     #[test]
