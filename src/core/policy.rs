@@ -462,5 +462,7 @@ allowed_signers = ".deploybot/allowed_signers"   # ssh-keygen allowed-signers fi
 "#
 }
 
+pub mod chain;
+
 #[cfg(test)]
 mod tests;

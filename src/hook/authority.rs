@@ -70,15 +70,49 @@ pub fn policy_change_need(
     Ok(None)
 }
 
+/// When the configured branch's policy names another base branch, its own
+/// file is still the root of the chain: a change of it (which could point
+/// the base elsewhere) needs a coordinator of that root policy too, not only
+/// of the policy in force. One line when the pusher is not one.
+pub fn root_policy_change_problem(
+    repo: &Repo,
+    change: &RefChange,
+    in_force: &crate::core::policy::chain::PolicyInForce,
+    pusher: Option<&str>,
+) -> Result<Option<String>> {
+    let root = &in_force.root;
+    let configured = names::branch_ref(&crate::ops::policy::configured_branch(repo));
+    let chained = in_force.policy.base_ref() != configured;
+    if !chained || change.name != configured || !root.names_actors() {
+        return Ok(None);
+    }
+    let Some((_, what)) = policy_change_need(repo, change, root)? else {
+        return Ok(None);
+    };
+    Ok(
+        match super::identity::authorize(root, pusher, Role::Coordinator) {
+            Ok(()) => None,
+            Err(super::identity::Denied::NoIdentity) => Some(messages::hook_no_identity(
+                &change.name,
+                &root.hook.identity_env.join(", "),
+            )),
+            Err(super::identity::Denied::NotListed { who, .. }) => {
+                let lists = format!(
+                    "queue.coordinator_actors of {}:{POLICY_FILE}",
+                    crate::ops::policy::configured_branch(repo)
+                );
+                Some(messages::hook_not_allowed(&change.name, &who, &what, &lists))
+            }
+        },
+    )
+}
+
 /// The base refs the hook judges as the base branch: the policy's, and the
 /// branch the server is configured to read it from when that differs (a
 /// policy that points elsewhere does not unguard the branch it lives on).
 pub fn base_refs(repo: &Repo, policy: &Policy) -> Vec<String> {
     let mut refs = vec![policy.base_ref()];
-    let configured = repo
-        .config_string("deploybot.baseBranch")
-        .unwrap_or_else(|| Policy::default().queue.base_branch);
-    let configured = names::branch_ref(&configured);
+    let configured = names::branch_ref(&crate::ops::policy::configured_branch(repo));
     if !refs.contains(&configured) {
         refs.push(configured);
     }
@@ -106,36 +140,66 @@ pub fn actor_problems<'a>(
     problems
 }
 
-/// The coordinators named by a policy text that does not parse as a policy:
-/// read leniently (any TOML, else `coordinator_actors = [..]` on one line),
-/// so a broken policy on the base branch is no open door.
-pub fn lenient_coordinators(text: &str) -> Vec<String> {
+/// The coordinators a policy text that does not parse as a policy names,
+/// read leniently so a broken policy on the base branch is no open door:
+/// any TOML (dotted keys, inline tables, multi-line arrays), else every
+/// `coordinator_actors = [ … ]` assignment however it is spread over lines.
+/// `Err` when the text names coordinators in a way that cannot be read: the
+/// caller must then fail closed.
+pub fn lenient_coordinators(text: &str) -> Result<Vec<String>, ()> {
     if let Ok(value) = text.parse::<toml::Table>() {
-        return value
+        return Ok(value
             .get("queue")
             .and_then(|q| q.get("coordinator_actors"))
             .and_then(|a| a.as_array())
-            .map(|list| {
-                list.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .map(|list| strings(list))
+            .unwrap_or_default());
     }
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.strip_prefix("coordinator_actors")
-            && let Some((_, list)) = rest.split_once('=')
-            && let Ok(value) = format!("v = {}", list.trim()).parse::<toml::Table>()
-            && let Some(list) = value.get("v").and_then(|v| v.as_array())
-        {
-            return list
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect();
+    let key = "coordinator_actors";
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices(key) {
+        let rest = text[at + key.len()..].trim_start_matches(['"', '\'', ' ', '\t']);
+        let Some(rest) = rest.strip_prefix('=') else {
+            return Err(());
+        };
+        let rest = rest.trim_start();
+        let Some(end) = rest.find(']').filter(|_| rest.starts_with('[')) else {
+            return Err(());
+        };
+        let value = format!("v = {}", &rest[..=end]);
+        let Some(list) = value
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("v").and_then(|v| v.as_array()).map(|l| strings(l)))
+        else {
+            return Err(());
+        };
+        found.extend(list);
+    }
+    Ok(found)
+}
+
+fn strings(list: &[toml::Value]) -> Vec<String> {
+    list.iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Most first-parent commits searched for the last readable policy.
+pub const POLICY_HISTORY_LIMIT: usize = 1000;
+
+/// The coordinators of the newest readable policy below `tip` on its
+/// first-parent history (bounded): when the tip's policy is broken in a way
+/// that hides its coordinators, the last policy that could be read keeps
+/// governing who may repair it.
+pub fn last_readable_coordinators(repo: &Repo, tip: ObjectId) -> Result<Option<Vec<String>>> {
+    for commit in repo.first_parents_until(tip, None, POLICY_HISTORY_LIMIT)? {
+        let hex = commit.to_string();
+        if let Some(Ok(policy)) = crate::ops::policy::policy_in_commit(repo, commit, &hex)? {
+            return Ok(Some(policy.queue.coordinator_actors));
         }
     }
-    Vec::new()
+    Ok(None)
 }
 
 /// The role a pushed control record needs. A pause is a trusted actor's,

@@ -46,8 +46,15 @@ pub fn fast_forward(repo: &Repo, old: ObjectId, new: ObjectId) -> Result<bool> {
 /// base branch (see [`crate::ops::policy::policy_at_base`]).
 /// The inner `Err` is one line saying why it cannot be read.
 pub fn server_policy(repo: &Repo) -> Result<Result<Policy, String>> {
+    Ok(server_policy_in_force(repo)?.map(|f| f.policy))
+}
+
+/// [`server_policy`] with the chain's root and where it was read from.
+pub fn server_policy_in_force(
+    repo: &Repo,
+) -> Result<Result<crate::core::policy::chain::PolicyInForce, String>> {
     let tip_of = |name: &str| repo.try_find_ref(name);
-    Ok(crate::ops::policy::policy_at_base(repo, &tip_of)?.map_err(|e| e.to_string()))
+    Ok(crate::ops::policy::policy_in_force(repo, &tip_of)?.map_err(|e| e.to_string()))
 }
 
 /// True when `change` fast-forwards the base branch to a commit whose policy parses.
@@ -73,10 +80,11 @@ pub fn check_push(
     changes: &[RefChange],
     var: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<String>> {
-    let policy = match server_policy(repo)? {
-        Ok(policy) => policy,
+    let in_force = match server_policy_in_force(repo)? {
+        Ok(in_force) => in_force,
         Err(why) => return check_push_without_policy(repo, changes, var, &why),
     };
+    let policy = in_force.policy.clone();
     let pusher = identity::pusher(&policy.hook.identity_env, var);
     let pusher = pusher.as_deref();
     let classify = authority::classifier(repo, &policy);
@@ -141,6 +149,11 @@ pub fn check_push(
                 verdict
                     .needs
                     .extend(authority::policy_change_need(repo, change, &policy)?);
+                verdict
+                    .problems
+                    .extend(authority::root_policy_change_problem(
+                        repo, change, &in_force, pusher,
+                    )?);
                 if let Some(new) = change.new
                     && let Some(Err(e)) =
                         crate::ops::policy::policy_in_commit(repo, new, &new.to_string())?
@@ -217,41 +230,75 @@ fn check_push_without_policy(
     why: &str,
 ) -> Result<Vec<String>> {
     let defaults = Policy::default();
-    let configured = repo
-        .config_string("deploybot.baseBranch")
-        .unwrap_or_else(|| defaults.queue.base_branch.clone());
+    let configured = crate::ops::policy::configured_branch(repo);
     let base = names::branch_ref(&configured);
     let prefix = &defaults.pipeline.repair_branch_prefix;
-    let coordinators = match repo.try_find_ref(&base)? {
+    let tip = repo.try_find_ref(&base)?;
+    let text = match tip {
         Some(tip) => {
             let tree = repo.find_commit_info(tip)?.tree;
-            let text = repo.try_read_path(tree, crate::core::policy::POLICY_FILE)?;
-            authority::lenient_coordinators(&String::from_utf8_lossy(&text.unwrap_or_default()))
+            let bytes = repo.try_read_path(tree, crate::core::policy::POLICY_FILE)?;
+            String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()
         }
-        None => Vec::new(),
+        None => String::new(),
+    };
+    // The base branch the configured file names, when it reads as TOML: the
+    // broken file may be there (the repair is a push to it).
+    let named = text
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| {
+            t.get("queue")?
+                .get("base_branch")?
+                .as_str()
+                .map(names::branch_ref)
+        })
+        .filter(|named| *named != base);
+    // Who may repair: the coordinators the file names, read leniently; when
+    // they cannot be read, the last readable policy's; when neither can be
+    // known, nobody (fail closed: an admin repairs on the server).
+    let coordinators = match (authority::lenient_coordinators(&text), tip) {
+        (Ok(list), _) if !list.is_empty() => Some(list),
+        (Ok(_), _) if !mentions_actors(&text) => Some(Vec::new()),
+        (_, Some(tip)) => authority::last_readable_coordinators(repo, tip)?
+            .filter(|list| !list.is_empty()),
+        (_, None) => None,
     };
     let pusher = identity::pusher(&defaults.hook.identity_env, var);
     let mut problems = Vec::new();
     for change in changes {
-        if !classify_ref(&change.name, &base, prefix).is_governed() {
+        let is_base = change.name == base || Some(&change.name) == named.as_ref();
+        if !is_base && !classify_ref(&change.name, &base, prefix).is_governed() {
             continue;
         }
-        if change.name == base && repairs_policy(repo, change)? {
-            let allowed = coordinators.is_empty()
-                || pusher.as_ref().is_some_and(|p| coordinators.contains(p));
+        if is_base && repairs_policy(repo, change)? {
+            let allowed = match &coordinators {
+                Some(list) => {
+                    list.is_empty() || pusher.as_ref().is_some_and(|p| list.contains(p))
+                }
+                None => false,
+            };
             if allowed {
                 continue;
             }
             problems.push(messages::hook_policy_repair_not_allowed(
                 &change.name,
                 pusher.as_deref(),
-                &coordinators,
+                coordinators.as_deref().unwrap_or_default(),
             ));
             continue;
         }
         problems.push(messages::hook_bad_policy(&change.name, why));
     }
     Ok(problems)
+}
+
+/// True when a policy text mentions an actor list or the identity settings
+/// (so a lenient read that finds no coordinators must not read as "none").
+fn mentions_actors(text: &str) -> bool {
+    ["actors", "ci_runners", "identity_env"]
+        .iter()
+        .any(|key| text.contains(key))
 }
 
 /// Signed controls as the server enforces them: the allowed-signers file at

@@ -325,6 +325,13 @@ pub fn hook_policy_repair_not_allowed(
     let who = pusher.map_or("an unidentified pusher".to_owned(), |p| {
         format!("`{}`", crate::core::json::printable(p))
     });
+    if coordinators.is_empty() {
+        return hook_line(
+            refname,
+            "the policy on the base branch is broken and its coordinators cannot be read (nor any earlier readable policy's), so no push may repair it",
+            "an admin fixes .deploybot.toml on the server itself (the hooks judge pushes only)",
+        );
+    }
     hook_line(
         refname,
         &format!(

@@ -210,7 +210,6 @@ fn policy_rows(
         .repo
         .config_string("deploybot.baseBranch")
         .unwrap_or_else(|| Policy::default().queue.base_branch);
-    let origin = format!("{branch}:{POLICY_FILE}");
     let text = match store.tip(&names::branch_ref(&branch))? {
         None => {
             let fix =
@@ -229,17 +228,19 @@ fn policy_rows(
         }
     };
     let text = text.map(|b| String::from_utf8_lossy(&b).into_owned());
-    let policy = match parse_checked(text.as_deref().unwrap_or(""), &origin) {
-        Ok(policy) => {
-            let detail = match text {
-                Some(_) => format!("{origin} parses"),
-                None => format!("no {POLICY_FILE} on {branch}: the defaults apply"),
-            };
+    // The policy in force, as the server resolves it (one step of
+    // indirection, never more openly than the policy that named it).
+    let tip_of = |name: &str| store.tip(name);
+    let policy = match crate::ops::policy::policy_in_force(&store.repo, &tip_of)? {
+        Ok(in_force) => {
+            let detail = format!("in force: {}", in_force.source);
             rows.push(row("policy", Level::Ok, detail, None));
-            Some(policy)
+            Some(in_force.policy)
         }
         Err(err) => {
-            let fix = format!("fix {POLICY_FILE} and merge it into {branch}");
+            let fix = format!(
+                "fix {POLICY_FILE} and merge it into {branch} (a coordinator of the last readable policy may push the fix)"
+            );
             rows.push(row("policy", Level::Fail, err.message, Some(fix)));
             None
         }

