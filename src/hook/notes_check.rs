@@ -40,6 +40,9 @@ pub enum NotesKind {
 /// Checks one notes update under the line rule of `kind`.
 pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<NotesVerdict> {
     let name = change.name.as_str();
+    // A success on the CI notes certifies a commit as tested: ci_runners only.
+    let certifies = kind == NotesKind::Results && name == crate::git::names::NOTES_CI;
+    let mut certified = false;
     let mut verdict = NotesVerdict::default();
     verdict.needs.push(match kind {
         NotesKind::Recovery => (Role::Trusted, "recovery notes".to_string()),
@@ -143,7 +146,15 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
                     .push(messages::hook_bad_note_line(name, &target, &why));
                 break;
             }
+            certified |= certifies
+                && crate::core::results::validate_line(&line)
+                    .is_ok_and(|r| r.status == crate::core::results::ResultStatus::Success);
         }
+    }
+    if certified {
+        verdict
+            .needs
+            .push((Role::Certifier, "CI success results".to_string()));
     }
     Ok(verdict)
 }

@@ -236,6 +236,19 @@ fn lease_commit(
     Ok(Ok(lease))
 }
 
+/// A reserved name (the tool's namespaces in another letter case, or a
+/// branch where the tool needs a directory): never created or moved; a
+/// coordinator may delete one to clear the way.
+pub fn check_reserved(change: &RefChange) -> RefVerdict {
+    let mut verdict = RefVerdict::needing(Role::Coordinator, "deploybot's reserved names");
+    if change.new.is_some() {
+        verdict
+            .problems
+            .push(messages::hook_reserved_name(&change.name));
+    }
+    verdict
+}
+
 /// Any other ref under `refs/deploybot/`: refused.
 pub fn check_other_deploybot(change: &RefChange) -> RefVerdict {
     let mut verdict = RefVerdict::needing(Role::Coordinator, "deploybot refs");

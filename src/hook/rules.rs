@@ -34,6 +34,12 @@ pub enum RefKind {
     /// A try branch (`refs/heads/deploybot/try/<candidate_id>`); what follows
     /// the prefix, which may not be a valid candidate id.
     Try(String),
+    /// A name in the tool's namespaces, in any letter case, that is none of
+    /// the above (`refs/heads/deploybot`, `refs/heads/deploybot/try`,
+    /// `refs/heads/DeployBot/x`, `refs/Deploybot/x`, …): such a branch would
+    /// block the tool's own refs (a file where git needs a directory), so
+    /// only a coordinator may delete one and nobody may create or move one.
+    Reserved,
     /// Anything else: not deploybot's business.
     Unrelated,
 }
@@ -78,7 +84,30 @@ pub fn classify_ref(name: &str, base_ref: &str, repair_prefix: &str) -> RefKind 
     if let Some(rest) = name.strip_prefix(TRY_PREFIX) {
         return RefKind::Try(rest.to_string());
     }
+    if is_reserved(name, &lease_prefix) {
+        return RefKind::Reserved;
+    }
     RefKind::Unrelated
+}
+
+/// True when `name`, in any letter case, is the tool's namespace or a
+/// prefix of it (`refs/heads/deploybot`, the lease prefix, their children,
+/// `refs/deploybot…`, `refs/notes/deploybot…`): exact-case governed names
+/// were classified before this is asked.
+fn is_reserved(name: &str, lease_prefix: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let lease = lease_prefix.trim_end_matches('/').to_ascii_lowercase();
+    let spaces = [
+        "refs/heads/deploybot",
+        "refs/deploybot",
+        "refs/notes/deploybot",
+        lease.as_str(),
+    ];
+    spaces.iter().any(|space| {
+        lower == *space
+            || lower.starts_with(&format!("{space}/"))
+            || space.starts_with(&format!("{lower}/"))
+    }) && !matches!(lower.as_str(), "refs/heads" | "refs/notes" | "refs")
 }
 
 /// Where try branches live (DESIGN: a candidate under test in tested landing).

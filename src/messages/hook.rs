@@ -377,3 +377,12 @@ pub fn hook_bad_try_branch(refname: &str) -> String {
         "try branches are the coordinator's (git deploybot react); push your work under another name",
     )
 }
+
+/// A push creating or moving a name in the tool's namespaces (any letter case).
+pub fn hook_reserved_name(refname: &str) -> String {
+    hook_line(
+        refname,
+        "is in deploybot's namespace (in any letter case, or a branch where deploybot needs a folder): only try branches and repair leases live there",
+        "push your work under another name",
+    )
+}

@@ -127,7 +127,11 @@ mod tests {
             let f = in_force("main", Some(p.clone()), named);
             assert_eq!(f.policy.queue.base_branch, "prod");
             assert_eq!(f.policy.queue.coordinator_actors, vec!["bot".to_string()]);
-            assert!(f.source.contains("the policy that named it governs"), "{}", f.source);
+            assert!(
+                f.source.contains("the policy that named it governs"),
+                "{}",
+                f.source
+            );
         }
     }
 
@@ -138,7 +142,11 @@ mod tests {
         open.pipeline.ci_checks = vec!["Build".into()];
         let f = in_force("main", Some(named_actors("prod", "bot")), Some(Some(open)));
         assert_eq!(f.policy.queue.coordinator_actors, vec!["bot".to_string()]);
-        assert_eq!(f.policy.pipeline.ci_checks, vec!["Build".to_string()], "X's settings");
+        assert_eq!(
+            f.policy.pipeline.ci_checks,
+            vec!["Build".to_string()],
+            "X's settings"
+        );
         assert!(f.source.contains("names no actors"), "{}", f.source);
     }
 
@@ -150,7 +158,10 @@ mod tests {
             Some(Some(named_actors("elsewhere", "prod-bot"))),
         );
         assert_eq!(f.policy.queue.base_branch, "prod");
-        assert_eq!(f.policy.queue.coordinator_actors, vec!["prod-bot".to_string()]);
+        assert_eq!(
+            f.policy.queue.coordinator_actors,
+            vec!["prod-bot".to_string()]
+        );
         assert_eq!(f.root.queue.coordinator_actors, vec!["bot".to_string()]);
         assert!(f.source.contains("chain stops"), "{}", f.source);
     }
