@@ -158,39 +158,34 @@ pub fn actor_problems<'a>(
 /// read leniently so a broken policy on the base branch is no open door:
 /// any TOML (dotted keys, inline tables, multi-line arrays), else every
 /// `coordinator_actors = [ … ]` assignment however it is spread over lines.
-/// `Err` when the text names coordinators in a way that cannot be read: the
+/// `None` when the text names coordinators in a way that cannot be read: the
 /// caller must then fail closed.
-pub fn lenient_coordinators(text: &str) -> Result<Vec<String>, ()> {
+pub fn lenient_coordinators(text: &str) -> Option<Vec<String>> {
     if let Ok(value) = text.parse::<toml::Table>() {
-        return Ok(value
-            .get("queue")
-            .and_then(|q| q.get("coordinator_actors"))
-            .and_then(|a| a.as_array())
-            .map(|list| strings(list))
-            .unwrap_or_default());
+        return Some(
+            value
+                .get("queue")
+                .and_then(|q| q.get("coordinator_actors"))
+                .and_then(|a| a.as_array())
+                .map(|list| strings(list))
+                .unwrap_or_default(),
+        );
     }
     let key = "coordinator_actors";
     let mut found = Vec::new();
     for (at, _) in text.match_indices(key) {
         let rest = text[at + key.len()..].trim_start_matches(['"', '\'', ' ', '\t']);
-        let Some(rest) = rest.strip_prefix('=') else {
-            return Err(());
-        };
+        let rest = rest.strip_prefix('=')?;
         let rest = rest.trim_start();
-        let Some(end) = rest.find(']').filter(|_| rest.starts_with('[')) else {
-            return Err(());
-        };
+        let end = rest.find(']').filter(|_| rest.starts_with('['))?;
         let value = format!("v = {}", &rest[..=end]);
-        let Some(list) = value
+        let list = value
             .parse::<toml::Table>()
             .ok()
-            .and_then(|t| t.get("v").and_then(|v| v.as_array()).map(|l| strings(l)))
-        else {
-            return Err(());
-        };
+            .and_then(|t| t.get("v").and_then(|v| v.as_array()).map(|l| strings(l)))?;
         found.extend(list);
     }
-    Ok(found)
+    Some(found)
 }
 
 fn strings(list: &[toml::Value]) -> Vec<String> {

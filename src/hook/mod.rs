@@ -259,8 +259,8 @@ fn check_push_without_policy(
     // they cannot be read, the last readable policy's; when neither can be
     // known, nobody (fail closed: an admin repairs on the server).
     let coordinators = match (authority::lenient_coordinators(&text), tip) {
-        (Ok(list), _) if !list.is_empty() => Some(list),
-        (Ok(_), _) if !mentions_actors(&text) => Some(Vec::new()),
+        (Some(list), _) if !list.is_empty() => Some(list),
+        (Some(_), _) if !mentions_actors(&text) => Some(Vec::new()),
         (_, Some(tip)) => {
             authority::last_readable_coordinators(repo, tip)?.filter(|list| !list.is_empty())
         }
