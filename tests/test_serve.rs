@@ -241,3 +241,32 @@ fn headless_chromium_renders_the_paused_queue() {
         }
     }
 }
+
+/// Issue 19: one slow client never stops `serve`. A client that pipelines
+/// requests and never reads its answers, one that connects and sends
+/// nothing, and one that sends an endless head: each holds at most its own
+/// connection for a bounded time, and another client is answered meanwhile.
+#[test]
+fn a_slow_client_never_stops_the_others() {
+    let (_w, dev) = paused_world();
+    let served = serve(&dev);
+    // Never reads: a thousand pipelined page requests.
+    let mut hog = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
+    let pipelined = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(1000);
+    hog.write_all(pipelined.as_bytes()).expect("send");
+    // Never sends anything.
+    let _silent = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
+    // Sends a head that never ends, bigger than any head the page needs.
+    let mut endless = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
+    let _ = endless.write_all(&vec![b'x'; 64 * 1024]);
+    let (code, _, body) = http(served.port, "GET", "/status.json");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"control\""), "{body}");
+    // The endless head was answered 400 and closed, not served forever.
+    endless
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut answer = String::new();
+    let _ = endless.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+}

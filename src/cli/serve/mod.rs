@@ -1,11 +1,13 @@
 //! `git deploybot serve`: a read-only queue page (`GET /`) and `GET /status.json`.
 //!
-//! One request at a time. The report is gathered at most every
+//! Each connection on its own thread, bounded in time and size
+//! ([`http`]); answers share one cache. The report is gathered at most every
 //! [`REFRESH_SECONDS`] however many requests come; when a refresh fails (the
 //! remote is down) the last report stays, shown with its age and a banner.
 //! Nothing here writes.
 
 pub mod chart;
+pub mod http;
 pub mod page;
 
 use super::GlobalArgs;
@@ -18,8 +20,8 @@ use crate::messages;
 use crate::ops::status::{StatusReport, gather};
 use crate::session::{Session, SessionOptions};
 use clap::Args;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tiny_http::{Header, Method, Response, Server};
 
 /// Re-gather the report only when the last attempt is older than this.
 pub const REFRESH_SECONDS: u64 = 5;
@@ -140,9 +142,9 @@ impl Cache {
     }
 
     /// The answer to one request: status code, content type, body.
-    pub fn answer(&mut self, method: &Method, url: &str) -> (u16, &'static str, String) {
-        if !matches!(method, Method::Get | Method::Head) {
-            let text = messages::method_not_allowed(method.as_str());
+    pub fn answer(&mut self, method: &str, url: &str) -> (u16, &'static str, String) {
+        if !matches!(method, "GET" | "HEAD") {
+            let text = messages::method_not_allowed(method);
             return (405, "text/plain; charset=utf-8", text);
         }
         let path = url.split('?').next().unwrap_or("/");
@@ -178,40 +180,42 @@ impl Cache {
     }
 }
 
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("a valid static header")
-}
-
 /// Runs `serve` until killed.
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
-    let server = Server::http(&args.listen)
+    let listener = std::net::TcpListener::bind(&args.listen)
         .map_err(|e| CliError::usage(messages::cannot_listen(&args.listen, &e.to_string())))?;
     let mut cache = Cache::new(global.session_options());
     cache.refresh();
     if let (None, Some(why)) = (&cache.snapshot, &cache.error) {
         return Err(CliError::usage(why.clone()));
     }
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .map_or_else(|| args.listen.clone(), |a| a.to_string());
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| args.listen.clone(), |a| a.to_string());
     let source = cache
         .snapshot
         .as_ref()
         .map_or("local", |s| s.report.source.as_str())
         .to_owned();
     outln!("{}", messages::serving(&addr, &source, REFRESH_SECONDS))?;
-    for request in server.incoming_requests() {
-        let (code, kind, body) = cache.answer(request.method(), request.url());
-        let mut response = Response::from_string(body)
-            .with_status_code(code)
-            .with_header(header("Content-Type", kind))
-            .with_header(header("Cache-Control", "no-store"));
-        if code == 405 {
-            response = response.with_header(header("Allow", "GET, HEAD"));
+    let cache = Mutex::new(cache);
+    http::serve(listener, move |method, url| {
+        // A panic in one answer poisons nothing that matters: the cache is
+        // rebuilt on the next refresh.
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        let (code, kind, body) = cache.answer(method, url);
+        let headers = if code == 405 {
+            vec![("Allow", "GET, HEAD")]
+        } else {
+            Vec::new()
+        };
+        http::Answer {
+            code,
+            kind,
+            body,
+            headers,
         }
-        // A client that hung up is its own problem; keep serving.
-        let _ = request.respond(response);
-    }
+    })
+    .map_err(|e| CliError::new(crate::error::ErrorKind::Runtime, e.to_string()))?;
     Ok(())
 }
