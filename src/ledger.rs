@@ -40,6 +40,14 @@ pub trait LedgerKind {
     fn summary(record: &Self::Record) -> String;
     /// Who the record says wrote it.
     fn actor(record: &Self::Record) -> &str;
+    /// What a signature check of the record's commit needs from the record.
+    fn signed_facts(record: &Self::Record) -> SignedFacts<'_> {
+        SignedFacts {
+            actor: Self::actor(record),
+            at: "",
+            signers_blob: None,
+        }
+    }
     /// Fills in what a record read from `commit` may lack because an old or
     /// foreign writer left it out (default: nothing). Readers call it before
     /// `validate`; the hook does not, so new records must be complete.
@@ -154,14 +162,42 @@ fn trusted_snapshot<K: LedgerKind>(
     Ok(trusted.then_some(snapshot))
 }
 
+/// What a signature check needs from a record: who it names, when it says
+/// it was written, and the allowed-signers file it was judged against.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedFacts<'a> {
+    /// The record's `actor` (the principal the key must be listed for).
+    pub actor: &'a str,
+    /// The record's `at` ("" when it has none).
+    pub at: &'a str,
+    /// The allowed-signers blob the record names, if any.
+    pub signers_blob: Option<&'a str>,
+}
+
 /// Decides whether a ledger commit may count at all (signed controls: a
 /// good signature by a key allowed for the record's actor).
 pub trait CommitCheck {
     /// A short stable name for this check's configuration: folds made under
     /// it are cached apart from unchecked ones.
     fn cache_key(&self) -> String;
-    /// `Ok(Err(why))` when `commit`, whose record names `actor`, must not count.
-    fn check(&self, repo: &Repo, commit: ObjectId, actor: &str) -> Result<Result<(), String>>;
+    /// `Ok(Err(why))` when `commit`, an existing record, must not count: as
+    /// it was judged when written.
+    fn check(
+        &self,
+        repo: &Repo,
+        commit: ObjectId,
+        facts: &SignedFacts,
+    ) -> Result<Result<(), String>>;
+    /// `Ok(Err(why))` when `commit`, a record being written now (the hook
+    /// judging a push), must not count: judged against what is in force now.
+    fn check_new(
+        &self,
+        repo: &Repo,
+        commit: ObjectId,
+        facts: &SignedFacts,
+    ) -> Result<Result<(), String>> {
+        self.check(repo, commit, facts)
+    }
 }
 
 /// Folds without a trusted snapshot at least this long are remembered in
@@ -246,7 +282,7 @@ pub fn read_state_checked<K: LedgerKind>(
         let decoded = match decode_record::<K>(repo, commit, info.tree)? {
             Ok((record, _)) => match check {
                 Some(check) => check
-                    .check(repo, commit, K::actor(&record))?
+                    .check(repo, commit, &K::signed_facts(&record))?
                     .map(|()| record)
                     .map_err(|why| format!("does not count: {why}")),
                 None => Ok(record),
@@ -301,7 +337,9 @@ fn passes<K: LedgerKind>(
     let Ok((record, _)) = decode_record::<K>(repo, commit, tree)? else {
         return Ok(false);
     };
-    Ok(check.check(repo, commit, K::actor(&record))?.is_ok())
+    Ok(check
+        .check(repo, commit, &K::signed_facts(&record))?
+        .is_ok())
 }
 
 /// Writes a commit appending `record` on top of `current` (no ref moves);
@@ -423,6 +461,13 @@ impl LedgerKind for ControlLedger {
     fn actor(record: &Self::Record) -> &str {
         &record.actor
     }
+    fn signed_facts(record: &Self::Record) -> SignedFacts<'_> {
+        SignedFacts {
+            actor: &record.actor,
+            at: &record.at,
+            signers_blob: record.signers_blob.as_deref(),
+        }
+    }
     fn adopt(record: &mut Self::Record, commit: ObjectId) {
         if record.control_id.is_empty() {
             record.control_id = crate::core::control::legacy_control_id(&commit.to_string());
@@ -471,6 +516,7 @@ mod tests {
             recovered_main_sha: None,
             recovered_reason: None,
             recovered_state: None,
+            signers_blob: None,
             actor: "t".into(),
             at: "2026-01-01T00:00:00Z".into(),
             extra: Default::default(),

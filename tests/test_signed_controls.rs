@@ -182,3 +182,71 @@ fn the_controller_pause_is_signed_with_the_coordinators_setup() {
     assert_eq!(r["paused_with"], format!("ci-failed on {main}"), "{r}");
     assert_eq!(s.alice.control("state"), "paused");
 }
+
+/// `YYYYMMDDHHMMSS` (UTC) `seconds` from now, for an allowed-signers option.
+fn utc_in(seconds: u64) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("+{seconds} seconds"), "+%Y%m%d%H%M%S"])
+        .output()
+        .expect("date runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Issue 19: a signed control is judged once, when it is written. A key that
+/// expires after signing a pause does not lift the pause; a key removed from
+/// the allowed signers after signing a recovery does not bring the resolved
+/// pause back. (Before: both were judged again at every read.)
+#[test]
+fn a_signed_control_stays_judged_when_its_key_expires_or_is_removed() {
+    let s = signed_world(true);
+    let (bob_key, bob_pub) = keypair(&s.keys, "bob");
+    let (_, alice_pub) = {
+        let text = std::fs::read_to_string(&s.allowed).expect("allowed");
+        let line = text.lines().next().expect("alice's line").to_string();
+        let public = line.splitn(3, ' ').nth(2).expect("the key").to_string();
+        ((), public)
+    };
+    // alice's key expires a few seconds from now; bob's does not.
+    let expiring = format!(
+        "alice namespaces=\"git\",valid-before=\"{}Z\" {alice_pub}\nbob namespaces=\"git\" {bob_pub}\n",
+        utc_in(4)
+    );
+    s.alice.git(&["pull", "-q", "origin", "main"]);
+    s.alice.commit_file(
+        ".deploybot/allowed_signers",
+        &expiring,
+        "alice's key expires soon",
+    );
+    s.alice.git(&["push", "-q", "origin", "main"]);
+    s.alice.ok(&["pause", "--reason", "freeze"]);
+    assert_eq!(s.alice.control("state"), "paused");
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let status = s.alice.status();
+    assert_eq!(
+        status["control"]["state"], "paused",
+        "an expired key's pause still stands: {status}"
+    );
+    // bob resumes it; then bob's key is removed: the recovery still stands.
+    let bob = s.w.clone_as("bob");
+    signs_as(&bob, "bob", &bob_key);
+    let (id, sha) = bob.pause_ids();
+    bob.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
+    assert_eq!(bob.control("state"), "running");
+    let only_alice = format!("alice namespaces=\"git\" {alice_pub}\n");
+    bob.git(&["pull", "-q", "origin", "main"]);
+    bob.commit_file(".deploybot/allowed_signers", &only_alice, "bob leaves");
+    bob.git(&["push", "-q", "origin", "main"]);
+    let status = s.alice.status();
+    assert_eq!(
+        status["control"]["state"], "running",
+        "a removed key's recovery still stands: {status}"
+    );
+    // But bob can sign nothing new: the server judges new records against the file now.
+    let out = bob.run(&["pause", "--reason", "after leaving"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -64,6 +64,12 @@ pub struct ControlRecord {
     /// (`ci-failed`, `deploy-failed`, …): the one failure the recovery owns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered_state: Option<String>,
+    /// Signed controls: the blob id of the allowed-signers file the record
+    /// was judged against when written (the base tip's, which the server
+    /// checks). Readers verify against that file at the record's `at`, so a
+    /// key removed or expired later does not change what it decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signers_blob: Option<String>,
     /// Who wrote it.
     #[serde(default)]
     pub actor: String,
@@ -343,7 +349,7 @@ impl ControlRecord {
         {
             return Err("`recovered_state` must be a short name".into());
         }
-        let shas = [&self.main_sha, &self.recovered_main_sha];
+        let shas = [&self.main_sha, &self.recovered_main_sha, &self.signers_blob];
         for sha in shas.into_iter().flatten() {
             if !is_full_sha(sha) {
                 return Err(format!("`{sha}` is not a 40-hex sha"));

@@ -131,6 +131,15 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
         return Release::new(Verified, why, Vec::new());
     }
 
+    // A report dated beyond the clock skew ahead of `now` is not evidence
+    // yet (a writer's clock ran ahead): it must not outrank later reports.
+    let ci = current(inputs.ci, inputs.now);
+    let deploy_records = current(inputs.deploy, inputs.now);
+    let inputs = &ReleaseInputs {
+        ci: &ci,
+        deploy: &deploy_records,
+        ..*inputs
+    };
     // CI: every ci check's deciding report must be a success; a failure
     // counts only once the grace period has passed since its `at` (the
     // failure is the latest report, so no newer report absorbed it).
@@ -233,6 +242,18 @@ fn waiting_why(phase: &str, outstanding: &[String], coalesced: &[String]) -> Str
         ));
     }
     why
+}
+
+/// The records not dated ahead of `now` (beyond the allowed clock skew).
+fn current(records: &[ResultRecord], now: UnixSeconds) -> Vec<ResultRecord> {
+    records
+        .iter()
+        .filter(|r| {
+            r.at_seconds()
+                .is_none_or(|at| !crate::core::time::ahead_of(at, now))
+        })
+        .cloned()
+        .collect()
 }
 
 /// When the grace of the earliest of `in_grace` failures ends: then the

@@ -199,14 +199,16 @@ pub struct RequestStory {
 /// Pairs requests with their merges: a branch's open request is closed by a
 /// cancel, a dequeue, a newer head's request or the merge of its head; a
 /// repeated request of the same head keeps the first time.
-pub fn request_stories(queue: &[QueueRecord]) -> Vec<RequestStory> {
+pub fn request_stories(queue: &[QueueRecord], now: UnixSeconds) -> Vec<RequestStory> {
     let mut stories: Vec<RequestStory> = Vec::new();
     let mut open: HashMap<&str, usize> = HashMap::new();
-    for record in queue {
+    // Ledger time: the written order, bounded by the clock (no negative waits).
+    let times = crate::core::time::ledger_times(queue.iter().map(|r| r.at.as_str()), now);
+    for (record, &at) in queue.iter().zip(&times) {
         let branch = record.branch.as_str();
         match record.action {
             QueueAction::Request => {
-                let (Some(head), Some(at)) = (&record.head_sha, parse_rfc3339(&record.at)) else {
+                let (Some(head), Some(at)) = (&record.head_sha, at) else {
                     continue;
                 };
                 if let Some(&i) = open.get(branch)
@@ -232,11 +234,8 @@ pub fn request_stories(queue: &[QueueRecord]) -> Vec<RequestStory> {
                 }
             }
             QueueAction::Merged => {
-                let (Some(head), Some(merge), Some(at)) = (
-                    &record.head_sha,
-                    &record.merge_sha,
-                    parse_rfc3339(&record.at),
-                ) else {
+                let (Some(head), Some(merge), Some(at)) = (&record.head_sha, &record.merge_sha, at)
+                else {
                     continue;
                 };
                 if let Some(&i) = open.get(branch)
@@ -318,7 +317,7 @@ pub fn compute(inputs: &StatsInputs) -> Stats {
             .or_else(|| position.get(merge).and_then(|&i| first_from[i]))
     };
 
-    let stories: Vec<RequestStory> = request_stories(inputs.queue)
+    let stories: Vec<RequestStory> = request_stories(inputs.queue, inputs.now)
         .into_iter()
         .filter(|s| in_window(s.requested_at))
         .collect();

@@ -522,6 +522,7 @@ mod tests {
             recovered_main_sha: None,
             recovered_reason: None,
             recovered_state: None,
+            signers_blob: None,
             actor: "bot".into(),
             at: "2026-01-01T00:00:06Z".into(),
             extra: Default::default(),

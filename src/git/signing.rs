@@ -73,11 +73,14 @@ impl Repo {
 
     /// Checks that `commit` carries a good SSH signature by a key that
     /// `allowed_signers` lists for `principal`. `Ok(Err(why))` names what is wrong.
+    /// `at` (Unix seconds) is the time the key must have been valid at
+    /// (`ssh-keygen -O verify-time`); None: now.
     pub fn verify_commit_signature(
         &self,
         commit: ObjectId,
         allowed_signers: &str,
         principal: &str,
+        at: Option<i64>,
     ) -> Result<Result<(), String>> {
         let object = self.gix().find_commit(commit)?;
         let Some((signature, signed)) = object.signature()? else {
@@ -97,7 +100,7 @@ impl Repo {
         let sig = dir.join("commit.sig");
         std::fs::write(&allowed, allowed_signers)?;
         std::fs::write(&sig, signature)?;
-        let result = run_verify(&allowed, &sig, principal, &data);
+        let result = run_verify(&allowed, &sig, principal, &data, at);
         let _ = std::fs::remove_dir_all(&dir);
         result
     }
@@ -108,9 +111,15 @@ fn run_verify(
     sig: &std::path::Path,
     principal: &str,
     data: &[u8],
+    at: Option<i64>,
 ) -> Result<Result<(), String>> {
-    let mut child = Command::new("ssh-keygen")
-        .args(["-Y", "verify", "-n", "git", "-f"])
+    let mut cmd = Command::new("ssh-keygen");
+    cmd.args(["-Y", "verify", "-n", "git"]);
+    if let Some(at) = at {
+        cmd.arg(format!("-Overify-time={}", verify_time(at)));
+    }
+    let mut child = cmd
+        .arg("-f")
         .arg(allowed)
         .arg("-I")
         .arg(principal)
@@ -134,6 +143,13 @@ fn run_verify(
         "its signature is not by a key the allowed-signers file lists for `{}`",
         crate::core::json::printable(principal)
     )))
+}
+
+/// `YYYYMMDDHHMMSSZ` (UTC), as `ssh-keygen -O verify-time` reads it.
+fn verify_time(at: i64) -> String {
+    let rfc = crate::core::time::format_rfc3339(at);
+    let digits: String = rfc.chars().filter(char::is_ascii_digit).take(14).collect();
+    format!("{digits}Z")
 }
 
 /// A fresh private directory for the verifier's files.

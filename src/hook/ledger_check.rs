@@ -43,6 +43,7 @@ impl HookLedger for ControlLedger {
         if !record.at.is_empty() && parse_rfc3339(&record.at).is_none() {
             return Err(format!("`at` is not an RFC 3339 time: `{}`", record.at));
         }
+        super::rules::not_ahead_of_the_server(&record.at)?;
         let reason = record.recovered_reason.as_deref().unwrap_or("");
         if reason.len() > MAX_REASON_BYTES {
             return Err(format!(
@@ -80,6 +81,10 @@ impl HookLedger for QueueLedger {
             _ => Role::Trusted,
         };
         (role, format!("`{}` records", record.action.as_str()))
+    }
+
+    fn hook_checks(record: &Self::Record) -> Result<(), String> {
+        super::rules::not_ahead_of_the_server(&record.at)
     }
 }
 
@@ -176,7 +181,7 @@ pub fn check_ledger<K: HookLedger>(
             }
         };
         if let Some(check) = check
-            && let Err(why) = check.check(repo, pushed.commit, K::actor(&record))?
+            && let Err(why) = check.check_new(repo, pushed.commit, &K::signed_facts(&record))?
         {
             verdict
                 .problems

@@ -169,9 +169,25 @@ pub fn check_result_line(line: &str) -> Result<(), String> {
     if line.len() > MAX_NOTE_LINE_BYTES {
         return Err(format!("is over {} KiB", MAX_NOTE_LINE_BYTES / 1024));
     }
-    crate::core::results::validate_line(line)
-        .map(|_| ())
-        .map_err(|why| format!("is not a result record: {why}"))
+    let record = crate::core::results::validate_line(line)
+        .map_err(|why| format!("is not a result record: {why}"))?;
+    not_ahead_of_the_server(&record.at)
+}
+
+/// The server's clock bounds every writer's: a time (`at`) more than
+/// [`crate::core::time::MAX_CLOCK_SKEW_SECONDS`] ahead of the server's own
+/// clock is refused, so no record or result outranks later ones by a
+/// clock that ran ahead. Readers skip the same (`core::release`).
+pub fn not_ahead_of_the_server(at: &str) -> Result<(), String> {
+    let now = crate::ops::now_seconds();
+    match parse_rfc3339(at) {
+        Some(seconds) if crate::core::time::ahead_of(seconds, now) => Err(format!(
+            "`at` {at} is ahead of the server's clock ({}) by more than {} s; fix the writer's clock",
+            crate::core::time::format_rfc3339(now),
+            crate::core::time::MAX_CLOCK_SKEW_SECONDS
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Checks one line added to the recovery notes: one JSON object.
@@ -249,13 +265,18 @@ mod tests {
             k("refs/heads/deploybot/repair/0123456789ab"),
             RefKind::Lease("0123456789ab".into())
         );
-        assert_eq!(k("refs/heads/deploybot/repair/fix-it"), RefKind::Unrelated);
+        // The tool's namespaces are reserved beyond its exact names (issue 19).
+        assert_eq!(k("refs/heads/deploybot/repair/fix-it"), RefKind::Reserved);
+        assert_eq!(k("refs/heads/deploybot"), RefKind::Reserved);
+        assert_eq!(k("refs/heads/DeployBot/try/c1"), RefKind::Reserved);
+        assert_eq!(k("refs/Deploybot/control"), RefKind::Reserved);
+        assert_eq!(k("refs/heads/deploybot-docs"), RefKind::Unrelated);
         assert_eq!(k("refs/heads/deploybot/try/c1"), RefKind::Try("c1".into()));
         assert_eq!(
             k("refs/heads/deploybot/try/a/b"),
             RefKind::Try("a/b".into())
         );
-        assert_eq!(k("refs/heads/deploybot/trying"), RefKind::Unrelated);
+        assert_eq!(k("refs/heads/deploybot/trying"), RefKind::Reserved);
         assert_eq!(k("refs/heads/feature"), RefKind::Unrelated);
         assert_eq!(k("refs/notes/commits"), RefKind::Unrelated);
     }

@@ -50,6 +50,7 @@ pub fn pause_record(session: &Session, main_sha: &str, reason: &str) -> ControlR
         recovered_main_sha: None,
         recovered_reason: None,
         recovered_state: None,
+        signers_blob: None,
         actor: session.actor.clone(),
         at: super::now_rfc3339(),
         extra: Default::default(),
@@ -160,9 +161,16 @@ pub fn read_control(store: &Store) -> anyhow::Result<ledger::Folded<ControlState
 
 /// Signed controls (`[control] signed = true`): a control commit counts only
 /// when it carries a good signature by a key that the allowed-signers file
-/// (read at the base branch tip, like the policy) lists for its actor.
+/// lists for its actor. A record is judged once, as it was written (issue
+/// 19): against the allowed-signers file it names (`signers_blob`, which the
+/// server requires to be the base tip's when it is pushed) and at the time
+/// it says it was written (`at`, which the server bounds by its clock); so a
+/// key that expires or is removed later changes nothing it decided. A record
+/// that names no file (an older writer) is judged against the current one.
 pub struct SignedControls {
     allowed_signers: String,
+    /// The blob id of the current file (None: no file).
+    blob: Option<ObjectId>,
 }
 
 impl SignedControls {
@@ -175,15 +183,42 @@ impl SignedControls {
         if !policy.control.signed {
             return Ok(None);
         }
-        let text = match base_tip {
+        let blob = match base_tip {
             Some(tip) => {
                 let tree = repo.find_commit_info(tip)?.tree;
-                repo.try_read_path(tree, &policy.control.allowed_signers)?
+                repo.try_find_path_id(tree, &policy.control.allowed_signers)?
             }
             None => None,
         };
-        let allowed_signers = String::from_utf8_lossy(&text.unwrap_or_default()).into_owned();
-        Ok(Some(SignedControls { allowed_signers }))
+        let text = match blob {
+            Some(blob) => repo.find_blob(blob)?,
+            None => Vec::new(),
+        };
+        let allowed_signers = String::from_utf8_lossy(&text).into_owned();
+        Ok(Some(SignedControls {
+            allowed_signers,
+            blob,
+        }))
+    }
+
+    /// The blob id new records name (`signers_blob`).
+    pub fn blob(&self) -> Option<ObjectId> {
+        self.blob
+    }
+
+    fn verify(
+        repo: &crate::git::Repo,
+        commit: ObjectId,
+        allowed: &str,
+        facts: &ledger::SignedFacts,
+        at: Option<i64>,
+    ) -> anyhow::Result<Result<(), String>> {
+        if allowed.trim().is_empty() {
+            return Ok(Err(
+                "control.signed is on but the allowed-signers file is missing or empty".to_owned(),
+            ));
+        }
+        repo.verify_commit_signature(commit, allowed, facts.actor, at)
     }
 }
 
@@ -197,14 +232,38 @@ impl ledger::CommitCheck for SignedControls {
         &self,
         repo: &crate::git::Repo,
         commit: ObjectId,
-        actor: &str,
+        facts: &ledger::SignedFacts,
     ) -> anyhow::Result<Result<(), String>> {
-        if self.allowed_signers.trim().is_empty() {
-            return Ok(Err(
-                "control.signed is on but the allowed-signers file is missing or empty".to_owned(),
-            ));
+        let at = crate::core::time::parse_rfc3339(facts.at);
+        let Some(named) = facts.signers_blob else {
+            return Self::verify(repo, commit, &self.allowed_signers, facts, at);
+        };
+        let blob = crate::git::parse_oid(named).filter(|b| repo.has_object(*b));
+        let Some(blob) = blob else {
+            return Ok(Err(format!(
+                "the allowed-signers file it was judged against ({}) is not in this repository",
+                crate::messages::short(named)
+            )));
+        };
+        let text = String::from_utf8_lossy(&repo.find_blob(blob)?).into_owned();
+        Self::verify(repo, commit, &text, facts, at)
+    }
+
+    fn check_new(
+        &self,
+        repo: &crate::git::Repo,
+        commit: ObjectId,
+        facts: &ledger::SignedFacts,
+    ) -> anyhow::Result<Result<(), String>> {
+        if let Some(named) = facts.signers_blob
+            && crate::git::parse_oid(named) != self.blob
+        {
+            return Ok(Err(format!(
+                "it names the allowed-signers file {}, not the one on the base branch now",
+                crate::messages::short(named)
+            )));
         }
-        repo.verify_commit_signature(commit, &self.allowed_signers, actor)
+        Self::verify(repo, commit, &self.allowed_signers, facts, None)
     }
 }
 
@@ -226,8 +285,13 @@ pub fn append_update(
     session: &Session,
 ) -> anyhow::Result<RefUpdate> {
     let who = session.identity();
-    let (commit, _) = if signed_controls_of(store)?.is_some() {
-        ledger::append_commit_signed::<ControlLedger>(&store.repo, current, record, &who)
+    let (commit, _) = if let Some(signed) = signed_controls_of(store)? {
+        // Judged once, against the file in force now (the server checks it).
+        let record = ControlRecord {
+            signers_blob: signed.blob().map(|b| b.to_string()),
+            ..record.clone()
+        };
+        ledger::append_commit_signed::<ControlLedger>(&store.repo, current, &record, &who)
             .map_err(|e| CliError::usage(format!("{e:#}")))?
     } else {
         ledger::append_commit::<ControlLedger>(&store.repo, current, record, &who)?

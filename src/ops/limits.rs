@@ -19,6 +19,13 @@ pub fn flag_seconds(flag: &str, given: u64) -> CliResult<Duration> {
 
 /// Checks the policy's seconds keys against the same range; `origin` names the file.
 pub fn check_policy(policy: Policy, origin: &str) -> Result<Policy, PolicyError> {
+    let grace = policy.pipeline.ci_failure_grace_seconds;
+    if u64::try_from(grace).is_ok_and(|g| g > MAX_SECONDS) {
+        let key = "pipeline.ci_failure_grace_seconds";
+        return Err(PolicyError {
+            message: messages::key_seconds_out_of_range(origin, key, grace as u64),
+        });
+    }
     for (index, v) in policy.pipeline.verifications.iter().enumerate() {
         if v.timeout_seconds > MAX_SECONDS {
             let key = format!("pipeline.verifications[{index}].timeout_seconds");

@@ -16,6 +16,7 @@ fn pause(id: &str, sha: &str, reason: &str) -> ControlRecord {
         recovered_main_sha: None,
         recovered_reason: None,
         recovered_state: None,
+        signers_blob: None,
         actor: "t".into(),
         at: "2026-01-01T00:00:00Z".into(),
         extra: Map::new(),

@@ -600,6 +600,18 @@ fn naive_release(
     if is_watermark {
         return Verified;
     }
+    // Reports dated more than five minutes ahead of now are no evidence yet.
+    let not_ahead = |records: &[ResultRecord]| -> Vec<ResultRecord> {
+        records
+            .iter()
+            .filter(|r| {
+                crate::core::time::parse_rfc3339(&r.at)
+                    .is_none_or(|at| at <= now.saturating_add(300))
+            })
+            .cloned()
+            .collect()
+    };
+    let (ci, deploy) = (&not_ahead(ci)[..], &not_ahead(deploy)[..]);
     let failed = |s: ResultStatus| s == Failure || s == Cancelled;
     let mut ci_failed_past_grace = false;
     let mut ci_unfinished = false;

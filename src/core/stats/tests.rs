@@ -40,6 +40,7 @@ fn control(
         recovered_main_sha: None,
         recovered_reason: None,
         recovered_state: None,
+        signers_blob: None,
         actor: "t".into(),
         at: at(t),
         extra: Default::default(),
@@ -110,7 +111,7 @@ fn requests_pair_with_their_merges() {
         queue(QueueAction::Merged, "a", 1, Some(11), 50),
         queue(QueueAction::Merged, "b", 2, Some(12), 60),
     ];
-    let s = request_stories(&q);
+    let s = request_stories(&q, i64::MAX / 2);
     assert_eq!(s.len(), 3);
     assert_eq!(
         (s[0].requested_at, s[0].merged.clone()),
