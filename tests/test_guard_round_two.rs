@@ -304,3 +304,80 @@ fn the_tools_names_are_reserved_in_any_letter_case() {
     // Names that only look alike are not the tool's.
     c.assert_git_ok(&["push", "origin", "HEAD:refs/heads/deploybot-docs"], &[]);
 }
+
+fn line(check: &str, status: &str, at: &str) -> String {
+    format!(r#"{{"check":"{check}","status":"{status}","at":"{at}"}}"#)
+}
+
+/// Appends one raw result line with plain git and pushes the notes ref,
+/// as `user`; returns the push's output.
+fn plain_note(c: &Clone, sha: &str, json: &str, user: &str) -> std::process::Output {
+    let notes = "refs/notes/deploybot/ci";
+    let _ = c.try_git(&["fetch", "-q", "origin", &format!("+{notes}:{notes}")]);
+    c.git(&["notes", "--ref=deploybot/ci", "append", "-m", json, sha]);
+    c.git_env(&["push", "origin", notes], &as_user(user))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` `offset` seconds from now (negative: ago).
+fn rfc3339_in(offset: i64) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("{offset} seconds"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("date runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Medium, time: the server's clock bounds the writers'. A result dated an
+/// hour ahead is refused by the hook; read without the hook, it is no
+/// evidence yet, so a later failure decides (it used to outrank it).
+#[test]
+fn a_result_from_a_clock_that_ran_ahead_decides_nothing() {
+    let (w, c) = guarded(ACTORS);
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let ahead = plain_note(&c, &main, &line("CI", "success", &rfc3339_in(3600)), "ci");
+    assert!(!ahead.status.success());
+    let stderr = String::from_utf8_lossy(&ahead.stderr);
+    assert!(stderr.contains("is ahead of the server's clock"), "{stderr}");
+    // A world without the hook: the reader's own clock bounds the writer's.
+    let w = World::with_policy("[pipeline]\nci_failure_grace_seconds = 0\n");
+    let c = w.clone_as("dev");
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let skewed = plain_note(&c, &main, &line("CI", "success", &rfc3339_in(3600)), "ci");
+    assert!(skewed.status.success());
+    let later = plain_note(&c, &main, &line("CI", "failure", &rfc3339_in(-5)), "ci");
+    assert!(later.status.success());
+    assert_eq!(c.status()["main"]["release"]["state"], "ci-failed");
+}
+
+/// Medium, time: a request dated in year 9999 (a broken clock, written
+/// without the hook) never makes a negative wait; a grace of i64::MAX is
+/// refused when the policy is read instead of reading as 1970.
+#[test]
+fn extreme_times_make_no_negative_waits_and_no_1970() {
+    let w = World::with_policy("[pipeline]\nci_failure_grace_seconds = 0\n");
+    let dev = w.clone_as("dev");
+    let head = dev.push_branch("feature/a", "a.txt", "a\n");
+    dev.report_ci(&head, "success");
+    let record = format!(
+        r#"{{"schema":1,"action":"request","branch":"feature/a","head_sha":"{head}","actor":"dev","at":"9999-01-01T00:00:00Z"}}"#
+    );
+    let blob = w.server_git_stdin(&["hash-object", "-w", "--stdin"], &record);
+    let tree = w.server_git_stdin(&["mktree"], &format!("100644 blob {blob}\trecord.json\n"));
+    let commit = w.server_git(&["commit-tree", &tree, "-m", "request: feature/a"]);
+    w.server_git(&["update-ref", "refs/deploybot/queue", &commit]);
+    dev.react();
+    let stats: serde_json::Value =
+        serde_json::from_str(&dev.ok(&["stats", "--json"])).expect("json");
+    let wait = &stats["queue_wait_seconds"]["p50"];
+    assert!(wait.as_i64().is_some_and(|w| w >= 0), "{stats}");
+    // A grace past what clocks can add is refused where the policy is read.
+    let w = World::with_policy(&format!(
+        "[pipeline]\nci_failure_grace_seconds = {}\n",
+        i64::MAX
+    ));
+    let c = w.clone_as("dev");
+    let out = c.run(&["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ci_failure_grace_seconds"), "{stderr}");
+}
