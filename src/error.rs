@@ -84,6 +84,7 @@ impl From<anyhow::Error> for CliError {
                 details: lines.clone(),
             },
             Some(WriteError::Contended(_)) => CliError::new(ErrorKind::Contended, err.to_string()),
+            Some(WriteError::StaleLock(_)) => CliError::new(ErrorKind::Runtime, err.to_string()),
             None => {
                 let text = format!("{err:#}");
                 let one_line = text.lines().next().unwrap_or("unknown error").to_string();

@@ -321,7 +321,12 @@ fn plain_note(c: &Clone, sha: &str, json: &str, user: &str) -> std::process::Out
 /// `YYYY-MM-DDTHH:MM:SSZ` `offset` seconds from now (negative: ago).
 fn rfc3339_in(offset: i64) -> String {
     let out = std::process::Command::new("date")
-        .args(["-u", "-d", &format!("{offset} seconds"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .args([
+            "-u",
+            "-d",
+            &format!("{offset} seconds"),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
         .output()
         .expect("date runs");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -337,7 +342,10 @@ fn a_result_from_a_clock_that_ran_ahead_decides_nothing() {
     let ahead = plain_note(&c, &main, &line("CI", "success", &rfc3339_in(3600)), "ci");
     assert!(!ahead.status.success());
     let stderr = String::from_utf8_lossy(&ahead.stderr);
-    assert!(stderr.contains("is ahead of the server's clock"), "{stderr}");
+    assert!(
+        stderr.contains("is ahead of the server's clock"),
+        "{stderr}"
+    );
     // A world without the hook: the reader's own clock bounds the writer's.
     let w = World::with_policy("[pipeline]\nci_failure_grace_seconds = 0\n");
     let c = w.clone_as("dev");
@@ -380,4 +388,220 @@ fn extreme_times_make_no_negative_waits_and_no_1970() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ci_failure_grace_seconds"), "{stderr}");
+}
+
+/// Low: a lock file a killed push left on the server is named at once, with
+/// the file to remove, instead of ~22 s of "contention"; doctor names it too.
+#[test]
+fn a_stale_lock_is_named_at_once_and_doctor_sees_it() {
+    let w = World::new();
+    let c = w.clone_as("alice");
+    c.ok(&["pause", "--reason", "first"]);
+    let lock = w.server.join("refs/deploybot/control.lock");
+    std::fs::write(&lock, "").expect("lock");
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "2 minutes ago"])
+        .arg(&lock)
+        .status()
+        .expect("touch");
+    assert!(touched.success());
+    let before = w.server_refs();
+    let started = std::time::Instant::now();
+    let out = c.run(&["pause", "--reason", "second"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("control.lock") && stderr.contains("rm '"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "said at once, not after the contention retries"
+    );
+    assert_eq!(w.server_refs(), before, "nothing written");
+    let doctor = String::from_utf8_lossy(&c.run(&["doctor"]).stdout).into_owned();
+    assert!(
+        doctor.contains("ref locks left by a killed git process"),
+        "{doctor}"
+    );
+}
+
+/// Low: a receipt sits on the head it names, once per merge.
+#[test]
+fn a_second_or_misplaced_receipt_is_refused() {
+    let (w, c) = guarded("");
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let receipt = |head: &str, merge: &str| {
+        format!(
+            r#"{{"branch":"feature/a","head_sha":"{head}","merge_sha":"{merge}","verified_sha":"{merge}","requested_at":null,"merged_at":"2026-12-01T00:00:00Z","verified_at":"2026-12-01T00:00:00Z"}}"#
+        )
+    };
+    let notes = "refs/notes/deploybot/receipts";
+    let append = |sha: &str, line: &str| {
+        c.git(&[
+            "notes",
+            "--ref=deploybot/receipts",
+            "append",
+            "-m",
+            line,
+            sha,
+        ]);
+    };
+    let other = "1".repeat(40);
+    append(&main, &receipt(&other, &main));
+    w.assert_refused(
+        &c,
+        &["push", "origin", notes],
+        &[],
+        "a receipt goes on the head it names",
+    );
+    c.git(&["update-ref", "-d", notes]);
+    append(&main, &receipt(&main, &main));
+    c.assert_git_ok(&["push", "origin", notes], &[]);
+    append(&main, &receipt(&main, &main));
+    w.assert_refused(&c, &["push", "origin", notes], &[], "a second receipt");
+}
+
+/// Low: `react` counts a landed candidate's entries once.
+#[test]
+fn react_says_merged_two_for_two_entries() {
+    let w = World::with_policy(
+        "[queue]\nlanding = \"tested\"\nspeculation_depth = 1\n\n[pipeline]\nci_failure_grace_seconds = 0\n",
+    );
+    let dev = w.clone_as("dev");
+    dev.push_green_request("feature/a", "a.txt");
+    dev.push_green_request("feature/b", "b.txt");
+    let built = dev.react();
+    let sha = built["built"][0]["sha"]
+        .as_str()
+        .expect("a candidate")
+        .to_string();
+    assert_eq!(
+        built["built"][0]["entries"].as_array().map(Vec::len),
+        Some(2)
+    );
+    dev.report_ci(&sha, "success");
+    let text = dev.ok(&["react"]);
+    assert!(text.contains(", merged 2"), "{text}");
+}
+
+/// Low: bidirectional controls in a branch name are refused where names
+/// come in, and escaped where a foreign record shows one.
+#[test]
+fn bidi_controls_in_branch_names_are_refused_and_never_printed_raw() {
+    let w = World::new();
+    let c = w.clone_as("alice");
+    let out = c.run(&["request", "feature/\u{202e}gpj.exe"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bidirectional"), "{stderr}");
+    assert!(!stderr.contains('\u{202e}'), "printed escaped: {stderr}");
+}
+
+/// Low: a ref name that is not UTF-8 is judged as the ref it is (here:
+/// unrelated, accepted; under the tool's namespace, refused), not a reason
+/// to refuse the whole push.
+#[test]
+fn a_ref_name_that_is_not_utf8_is_judged_alone() {
+    use std::os::unix::ffi::OsStrExt;
+    let (w, c) = guarded(ACTORS);
+    let push = |name: &[u8]| {
+        let mut spec = b"HEAD:".to_vec();
+        spec.extend_from_slice(name);
+        std::process::Command::new("git")
+            .current_dir(&c.path)
+            .env("HOME", w.home())
+            .args(["push", "origin"])
+            .arg(std::ffi::OsStr::from_bytes(&spec))
+            .output()
+            .expect("git runs")
+    };
+    let plain = push(b"refs/heads/caf\xe9");
+    assert!(
+        plain.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    let ours = push(b"refs/heads/deploybot/\xff");
+    assert!(!ours.status.success());
+    let stderr = String::from_utf8_lossy(&ours.stderr);
+    assert!(stderr.contains("deploybot's namespace"), "{stderr}");
+}
+
+/// Low: `pause --sha` with 40 hex digits that name no commit is bad input.
+#[test]
+fn pause_needs_a_sha_that_names_a_commit() {
+    let w = World::new();
+    let c = w.clone_as("alice");
+    let before = w.server_refs();
+    let out = c.run(&["pause", "--reason", "x", "--sha", &"ab".repeat(20)]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("names no commit"), "{stderr}");
+    assert_eq!(w.server_refs(), before);
+}
+
+/// Low: a ledger commit carrying a 20 MB extra file is refused.
+#[test]
+fn a_ledger_commit_with_a_huge_extra_file_is_refused() {
+    let (w, c) = guarded("");
+    c.ok(&["pause", "--reason", "x"]);
+    c.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/deploybot/control:refs/deploybot/control",
+    ]);
+    let big = c.path.join("big.bin");
+    std::fs::write(&big, vec![b'x'; 20 * 1024 * 1024]).expect("big file");
+    let big_blob = c.git(&["hash-object", "-w", big.to_str().expect("path")]);
+    let tip = c.git(&["rev-parse", "refs/deploybot/control"]);
+    let record = c.git(&["rev-parse", &format!("{tip}:record.json")]);
+    let tree = c.git_stdin(
+        &["mktree"],
+        &format!("100644 blob {big_blob}\tbig.bin\n100644 blob {record}\trecord.json\n"),
+    );
+    let commit = c.git(&["commit-tree", &tree, "-p", &tip, "-m", "pause: x"]);
+    w.assert_refused(
+        &c,
+        &[
+            "push",
+            "origin",
+            &format!("{commit}:refs/deploybot/control"),
+        ],
+        &[],
+        "big.bin",
+    );
+}
+
+/// Low: a policy that names actors and no identity variable is refused
+/// where it is read (it would refuse every push).
+#[test]
+fn actors_without_identity_variables_are_a_policy_error() {
+    let w = World::with_policy(&format!("{ACTORS}\n[hook]\nidentity_env = []\n"));
+    let c = w.clone_as("alice");
+    let out = c.run(&["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("identity_env"), "{stderr}");
+}
+
+/// Low: a ledger rewound on the server (past the hook) is said by status
+/// and doctor instead of being followed without a word.
+#[test]
+fn a_rewound_ledger_is_said_out_loud() {
+    let w = World::new();
+    let c = w.clone_as("alice");
+    c.ok(&["pause", "--reason", "one"]);
+    let first = w.server_ref("refs/deploybot/control").expect("ledger");
+    let (id, sha) = c.pause_ids();
+    c.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
+    assert!(c.status()["problems"].as_array().expect("list").is_empty());
+    c.ok(&["doctor"]);
+    w.server_git(&["update-ref", "refs/deploybot/control", &first]);
+    let s = c.status();
+    let problems = s["problems"].to_string();
+    assert!(problems.contains("was rewound"), "{s}");
+    let doctor = String::from_utf8_lossy(&c.run(&["doctor"]).stdout).into_owned();
+    assert!(doctor.contains("was rewound"), "{doctor}");
 }

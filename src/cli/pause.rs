@@ -3,7 +3,7 @@
 use super::{GlobalArgs, sha_syntax};
 use crate::cli::output::outln;
 use crate::error::CliResult;
-use crate::messages::short;
+use crate::messages::{self, short};
 use crate::ops::control::{PauseOutcome, pause};
 use crate::session::Session;
 use clap::Args;
@@ -30,6 +30,16 @@ pub fn run(global: &GlobalArgs, args: PauseArgs) -> CliResult {
     crate::ops::control::validate_reason(&args.reason)?;
     let session = Session::open(&global.session_options())?;
     let sha = super::session_sha(&session, "--sha", sha_arg.as_ref())?;
+    // A pause binds to a main: the sha must name a commit this clone has
+    // (after the fetch), or no unpause could ever resume it.
+    if let Some(oid) = sha
+        && !session.repo().is_commit(oid)?
+    {
+        let given = args.sha.as_deref().unwrap_or_default();
+        return Err(crate::error::CliError::usage(messages::unknown_sha(
+            "--sha", given,
+        )));
+    }
     let outcome = pause(&session, &args.reason, sha)?;
     if args.json {
         return super::render::print_json(&outcome);

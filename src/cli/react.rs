@@ -153,12 +153,12 @@ pub fn render_pass(pass: &ReactReport) -> String {
     match (&pass.base_sha, moved, pass.release) {
         // The headline names the new main: `main 1a2b3c4d5e6f → 9f8e7d6c5b4a, merged 2`.
         (Some(base), Some(new), _) => {
-            let landed: usize = pass.landed.iter().map(|c| c.entries.len()).sum();
+            // A landed candidate's entries are in `merged` already, one each.
             out.push_str(&format!(
                 " — main {} → {}, merged {}",
                 short(base),
                 short(new),
-                pass.merged.len() + landed
+                pass.merged.len()
             ));
             if pass.repair {
                 out.push_str(" (the repair)");

@@ -39,15 +39,25 @@ pub fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
 /// Replaces control characters with `\u{..}` escapes, so text that came from
 /// a record never drives a terminal.
 pub fn printable(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    let hidden = |c: char| c.is_control() || is_invisible_format(c);
+    if !text.chars().any(hidden) {
         return text.to_owned();
     }
     text.chars()
         .map(|c| match c {
-            c if c.is_control() => c.escape_unicode().to_string(),
+            c if hidden(c) => c.escape_unicode().to_string(),
             c => c.to_string(),
         })
         .collect()
+}
+
+/// Bidirectional controls and invisible format characters (U+061C, U+200B
+/// to U+200F, U+202A to U+202E, U+2060 to U+2069, U+FEFF): they reorder or
+/// hide what a terminal or a page shows, so a name can read as another.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 struct Strict {

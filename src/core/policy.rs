@@ -231,6 +231,12 @@ impl Policy {
 
     /// Checks the values serde cannot: `Err` is one line naming the key.
     fn validate(&self) -> Result<(), String> {
+        if self.names_actors() && self.hook.identity_env.is_empty() {
+            return Err(
+                "`hook.identity_env` is empty while the policy names actors: the server could never say who pushes, so it would refuse every push; list the variable your server sets (GL_USER, GITEA_PUSHER_NAME, GL_USERNAME, REMOTE_USER)"
+                    .to_owned(),
+            );
+        }
         let (queue, pipeline) = (&self.queue, &self.pipeline);
         validate_branch_name(&queue.base_branch)
             .map_err(|why| format!("`queue.base_branch` is not a valid branch name: {why}"))?;

@@ -446,6 +446,12 @@ pub fn validate_branch_name(name: &str) -> Result<(), String> {
     if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("it contains spaces or control characters".to_owned());
     }
+    if name.chars().any(crate::core::json::is_invisible_format) {
+        return Err(
+            "it contains bidirectional or invisible format characters (it could read as another name)"
+                .to_owned(),
+        );
+    }
     if let Some(c) = name.chars().find(|c| FORBIDDEN.contains(c)) {
         return Err(format!("it contains `{c}`"));
     }

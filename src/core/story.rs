@@ -371,10 +371,25 @@ impl Receipt {
 
 /// The receipts in a note's text (lines that are not receipts are skipped).
 pub fn receipts_in(text: &str) -> Vec<Receipt> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| Receipt::from_line(l).ok())
-        .collect()
+    receipts_on(text, None)
+}
+
+/// The receipts of a note on `head` (when given): one per merge, the first
+/// of each, and only those that name the head they sit on. The hook refuses
+/// the rest; readers skip them, so a duplicate never skews `stats`.
+pub fn receipts_on(text: &str, head: Option<&str>) -> Vec<Receipt> {
+    let mut out: Vec<Receipt> = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(receipt) = Receipt::from_line(line) else {
+            continue;
+        };
+        let misplaced = head.is_some_and(|h| receipt.head_sha != h);
+        if misplaced || out.iter().any(|r| r.merge_sha == receipt.merge_sha) {
+            continue;
+        }
+        out.push(receipt);
+    }
+    out
 }
 
 #[cfg(test)]

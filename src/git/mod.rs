@@ -2,6 +2,7 @@
 
 pub mod fold_cache;
 pub mod history;
+pub mod locks;
 pub mod merge;
 pub mod names;
 pub mod notes;
@@ -11,6 +12,7 @@ pub mod quarantine;
 pub mod refs;
 pub mod remote;
 pub mod revparse;
+pub mod seen;
 pub mod signing;
 pub mod store;
 

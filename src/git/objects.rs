@@ -124,6 +124,11 @@ impl Repo {
             }))
     }
 
+    /// The size in bytes of object `oid`, read from its header (not loaded).
+    pub fn object_size(&self, oid: ObjectId) -> Result<u64> {
+        Ok(self.gix().find_header(oid)?.size())
+    }
+
     /// True when the object exists in the object database.
     pub fn has_object(&self, oid: ObjectId) -> bool {
         self.gix().has_object(oid)

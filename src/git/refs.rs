@@ -106,6 +106,11 @@ impl Repo {
                     }
                 }
                 if err.is_conflict() || err.is_retryable() {
+                    let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+                    let dir = self.gix().common_dir().to_path_buf();
+                    if let Some(lock) = super::locks::stale_locks_of(&dir, &names).pop() {
+                        anyhow::bail!(super::store::WriteError::StaleLock(lock));
+                    }
                     return Ok(CasOutcome::Stale(err.to_string()));
                 }
                 Err(anyhow::anyhow!("cannot update refs: {err}"))

@@ -157,6 +157,14 @@ impl Repo {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let outcome = parse_push_porcelain(&stdout, &stderr, out.status.success());
+        // A lock the server names that a killed push left behind is never
+        // released by retrying: say so now (when its file can be seen).
+        if let Some(CasOutcome::Stale(_)) = &outcome
+            && let Some(lock) =
+                super::locks::named_lock(&stderr).and_then(|path| super::locks::stale(&path))
+        {
+            bail!(super::store::WriteError::StaleLock(lock));
+        }
         if let Some(outcome) = outcome {
             if outcome == CasOutcome::Applied {
                 let mirrors: Vec<(String, Option<_>)> = updates

@@ -35,6 +35,8 @@ pub enum WriteError {
     Rejected(Vec<String>),
     /// Contention did not settle within [`MAX_ATTEMPTS`].
     Contended(u32),
+    /// A ref lock file was left behind by a killed git process.
+    StaleLock(super::locks::StaleLock),
 }
 
 impl std::fmt::Display for WriteError {
@@ -43,6 +45,13 @@ impl std::fmt::Display for WriteError {
             WriteError::Rejected(lines) => {
                 write!(f, "the server refused the push: {}", lines.join(" | "))
             }
+            WriteError::StaleLock(lock) => write!(
+                f,
+                "{} has been locked for {} s by a git process that is gone (killed mid-update); if no git process is running there, remove it: rm '{}'",
+                lock.path.display(),
+                lock.age.as_secs(),
+                lock.path.display()
+            ),
             WriteError::Contended(n) => write!(
                 f,
                 "gave up after {n} attempts: other writers kept moving the same refs; retry in a moment"

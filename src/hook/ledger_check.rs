@@ -23,6 +23,39 @@ use serde_json::Value;
 
 /// Most commits one push may append to a ledger.
 pub const MAX_PUSHED_RECORDS: usize = 10_000;
+/// Most files a ledger commit's tree may hold (record.json, state.json and
+/// a few a newer writer may add).
+pub const MAX_LEDGER_FILES: usize = 8;
+/// Largest file besides record.json and state.json in a ledger commit.
+pub const MAX_EXTRA_FILE_BYTES: u64 = 64 * 1024;
+
+/// Why a ledger commit's tree is too big to be a ledger commit, if it is:
+/// every reader walks these trees, so their size is bounded like the record.
+fn tree_problem(repo: &Repo, tree: ObjectId) -> Result<Option<String>> {
+    let files = repo.changed_blobs(None, tree)?;
+    if files.len() > MAX_LEDGER_FILES {
+        return Ok(Some(format!(
+            "its tree holds {} files, more than {MAX_LEDGER_FILES}",
+            files.len()
+        )));
+    }
+    for file in files {
+        let bound = match file.path.as_str() {
+            RECORD_FILE => ledger::MAX_RECORD_BYTES as u64,
+            STATE_FILE => ledger::MAX_SNAPSHOT_BYTES as u64,
+            _ => MAX_EXTRA_FILE_BYTES,
+        };
+        let Some(blob) = file.new else { continue };
+        let size = repo.object_size(blob)?;
+        if size > bound {
+            return Ok(Some(format!(
+                "its file `{}` is {size} bytes, over {bound}",
+                crate::core::json::printable(&file.path)
+            )));
+        }
+    }
+    Ok(None)
+}
 
 /// A ledger the hook understands: who may write each record.
 pub trait HookLedger: LedgerKind {
@@ -171,6 +204,12 @@ pub fn check_ledger<K: HookLedger>(
     for (offset, pushed) in (1..).zip(chain.into_iter().rev()) {
         let commits = before.commits + offset;
         let commit_hex = pushed.commit.to_string();
+        if let Some(why) = tree_problem(repo, pushed.info.tree)? {
+            verdict
+                .problems
+                .push(messages::hook_bad_record(name, &commit_hex, &why));
+            return Ok(verdict);
+        }
         let (record, blob) = match read_record::<K>(repo, pushed.info.tree)? {
             Ok(found) => found,
             Err(why) => {

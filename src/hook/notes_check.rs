@@ -134,10 +134,20 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
                 .push(messages::hook_note_rewritten(name, &target));
             continue;
         };
+        if kind == NotesKind::Receipts
+            && let Err(why) = receipts_once_each(&old_text, &new_text)
+        {
+            verdict
+                .problems
+                .push(messages::hook_bad_note_line(name, &target, &why));
+            continue;
+        }
+        let mut receipts_seen = receipt_merges(&old_text);
         for line in added {
             let checked = match kind {
                 NotesKind::Recovery => check_recovery_line(&line),
-                NotesKind::Receipts => check_receipt_line(&line),
+                NotesKind::Receipts => check_receipt_line(&line)
+                    .and_then(|()| one_receipt_per_merge(&line, &target, &mut receipts_seen)),
                 NotesKind::Results => check_result_line(&line),
             };
             if let Err(why) = checked {
@@ -157,4 +167,52 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
             .push((Role::Certifier, "CI success results".to_string()));
     }
     Ok(verdict)
+}
+
+/// A merge with more receipts in `new` than in `old` beyond the first (a
+/// byte-identical copy adds no new line, so the set of lines cannot tell).
+fn receipts_once_each(old: &str, new: &str) -> Result<(), String> {
+    let (before, after) = (receipt_merges(old), receipt_merges(new));
+    for merge in &after {
+        let count = |list: &[String]| list.iter().filter(|m| *m == merge).count();
+        if count(&after) > count(&before).max(1) {
+            return Err(format!(
+                "is a second receipt for the merge {}",
+                crate::messages::short(merge)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `merge_sha` of each receipt already in a note.
+fn receipt_merges(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("merge_sha")?.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A receipt sits on the head it names, once per merge of that head: a
+/// second receipt (or one naming another head) would skew `stats`.
+fn one_receipt_per_merge(line: &str, target: &str, seen: &mut Vec<String>) -> Result<(), String> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("is not JSON: {e}"))?;
+    let field = |name: &str| value.get(name).and_then(|v| v.as_str()).unwrap_or_default();
+    if field("head_sha") != target {
+        return Err(format!(
+            "names head {} but sits on {}: a receipt goes on the head it names",
+            crate::messages::short(field("head_sha")),
+            crate::messages::short(target)
+        ));
+    }
+    let merge = field("merge_sha").to_owned();
+    if seen.contains(&merge) {
+        return Err(format!(
+            "is a second receipt for the merge {}",
+            crate::messages::short(&merge)
+        ));
+    }
+    seen.push(merge);
+    Ok(())
 }

@@ -4,6 +4,7 @@ use super::short;
 
 /// A branch name that is not valid.
 pub fn bad_branch(branch: &str, why: &str) -> String {
+    let branch = crate::core::json::printable(branch);
     format!("branch `{branch}` is not valid ({why}); give the branch's short name, e.g. feature/x")
 }
 

@@ -100,6 +100,11 @@ pub fn diagnose(ctx: DoctorContext) -> anyhow::Result<DoctorReport> {
         workdir.as_deref(),
         &ctx.binary,
     ));
+    let server = url
+        .as_deref()
+        .and_then(|u| local_server_path(u, workdir.as_deref()));
+    rows.push(locks_row(store.repo.common_dir(), server.as_deref()));
+    rows.push(rewound_row(&store, &ctx.remote)?);
     rows.push(refold_row::<ControlLedger>(&store, "control ledger")?);
     rows.push(refold_row::<QueueLedger>(&store, "queue ledger")?);
     let ok = rows.iter().all(|r| r.level != Level::Fail);
@@ -198,6 +203,69 @@ fn config_rows(repo: &Repo, remote: &str, has_remote: bool) -> anyhow::Result<Ve
         )
     });
     Ok(rows)
+}
+
+/// The ledgers only grow: one whose tip no longer contains the tip doctor
+/// saw last from this clone was rewound on the server.
+fn rewound_row(store: &Store, remote: &str) -> anyhow::Result<Row> {
+    let source = if store.is_remote() { remote } else { "local" };
+    let mut lines = Vec::new();
+    for ledger in [names::CONTROL, names::QUEUE] {
+        let tip = store.tip(ledger)?;
+        if let Some(r) = store.repo.check_rewound("doctor", source, ledger, tip)? {
+            let now = r.now.map(|n| n.to_string());
+            lines.push(crate::messages::ledger_rewound(
+                &r.ledger,
+                &r.seen.to_string(),
+                now.as_deref(),
+            ));
+        }
+    }
+    Ok(if lines.is_empty() {
+        row(
+            "ledger history",
+            Level::Ok,
+            "the ledgers only grew since the last look",
+            None,
+        )
+    } else {
+        row(
+            "ledger history",
+            Level::Fail,
+            lines.join("; "),
+            Some("find who rewound them on the server; the records they held are gone from the state".into()),
+        )
+    })
+}
+
+/// Ref lock files a killed git process left in this clone (or in the
+/// server, when it is a directory here): every write touching them fails.
+fn locks_row(git_dir: &Path, server: Option<&Path>) -> Row {
+    let mut stale = crate::git::locks::stale_locks_in(git_dir);
+    if let Some(server) = server {
+        stale.extend(crate::git::locks::stale_locks_in(server));
+    }
+    match stale.first() {
+        None => row("locks", Level::Ok, "no ref lock left behind", None),
+        Some(lock) => {
+            let list: Vec<String> = stale
+                .iter()
+                .map(|l| format!("{} ({} s old)", l.path.display(), l.age.as_secs()))
+                .collect();
+            row(
+                "locks",
+                Level::Fail,
+                format!(
+                    "ref locks left by a killed git process: {}",
+                    list.join(", ")
+                ),
+                Some(format!(
+                    "if no git process is running there, remove them (rm '{}')",
+                    lock.path.display()
+                )),
+            )
+        }
+    }
 }
 
 /// The policy row(s); returns the policy in force when it parses.

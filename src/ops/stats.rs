@@ -197,23 +197,18 @@ impl Reader {
         Ok(records)
     }
 
-    /// Receipts: merge sha → the earliest `verified_at` any receipt line gives it.
+    /// Receipts: merge sha → the earliest `verified_at` a receipt gives it,
+    /// read as every reader reads them ([`crate::core::story::receipts_on`]:
+    /// on the head they name, once per merge).
     fn receipts(&self, tip: Option<ObjectId>) -> Result<HashMap<String, UnixSeconds>> {
         let mut receipts: HashMap<String, UnixSeconds> = HashMap::new();
-        for blobs in self.notes_map(tip)?.values() {
+        for (head, blobs) in self.notes_map(tip)? {
             for blob in blobs {
-                let bytes = self.blob(*blob)?;
-                for line in String::from_utf8_lossy(&bytes).lines() {
-                    let Ok(value) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
-                        continue;
-                    };
-                    let merge = value.get("merge_sha").and_then(|v| v.as_str());
-                    let at = value
-                        .get("verified_at")
-                        .and_then(|v| v.as_str())
-                        .and_then(parse_rfc3339);
-                    if let (Some(merge), Some(at)) = (merge, at) {
-                        let slot = receipts.entry(merge.to_owned()).or_insert(at);
+                let bytes = self.blob(blob)?;
+                let text = String::from_utf8_lossy(&bytes);
+                for receipt in crate::core::story::receipts_on(&text, Some(&head.to_string())) {
+                    if let Some(at) = parse_rfc3339(&receipt.verified_at) {
+                        let slot = receipts.entry(receipt.merge_sha).or_insert(at);
                         *slot = (*slot).min(at);
                     }
                 }

@@ -119,6 +119,28 @@ pub fn next_steps(report: &StatusReport, policy: &crate::core::policy::Policy) -
         .collect()
 }
 
+/// One line per ledger rewound since `reader` last looked from this clone.
+pub fn rewound_ledgers(session: &Session, reader: &str) -> CliResult<Vec<String>> {
+    let store = &session.store;
+    let source = match &store.sync {
+        crate::git::store::Sync::Remote(name) => name.as_str(),
+        crate::git::store::Sync::Local => "local",
+    };
+    let mut lines = Vec::new();
+    for ledger in [names::CONTROL, names::QUEUE] {
+        let tip = store.tip(ledger)?;
+        if let Some(r) = store.repo.check_rewound(reader, source, ledger, tip)? {
+            let now = r.now.map(|n| n.to_string());
+            lines.push(messages::ledger_rewound(
+                &r.ledger,
+                &r.seen.to_string(),
+                now.as_deref(),
+            ));
+        }
+    }
+    Ok(lines)
+}
+
 /// Gathers the report from the session's fresh state.
 pub fn gather(session: &Session) -> CliResult<StatusReport> {
     let store = &session.store;
@@ -186,6 +208,7 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     };
     let mut problems = control.problems;
     problems.extend(queue.problems);
+    problems.extend(rewound_ledgers(session, "status")?);
     let policy = &session.policy;
     let plan = match (base, &judgement) {
         (Some(sha), Some(judged)) => {

@@ -5,7 +5,7 @@
 use crate::core::next;
 use crate::core::queue::{QueueAction, QueueRecord, validate_branch_name};
 use crate::core::results::ResultStatus;
-use crate::core::story::{self, ReleaseFacts, StoryEvent, receipts_in};
+use crate::core::story::{self, ReleaseFacts, StoryEvent};
 use crate::error::{CliError, CliResult};
 use crate::git::store::Store;
 use crate::git::{ObjectId, names};
@@ -108,7 +108,7 @@ fn release_facts(
             let text = store
                 .repo
                 .read_note(store.tip(names::NOTES_RECEIPTS)?, &head)?;
-            verified_at = receipts_in(&text)
+            verified_at = story::receipts_on(&text, Some(&head.to_string()))
                 .into_iter()
                 .find(|r| r.merge_sha == merge_hex)
                 .map(|r| r.verified_at);

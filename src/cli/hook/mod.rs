@@ -47,9 +47,13 @@ pub fn hook_git_dir() -> std::path::PathBuf {
 /// Reads all of stdin.
 pub fn read_stdin() -> CliResult<String> {
     use std::io::Read;
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     std::io::stdin()
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .map_err(|e| crate::error::CliError::usage(format!("cannot read the hook input: {e}")))?;
-    Ok(text)
+    // A ref name need not be UTF-8: each is judged by the name it reads as
+    // (bytes that are not UTF-8 read as U+FFFD), so a name no rule governs
+    // passes and one in a governed namespace is judged there, instead of the
+    // whole push failing to parse.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
