@@ -108,6 +108,18 @@ pub fn human_age(seconds: u64) -> String {
     }
 }
 
+/// A ledger whose tip no longer contains the tip this clone saw last.
+pub fn ledger_rewound(ledger: &str, seen: &str, now: Option<&str>) -> String {
+    let now = now.map_or("gone".to_string(), |n| {
+        format!("now at {}", super::short(n))
+    });
+    format!(
+        "{ledger} was rewound: it was at {} and is {now}, which does not contain it; records were removed on the server (an admin past the hook?): compare `git log {}` with the ledger before trusting the state",
+        super::short(seen),
+        super::short(seen)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,16 +140,4 @@ mod tests {
         assert_eq!(human_age(7_800), "2h 10m");
         assert_eq!(human_age(273_600), "3d 4h");
     }
-}
-
-/// A ledger whose tip no longer contains the tip this clone saw last.
-pub fn ledger_rewound(ledger: &str, seen: &str, now: Option<&str>) -> String {
-    let now = now.map_or("gone".to_string(), |n| {
-        format!("now at {}", super::short(n))
-    });
-    format!(
-        "{ledger} was rewound: it was at {} and is {now}, which does not contain it; records were removed on the server (an admin past the hook?): compare `git log {}` with the ledger before trusting the state",
-        super::short(seen),
-        super::short(seen)
-    )
 }
