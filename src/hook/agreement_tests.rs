@@ -273,3 +273,100 @@ fn the_generators_reach_both_verdicts() {
     assert!(hook_record::<ControlLedger>(&duplicate).is_err());
     assert!(reader_record::<ControlLedger>(&duplicate, commit()).is_err());
 }
+
+/// One coordinator list spelled one of the ways TOML allows.
+fn spelled_coordinators(names: &[String], how: u8) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    let literal: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    match how % 6 {
+        0 => format!("[queue]\ncoordinator_actors = [{}]\n", quoted.join(", ")),
+        1 => format!(
+            "[queue]\ncoordinator_actors = [\n  {},\n]\n",
+            quoted.join(",\n  ")
+        ),
+        2 => format!("queue.coordinator_actors = [{}]\n", literal.join(",")),
+        3 => format!(
+            "queue = {{ coordinator_actors = [{}] }}\n",
+            quoted.join(", ")
+        ),
+        4 => format!(
+            "[queue]\n\"coordinator_actors\" = [{}]\n",
+            quoted.join(", ")
+        ),
+        _ => format!(
+            "# a comment\n[queue]\n  coordinator_actors   =   [ {} ]   # trailing\n",
+            quoted.join(" , ")
+        ),
+    }
+}
+
+proptest! {
+    /// Policies: however TOML spells the coordinator list, the policy readers
+    /// parse and the hook's lenient reading of a broken file find the same
+    /// names; broken elsewhere, the lenient reading finds them or fails
+    /// closed (None), never another list.
+    #[test]
+    fn every_spelling_of_the_coordinators_reads_the_same(
+        names in prop::collection::vec("[a-z]{1,8}", 1..4),
+        how in 0..6u8,
+        broken in any::<bool>(),
+    ) {
+        let text = spelled_coordinators(&names, how);
+        if let Ok(policy) = crate::core::policy::parse_policy(&text, "p") {
+            prop_assert_eq!(&policy.queue.coordinator_actors, &names);
+        }
+        let lenient = super::authority::lenient_coordinators(&text);
+        prop_assert_eq!(lenient.as_ref(), Some(&names), "{}", text);
+        if broken {
+            let text = format!("{text}\n[queue.typo\n");
+            let lenient = super::authority::lenient_coordinators(&text);
+            prop_assert!(lenient.is_none() || lenient.as_ref() == Some(&names), "{text}: {lenient:?}");
+        }
+    }
+
+    /// Ref names: every spelling of the tool's namespaces (any letter case,
+    /// bytes that are not UTF-8 read lossily) is governed, never unrelated.
+    #[test]
+    fn every_name_in_the_tools_namespaces_is_governed(
+        space in prop::sample::select(vec!["refs/heads/deploybot", "refs/deploybot", "refs/notes/deploybot", "refs/heads/deploybot/try", "refs/heads/deploybot/repair"]),
+        flips in prop::collection::vec(any::<bool>(), 32),
+        rest in prop::option::of(prop::collection::vec(any::<u8>(), 1..6)),
+    ) {
+        let cased: String = space
+            .chars()
+            .zip(flips.iter().cycle())
+            .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+            .collect();
+        let mut bytes = cased.into_bytes();
+        if let Some(rest) = rest {
+            bytes.push(b'/');
+            bytes.extend(rest.into_iter().filter(|b| *b != b'\n' && *b != 0));
+        }
+        let name = String::from_utf8_lossy(&bytes).into_owned();
+        let kind = super::rules::classify_ref(&name, "refs/heads/main", "deploybot/repair");
+        prop_assert!(kind.is_governed(), "{name:?} is {kind:?}");
+    }
+
+    /// Dates: whatever `at` a result line carries (offsets, fractions, far
+    /// futures, garbage), the hook refuses exactly what readers skip as no
+    /// evidence yet, against the same clock.
+    #[test]
+    fn the_hook_and_the_readers_agree_on_time(
+        offset in -100_000i64..100_000,
+        style in 0..4u8,
+        now in 1_700_000_000i64..1_900_000_000,
+    ) {
+        let at_seconds = now + offset;
+        let base = crate::core::time::format_rfc3339(at_seconds);
+        let at = match style {
+            0 => base,
+            1 => base.replace('Z', ".999Z"),
+            2 => crate::core::time::format_rfc3339(at_seconds + 3600).replace('Z', "+01:00"),
+            _ => "not a time".to_owned(),
+        };
+        let hook_refuses = super::rules::not_ahead_of(&at, now).is_err();
+        let reader_skips = crate::core::time::parse_rfc3339(&at)
+            .is_some_and(|t| crate::core::time::ahead_of(t, now));
+        prop_assert_eq!(hook_refuses, reader_skips, "{}", at);
+    }
+}

@@ -179,7 +179,12 @@ pub fn check_result_line(line: &str) -> Result<(), String> {
 /// clock is refused, so no record or result outranks later ones by a
 /// clock that ran ahead. Readers skip the same (`core::release`).
 pub fn not_ahead_of_the_server(at: &str) -> Result<(), String> {
-    let now = crate::ops::now_seconds();
+    not_ahead_of(at, crate::ops::now_seconds())
+}
+
+/// [`not_ahead_of_the_server`] against a given clock (readers skip exactly
+/// what this refuses: [`crate::core::time::ahead_of`] on the same parse).
+pub fn not_ahead_of(at: &str, now: i64) -> Result<(), String> {
     match parse_rfc3339(at) {
         Some(seconds) if crate::core::time::ahead_of(seconds, now) => Err(format!(
             "`at` {at} is ahead of the server's clock ({}) by more than {} s; fix the writer's clock",
