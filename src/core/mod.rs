@@ -6,6 +6,7 @@ pub mod hash;
 pub mod json;
 pub mod judgement;
 pub mod next;
+pub mod pass;
 pub mod policy;
 pub mod queue;
 pub mod react;

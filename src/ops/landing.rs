@@ -2,8 +2,8 @@
 //! conflict, or a policy that would not parse, blocks the entry), the pending
 //! CI lines a dispatching pass adds, and the dispatch command.
 
+use super::outcome::{BlockedView, MergedView, ReactReport};
 use super::queue::record;
-use super::react::{BlockedView, MergedView, ReactReport};
 use crate::core::policy::MergeMethod;
 use crate::core::queue::{EntryView, QueueAction, QueueRecord};
 use crate::core::results::{ResultRecord, ResultStatus};
@@ -17,7 +17,7 @@ use crate::session::Session;
 /// Merges `branches` (FIFO) one on top of the other in memory, starting at
 /// `base`; a conflicting entry is blocked (naming the commit it conflicts
 /// with) and the rest go on. Returns the new tip and the queue records.
-pub(super) fn merge_batch(
+pub(crate) fn merge_batch(
     session: &Session,
     store: &Store,
     base: ObjectId,
@@ -55,7 +55,7 @@ pub(super) fn merge_batch(
 }
 
 /// Records a block of `view`'s entry with `reason` and reports it.
-pub(super) fn block_entry(
+pub(crate) fn block_entry(
     session: &Session,
     view: &EntryView,
     reason: String,
@@ -73,7 +73,7 @@ pub(super) fn block_entry(
 }
 
 /// One entry merged onto a tip, or the paths it conflicts on.
-pub(super) enum Merged {
+pub(crate) enum Merged {
     /// The new tip (the tip itself when the head was already in it).
     Into(ObjectId),
     /// The entry cannot land on this tip: why (a conflict naming the tip it
@@ -82,7 +82,7 @@ pub(super) enum Merged {
 }
 
 /// Merges `head` onto `tip` in memory as `queue.merge_method` says.
-pub(super) fn merge_one(
+pub(crate) fn merge_one(
     session: &Session,
     store: &Store,
     tip: ObjectId,
@@ -119,7 +119,7 @@ pub(super) fn merge_one(
 }
 
 /// The notes update adding a `pending` line per CI check on `sha`, so runners find it.
-pub(super) fn pending_ci_update(
+pub(crate) fn pending_ci_update(
     session: &Session,
     store: &Store,
     sha: ObjectId,
@@ -147,7 +147,7 @@ pub(super) fn pending_ci_update(
 }
 
 /// Runs `pipeline.ci_dispatch_command` with the new base sha; its failure is a warning.
-pub(super) fn run_dispatch_command(session: &Session, report: &ReactReport) {
+pub(crate) fn run_dispatch_command(session: &Session, report: &ReactReport) {
     let command = session.policy.pipeline.ci_dispatch_command.trim();
     let Some(sha) = &report.new_base_sha else {
         return;

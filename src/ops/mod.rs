@@ -10,6 +10,7 @@ pub mod integrity;
 pub mod judgement;
 pub mod landing;
 pub mod limits;
+pub mod outcome;
 pub mod policy;
 pub mod queue;
 pub mod react;

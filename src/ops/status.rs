@@ -56,7 +56,7 @@ pub struct StatusReport {
     /// Where the next `react` moves `refs/deploybot/verified` (null: nowhere).
     pub watermark_next: Option<String>,
     /// Tested landing: the candidates under test, bottom (built on main) first.
-    pub candidates: Vec<super::train::CandidateView>,
+    pub candidates: Vec<super::outcome::CandidateView>,
     /// The current pause can be resumed with `unpause --sha <control.main_sha>`
     /// (bound to the tip, or a controller pause on an older main still in its history).
     #[serde(skip)]
@@ -194,7 +194,7 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     super::train::overlay_testing(&mut entries, &train, &queue.state);
     let candidates = train
         .iter()
-        .map(|(c, ci)| super::train::view_of(c, ci))
+        .map(|(c, ci)| super::outcome::view_of(c, ci))
         .collect();
     let repair = match base {
         Some(sha) => {
