@@ -222,28 +222,114 @@ pub struct TrainPlan {
     pub build: Vec<Vec<String>>,
 }
 
-/// Plans one pass of tested landing.
+/// Plans one pass of tested landing, in three phases: walk the train bottom
+/// up ([`walk`]: what stays, what is discarded, blocked or retried), land
+/// the passed candidates from the bottom, then build on top ([`builds`]).
 pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
-    let mut plan = TrainPlan::default();
-    let ready = |branch: &str, head: &str| {
-        inputs
-            .entries
-            .iter()
-            .any(|e| e.branch == branch && e.head_sha == head && e.state == EntryState::Queued)
+    let walked = walk(inputs);
+    let mut plan = TrainPlan {
+        discard: walked.discard.clone(),
+        block: walked.block.clone(),
+        ..TrainPlan::default()
     };
-    // Walk the train bottom up: keep what still stands, find the first break.
+    if inputs.may_land {
+        plan.land = passed_from_the_bottom(inputs, &walked.kept);
+    }
+    if inputs.may_build && !walked.waiting_on_failure {
+        plan.build = builds(inputs, &walked, plan.land.len());
+    }
+    plan
+}
+
+/// What walking the train bottom up found.
+struct Walk<'a> {
+    /// Candidates that still stand, bottom first.
+    kept: Vec<&'a Candidate>,
+    /// Candidates leaving the train.
+    discard: Vec<Discard>,
+    /// Entries whose retries are spent.
+    block: Vec<(String, String, String)>,
+    /// The entries of a failed batch, to bisect.
+    bisect: Option<Vec<String>>,
+    /// A failure above a candidate still under test: wait, build nothing.
+    waiting_on_failure: bool,
+    /// Entries that failed alone and are retried after the others.
+    retry_now: Vec<String>,
+    /// Entries of candidates failing in this pass (they explain suspects).
+    failed_now: Vec<String>,
+}
+
+/// True when `branch` at `head` is a ready (queued) entry.
+fn ready(inputs: &TrainInputs, branch: &str, head: &str) -> bool {
+    inputs
+        .entries
+        .iter()
+        .any(|e| e.branch == branch && e.head_sha == head && e.state == EntryState::Queued)
+}
+
+/// True when the candidate `id` passed CI.
+fn passed(inputs: &TrainInputs, id: &str) -> bool {
+    inputs
+        .candidates
+        .iter()
+        .any(|(c, ci)| c.candidate_id == id && *ci == CandidateCi::Passed)
+}
+
+/// Why `candidate` is stale (built on another base, an entry no longer
+/// ready, or foreign to a recovery), if it is.
+fn stale_reason(
+    inputs: &TrainInputs,
+    candidate: &Candidate,
+    expected_base: &str,
+    on_main: bool,
+) -> Option<String> {
+    let foreign_to_recovery = inputs
+        .only
+        .is_some_and(|only| candidate.entries.iter().any(|e| e.branch != only));
+    if foreign_to_recovery {
+        return Some("stale: a recovery owns main; only the elected repair is built".to_owned());
+    }
+    if candidate.base_sha != expected_base {
+        let short_base = &expected_base[..expected_base.len().min(12)];
+        return Some(format!(
+            "stale: built on {} but {} is now {short_base}",
+            &candidate.base_sha[..12],
+            if on_main {
+                "main"
+            } else {
+                "the candidate below"
+            }
+        ));
+    }
+    candidate
+        .entries
+        .iter()
+        .find(|e| !ready(inputs, &e.branch, &e.head_sha))
+        .map(|e| {
+            format!(
+                "stale: `{}` is no longer ready at {} (cancelled, blocked or requested again)",
+                e.branch,
+                &e.head_sha[..12]
+            )
+        })
+}
+
+/// Walks the train bottom up: keep what still stands, find the first break.
+fn walk<'a>(inputs: &'a TrainInputs) -> Walk<'a> {
+    let mut w = Walk {
+        kept: Vec::new(),
+        discard: Vec::new(),
+        block: Vec::new(),
+        bisect: None,
+        waiting_on_failure: false,
+        retry_now: Vec::new(),
+        failed_now: Vec::new(),
+    };
     let mut expected_base = inputs.base_sha.to_owned();
-    let mut kept: Vec<&Candidate> = Vec::new();
-    let mut bisect: Option<Vec<String>> = None;
     let mut broken = false;
-    let mut waiting_on_failure = false;
-    let mut retry_now: Vec<String> = Vec::new();
-    // Entries of candidates failing in this pass: the suspect groups they
-    // overlap are explained (the fold forgets them once this pass is written).
-    let mut failed_now: Vec<String> = Vec::new();
     for (candidate, ci) in inputs.candidates {
         if broken {
-            plan.discard.push(Discard {
+            w.discard.push(Discard {
                 candidate_id: candidate.candidate_id.clone(),
                 reason: "discarded with the candidate below it; its entries go back to the queue"
                     .to_owned(),
@@ -251,37 +337,8 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
             });
             continue;
         }
-        let short_base = &expected_base[..expected_base.len().min(12)];
-        let stale_entry = candidate
-            .entries
-            .iter()
-            .find(|e| !ready(&e.branch, &e.head_sha));
-        let foreign_to_recovery = inputs
-            .only
-            .is_some_and(|only| candidate.entries.iter().any(|e| e.branch != only));
-        let stale = if foreign_to_recovery {
-            Some("stale: a recovery owns main; only the elected repair is built".to_owned())
-        } else if candidate.base_sha != expected_base {
-            Some(format!(
-                "stale: built on {} but {} is now {short_base}",
-                &candidate.base_sha[..12],
-                if kept.is_empty() {
-                    "main"
-                } else {
-                    "the candidate below"
-                }
-            ))
-        } else {
-            stale_entry.map(|e| {
-                format!(
-                    "stale: `{}` is no longer ready at {} (cancelled, blocked or requested again)",
-                    e.branch,
-                    &e.head_sha[..12]
-                )
-            })
-        };
-        if let Some(reason) = stale {
-            plan.discard.push(Discard {
+        if let Some(reason) = stale_reason(inputs, candidate, &expected_base, w.kept.is_empty()) {
+            w.discard.push(Discard {
                 candidate_id: candidate.candidate_id.clone(),
                 reason,
                 failed: false,
@@ -292,81 +349,79 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
         // A failure above a candidate still under test proves nothing yet: the
         // culprit may be below it. Wait (and build nothing on top) until every
         // candidate below has passed.
-        let below_passed = kept.iter().all(|k| {
-            inputs
-                .candidates
-                .iter()
-                .any(|(c, ci)| c.candidate_id == k.candidate_id && *ci == CandidateCi::Passed)
-        });
-        if matches!(ci, CandidateCi::Failed { .. }) && !below_passed {
-            waiting_on_failure = true;
-            expected_base = candidate.sha.clone();
-            kept.push(candidate);
-            continue;
-        }
-        if let CandidateCi::Failed { check, url } = ci {
-            let url = url
-                .as_deref()
-                .map(|u| format!(" ({u})"))
-                .unwrap_or_default();
-            let why = format!(
-                "failed {check} in candidate {}{url}",
-                candidate.candidate_id
-            );
-            plan.discard.push(Discard {
-                candidate_id: candidate.candidate_id.clone(),
-                reason: why.clone(),
-                failed: true,
-            });
-            failed_now.extend(
-                candidate
-                    .entries
-                    .iter()
-                    .map(|e| failure_key(&e.branch, &e.head_sha)),
-            );
+        let below_passed = w.kept.iter().all(|k| passed(inputs, &k.candidate_id));
+        if let (CandidateCi::Failed { check, url }, true) = (ci, below_passed) {
+            failed(inputs, candidate, check, url.as_deref(), &mut w);
             broken = true;
-            let branches: Vec<String> =
-                candidate.entries.iter().map(|e| e.branch.clone()).collect();
-            if branches.len() > 1 {
-                bisect = Some(branches);
-            } else {
-                let e = &candidate.entries[0];
-                let failed_before = inputs
-                    .failures
-                    .get(&failure_key(&e.branch, &e.head_sha))
-                    .copied()
-                    .unwrap_or(0);
-                if failed_before < inputs.max_retries {
-                    // Retried after the entries that have not failed (below):
-                    // a likely culprit must not hold innocent entries back.
-                    retry_now.push(e.branch.clone());
-                } else {
-                    plan.block.push((e.branch.clone(), e.head_sha.clone(), why));
-                }
-            }
             continue;
         }
+        w.waiting_on_failure |= matches!(ci, CandidateCi::Failed { .. });
         expected_base = candidate.sha.clone();
-        kept.push(candidate);
+        w.kept.push(candidate);
     }
-    // Land the passed candidates from the bottom, consecutively.
-    if inputs.may_land {
-        for candidate in &kept {
-            let passed = inputs.candidates.iter().any(|(c, ci)| {
-                c.candidate_id == candidate.candidate_id && *ci == CandidateCi::Passed
-            });
-            if !passed {
-                break;
-            }
-            plan.land.push(candidate.candidate_id.clone());
-        }
+    w
+}
+
+/// A candidate whose CI failed: discarded; a batch is bisected, a single
+/// entry retried (after the others) or, its retries spent, blocked.
+fn failed(
+    inputs: &TrainInputs,
+    candidate: &Candidate,
+    check: &str,
+    url: Option<&str>,
+    w: &mut Walk,
+) {
+    let url = url.map(|u| format!(" ({u})")).unwrap_or_default();
+    let why = format!(
+        "failed {check} in candidate {}{url}",
+        candidate.candidate_id
+    );
+    w.discard.push(Discard {
+        candidate_id: candidate.candidate_id.clone(),
+        reason: why.clone(),
+        failed: true,
+    });
+    w.failed_now.extend(
+        candidate
+            .entries
+            .iter()
+            .map(|e| failure_key(&e.branch, &e.head_sha)),
+    );
+    if candidate.entries.len() > 1 {
+        w.bisect = Some(candidate.entries.iter().map(|e| e.branch.clone()).collect());
+        return;
     }
-    if !inputs.may_build || waiting_on_failure {
-        return plan;
+    let e = &candidate.entries[0];
+    let failed_before = inputs
+        .failures
+        .get(&failure_key(&e.branch, &e.head_sha))
+        .copied()
+        .unwrap_or(0);
+    if failed_before < inputs.max_retries {
+        // Retried after the entries that have not failed (below): a likely
+        // culprit must not hold innocent entries back.
+        w.retry_now.push(e.branch.clone());
+    } else {
+        w.block.push((e.branch.clone(), e.head_sha.clone(), why));
     }
-    // Build: first what a failure asked to rebuild, then ready entries, FIFO.
-    let mut live = kept.len() - plan.land.len();
-    let mut taken: Vec<String> = kept
+}
+
+/// The passed candidates from the bottom, consecutively.
+fn passed_from_the_bottom(inputs: &TrainInputs, kept: &[&Candidate]) -> Vec<String> {
+    kept.iter()
+        .take_while(|c| passed(inputs, &c.candidate_id))
+        .map(|c| c.candidate_id.clone())
+        .collect()
+}
+
+/// What to build on top of the kept train: first what a failure asked to
+/// rebuild (the bisected pieces), then ready entries in request order
+/// spread over the free places, then the entries tested alone.
+fn builds(inputs: &TrainInputs, w: &Walk, landed: usize) -> Vec<Vec<String>> {
+    let mut build = Vec::new();
+    let mut live = w.kept.len() - landed;
+    let mut taken: Vec<String> = w
+        .kept
         .iter()
         .flat_map(|c| c.entries.iter().map(|e| e.branch.clone()))
         .collect();
@@ -374,7 +429,8 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     // before (a retry), or when it is the one entry of a failed batch left
     // out of the train, the others under test or landed (a failure in this
     // pass explains the batch: it is suspected no more).
-    let in_train: Vec<String> = kept
+    let in_train: Vec<String> = w
+        .kept
         .iter()
         .flat_map(|c| &c.entries)
         .map(|e| failure_key(&e.branch, &e.head_sha))
@@ -386,21 +442,58 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
                 inputs.suspects,
                 &key,
                 |k| in_train.iter().any(|t| t == k),
-                |k| failed_now.iter().any(|f| f == k),
+                |k| w.failed_now.iter().any(|f| f == k),
             )
             .is_some()
     };
-    // A failed batch is bisected: split in halves, and the halves split again
-    // while the train has room, laid out as one stack (first piece lowest),
-    // so one CI round finds the culprit wherever the room allows.
+    let mut retry_now = w.retry_now.clone();
+    for group in rebuild_groups(inputs, w, live, &taken, &solo, &mut retry_now) {
+        if live >= inputs.depth {
+            break;
+        }
+        taken.extend(group.iter().cloned());
+        build.push(group);
+        live += 1;
+    }
+    let (retries, mut pending) = pending_entries(inputs, w, &taken, &solo, &retry_now);
+    while live < inputs.depth && !pending.is_empty() {
+        let n = pending
+            .len()
+            .div_ceil(inputs.depth - live)
+            .clamp(1, inputs.max_batch.max(1));
+        build.push(pending.drain(..n).collect());
+        live += 1;
+    }
+    for retry in retries {
+        if live >= inputs.depth {
+            break;
+        }
+        build.push(vec![retry]);
+        live += 1;
+    }
+    build
+}
+
+/// A failed batch is bisected: split in halves, and the halves split again
+/// while the train has room, laid out as one stack (first piece lowest), so
+/// one CI round finds the culprit wherever the room allows. The top piece
+/// is left out (tested last, alone) when it is one entry and other entries
+/// wait: they are built on the pieces below it in this same round.
+fn rebuild_groups(
+    inputs: &TrainInputs,
+    w: &Walk,
+    live: usize,
+    taken: &[String],
+    solo: &dyn Fn(&EntryView) -> bool,
+    retry_now: &mut Vec<String>,
+) -> Vec<Vec<String>> {
     let room = inputs.depth.saturating_sub(live).max(2);
-    let mut rebuild_first = bisect.map(|b| halves(b, room)).unwrap_or_default();
-    let bisected = rebuild_first.concat();
-    // Leave the top piece out when it is one entry and other entries wait:
-    // they are built on the pieces below it in this same round, and it goes
-    // last, alone. If it is the culprit, the round that tests the pieces
-    // lands the entries behind them too; if the culprit is below it, that
-    // piece fails and everything above it is rebuilt in request order.
+    let mut pieces = w
+        .bisect
+        .clone()
+        .map(|b| halves(b, room))
+        .unwrap_or_default();
+    let bisected = pieces.concat();
     let others_wait = inputs.only.is_none()
         && inputs.entries.iter().any(|e| {
             e.state == EntryState::Queued
@@ -408,62 +501,49 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
                 && !taken.contains(&e.branch)
                 && !solo(e)
         });
-    if others_wait && rebuild_first.len() >= 2 && rebuild_first.last().is_some_and(|p| p.len() == 1)
-    {
-        retry_now.extend(rebuild_first.pop().unwrap_or_default());
+    if others_wait && pieces.len() >= 2 && pieces.last().is_some_and(|p| p.len() == 1) {
+        retry_now.extend(pieces.pop().unwrap_or_default());
     }
-    for group in rebuild_first {
-        let group: Vec<String> = group
-            .into_iter()
-            .filter(|b| inputs.only.is_none_or(|only| only == b))
-            .filter(|b| {
-                inputs
-                    .entries
-                    .iter()
-                    .any(|e| &e.branch == b && e.state == EntryState::Queued)
-            })
-            .collect();
-        if group.is_empty() || live >= inputs.depth {
-            continue;
-        }
-        taken.extend(group.iter().cloned());
-        plan.build.push(group);
-        live += 1;
-    }
-    let blocked: Vec<&str> = plan.block.iter().map(|(b, _, _)| b.as_str()).collect();
-    let pending: Vec<String> = inputs
+    pieces
+        .into_iter()
+        .map(|group| {
+            group
+                .into_iter()
+                .filter(|b| inputs.only.is_none_or(|only| only == b))
+                .filter(|b| {
+                    inputs
+                        .entries
+                        .iter()
+                        .any(|e| &e.branch == b && e.state == EntryState::Queued)
+                })
+                .collect::<Vec<String>>()
+        })
+        .filter(|group| !group.is_empty())
+        .collect()
+}
+
+/// The ready entries not in the train, blocked or being rebuilt, as
+/// (tested alone, in request order): solo entries go last, each alone.
+fn pending_entries(
+    inputs: &TrainInputs,
+    w: &Walk,
+    taken: &[String],
+    solo: &dyn Fn(&EntryView) -> bool,
+    retry_now: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let blocked: Vec<&str> = w.block.iter().map(|(b, _, _)| b.as_str()).collect();
+    let failed_before = |branch: &str| {
+        retry_now.iter().any(|r| r == branch)
+            || inputs.entries.iter().any(|e| e.branch == branch && solo(e))
+    };
+    inputs
         .entries
         .iter()
         .filter(|e| e.state == EntryState::Queued)
         .filter(|e| !taken.contains(&e.branch) && !blocked.contains(&e.branch.as_str()))
         .filter(|e| inputs.only.is_none_or(|only| only == e.branch))
         .map(|e| e.branch.clone())
-        .collect();
-    // Solo entries go last, each alone (a test of that entry only); the
-    // others keep request order, spread over the free places, then batched.
-    let failed_before = |branch: &str| {
-        retry_now.iter().any(|r| r == branch)
-            || inputs.entries.iter().any(|e| e.branch == branch && solo(e))
-    };
-    let (retries, mut pending): (Vec<String>, Vec<String>) =
-        pending.into_iter().partition(|b| failed_before(b));
-    while live < inputs.depth && !pending.is_empty() {
-        let n = pending
-            .len()
-            .div_ceil(inputs.depth - live)
-            .clamp(1, inputs.max_batch.max(1));
-        let group: Vec<String> = pending.drain(..n).collect();
-        plan.build.push(group);
-        live += 1;
-    }
-    for retry in retries {
-        if live >= inputs.depth {
-            break;
-        }
-        plan.build.push(vec![retry]);
-        live += 1;
-    }
-    plan
+        .partition(|b| failed_before(b))
 }
 
 /// Splits a failed batch into at most `pieces` consecutive groups by
