@@ -1,12 +1,10 @@
 //! What every operation starts from: the repository, where truth lives, the policy and the actor.
 
-use crate::core::control::ControlState;
 use crate::core::policy::Policy;
 use crate::error::{CliError, CliResult};
 use crate::git::objects::Identity;
 use crate::git::store::Store;
 use crate::git::{ObjectId, Repo, names};
-use crate::ledger::Folded;
 use crate::messages;
 use std::path::PathBuf;
 
@@ -105,11 +103,6 @@ impl Session {
         self.base_sha()?.ok_or_else(|| {
             CliError::usage(messages::no_base_branch(&self.policy.queue.base_branch))
         })
-    }
-
-    /// The folded control ledger at its current tip (signed controls honoured).
-    pub fn control(&self) -> CliResult<Folded<ControlState>> {
-        Ok(crate::ops::control::read_control(&self.store)?)
     }
 }
 

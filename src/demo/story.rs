@@ -45,7 +45,7 @@ fn guarded_server(demo: &mut Demo) -> Result<()> {
     let hook =
         std::fs::read_to_string(demo.world.server().join("hooks/pre-receive")).unwrap_or_default();
     demo.show.expect(
-        ran.ok() && hook.contains(crate::hook::install::MARKER),
+        ran.ok() && hook.contains(crate::ops::hook_install::MARKER),
         "server.git/hooks/pre-receive runs this binary's `hook pre-receive`",
         ran.first_error().to_string(),
     );

@@ -10,9 +10,7 @@
 
 pub mod authority;
 pub mod identity;
-pub mod ids;
 pub mod input;
-pub mod install;
 pub mod ledger_check;
 pub mod notes_check;
 pub mod refs_check;
@@ -322,7 +320,7 @@ fn duplicate_ids(
     if pushed.is_empty() {
         return Ok(Vec::new());
     }
-    let known = ids::known_ids(repo, change.old)?;
+    let known = crate::ops::control_ids::known_ids(repo, change.old)?;
     let mut seen = std::collections::HashSet::new();
     let mut problems = Vec::new();
     for record in pushed {

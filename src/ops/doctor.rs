@@ -539,7 +539,7 @@ fn hook_row(remote: bool, url: Option<&str>, workdir: Option<&Path>, binary: &Pa
     };
     let install = format!("git deploybot hook install {}", server.display());
     let hook = server.join("hooks").join("pre-receive");
-    let wanted = crate::hook::install::hook_script(binary, "pre-receive");
+    let wanted = crate::ops::hook_install::hook_script(binary, "pre-receive");
     match std::fs::read_to_string(&hook) {
         Ok(found) if found == wanted => row(
             check,
@@ -547,7 +547,7 @@ fn hook_row(remote: bool, url: Option<&str>, workdir: Option<&Path>, binary: &Pa
             format!("{} runs this binary", hook.display()),
             None,
         ),
-        Ok(found) if found.contains(crate::hook::install::MARKER) => row(
+        Ok(found) if found.contains(crate::ops::hook_install::MARKER) => row(
             check,
             Level::Warn,
             format!("{} runs another git-deploybot binary", hook.display()),

@@ -2,9 +2,11 @@
 //! returning typed outcomes that the CLI renders as text or JSON.
 
 pub mod control;
+pub mod control_ids;
 pub mod deploy;
 pub mod doctor;
 pub mod follow;
+pub mod hook_install;
 pub mod init;
 pub mod integrity;
 pub mod judgement;

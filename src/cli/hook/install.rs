@@ -23,7 +23,7 @@ pub fn run(args: InstallArgs) -> CliResult {
     let binary = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .map_err(|e| CliError::usage(format!("cannot find the running binary's path: {e}")))?;
-    let written = crate::hook::install::install(
+    let written = crate::ops::hook_install::install(
         &args.repository,
         &binary,
         args.force,

@@ -76,7 +76,7 @@ fn warm_fold_cache(repo: &Repo) {
     use crate::ledger::{ControlLedger, QueueLedger, read_state};
     if let Ok(tip) = repo.try_find_ref(names::CONTROL) {
         let _ = read_state::<ControlLedger>(repo, tip);
-        let _ = super::ids::known_ids(repo, tip);
+        let _ = super::control_ids::known_ids(repo, tip);
     }
     if let Ok(tip) = repo.try_find_ref(names::QUEUE) {
         let _ = read_state::<QueueLedger>(repo, tip);
