@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::results::CheckSummary;
 use crate::core::time::parse_rfc3339;
-use crate::core::train::{Candidate, CandidateEntry};
+use candidates::{Candidate, CandidateEntry};
+
+pub mod candidates;
+pub mod suspects;
 
 /// The record schema this version writes.
 pub const SCHEMA: u32 = 1;
@@ -150,7 +153,7 @@ impl QueueRecord {
             }
             _ => {}
         }
-        crate::core::train::validate_train_fields(self)?;
+        candidates::validate_train_fields(self)?;
         if self.actor.trim().is_empty() || self.actor.chars().any(char::is_control) {
             return Err("`actor` is empty or contains control characters".to_owned());
         }
@@ -234,12 +237,12 @@ pub struct QueueState {
     #[serde(default)]
     pub candidates: Vec<Candidate>,
     /// Tested landing: failed single-entry candidates per `branch head_sha`
-    /// (and entries named by elimination, see [`crate::core::train::suspects`]).
+    /// (and entries named by elimination, see [`suspects`]).
     #[serde(default)]
-    pub failures: crate::core::train::Failures,
+    pub failures: suspects::Failures,
     /// Tested landing: failed batches whose culprit is not named yet.
     #[serde(default)]
-    pub suspects: crate::core::train::Suspects,
+    pub suspects: suspects::Suspects,
 }
 
 impl QueueState {
@@ -317,11 +320,11 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             if let Some(id) = &record.candidate_id {
                 state.candidates.retain(|c| &c.candidate_id != id);
             }
-            let key = crate::core::train::failure_key(branch, head);
-            crate::core::train::note_landed(&mut state.suspects, &key);
+            let key = candidates::failure_key(branch, head);
+            suspects::note_landed(&mut state.suspects, &key);
         }
         QueueAction::Candidate | QueueAction::Discarded => {
-            crate::core::train::fold_train(&mut state, record);
+            candidates::fold_train(&mut state, record);
         }
     }
     state
@@ -331,8 +334,8 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
 /// suspected it lose their evidence.
 fn drop_suspect(state: &mut QueueState, branch: &str) {
     if let Some(entry) = state.entries.get(branch) {
-        let key = crate::core::train::failure_key(branch, &entry.head_sha);
-        crate::core::train::note_dropped(&mut state.suspects, &key);
+        let key = candidates::failure_key(branch, &entry.head_sha);
+        suspects::note_dropped(&mut state.suspects, &key);
     }
 }
 

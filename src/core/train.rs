@@ -1,48 +1,25 @@
 //! Tested landing (`queue.landing = "tested"`), as pure functions: the
-//! candidates a train holds, how `candidate` and `discarded` records fold,
-//! and the planner that decides, for one pass, what to land, what to discard
+//! planner that decides, for one pass, what to land, what to discard
 //! (a failure, split in halves or retried; a stale base or entry), which
-//! entries to block, and what to build. No I/O; `ops::train` executes it.
+//! entries to block, and what to build. No I/O; `ops::train` executes it. The candidates a
+//! train holds and how their records fold live with the queue ledger
+//! (`core::queue::candidates`, `core::queue::suspects`), re-exported here.
 //!
 //! A train is a stack of candidates: the bottom one built on the base tip,
 //! each next one on the candidate below. `main` only ever fast-forwards to a
 //! candidate's tip that passed CI: what lands is what was tested.
 
-use serde::{Deserialize, Serialize};
+use crate::core::queue::{EntryState, EntryView};
 
-use crate::core::queue::{EntryState, EntryView, QueueAction, QueueRecord, QueueState};
-
-pub mod suspects;
-pub use suspects::{
-    Failures, Suspects, held_by, note_discarded, note_dropped, note_failed, note_landed,
+// The train's ledger-side data and its fold live with the queue ledger
+// (a shared type moves down): the planner here only reads them.
+pub use crate::core::queue::candidates::{
+    Candidate, CandidateEntry, TRY_PREFIX, failure_key, fold_train, try_branch, valid_candidate_id,
+    validate_train_fields,
 };
-
-/// The try-branch prefix, under `refs/heads/`.
-pub const TRY_PREFIX: &str = "deploybot/try/";
-
-/// One entry merged into a candidate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CandidateEntry {
-    /// The branch.
-    pub branch: String,
-    /// Its requested head.
-    pub head_sha: String,
-    /// The candidate commit that merged it.
-    pub merge_sha: String,
-}
-
-/// A candidate under test (from its `candidate` record).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Candidate {
-    /// Its id (the try branch is `deploybot/try/<id>`).
-    pub candidate_id: String,
-    /// Its tip: the commit under test.
-    pub sha: String,
-    /// What it is built on.
-    pub base_sha: String,
-    /// Its entries, in merge order.
-    pub entries: Vec<CandidateEntry>,
-}
+pub use crate::core::queue::suspects::{
+    self, Failures, Suspects, held_by, note_discarded, note_dropped, note_failed, note_landed,
+};
 
 /// Where a candidate's CI stands (from the notes on its tip).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,116 +35,6 @@ pub enum CandidateCi {
         /// Its run's URL, when reported.
         url: Option<String>,
     },
-}
-
-/// The try branch of a candidate.
-pub fn try_branch(candidate_id: &str) -> String {
-    format!("{TRY_PREFIX}{candidate_id}")
-}
-
-/// True when `id` is a valid candidate id: 1 to 64 of `[A-Za-z0-9._-]`.
-pub fn valid_candidate_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && !id.starts_with('.')
-        && !id.ends_with(".lock")
-        && !id.contains("..")
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// The key of an entry's failure count: `branch head_sha`.
-pub fn failure_key(branch: &str, head_sha: &str) -> String {
-    format!("{branch} {head_sha}")
-}
-
-/// Checks the tested-landing fields of a queue record (called by `validate`).
-pub fn validate_train_fields(record: &QueueRecord) -> Result<(), String> {
-    let is_train = matches!(
-        record.action,
-        QueueAction::Candidate | QueueAction::Discarded
-    );
-    let id = record.candidate_id.as_deref();
-    if let Some(id) = id
-        && !valid_candidate_id(id)
-    {
-        return Err("`candidate_id` must be 1 to 64 of A-Z a-z 0-9 . _ -".to_owned());
-    }
-    if !is_train {
-        return Ok(());
-    }
-    let Some(id) = id else {
-        return Err(format!("`{}` needs `candidate_id`", record.action.as_str()));
-    };
-    if record.branch != try_branch(id) {
-        return Err(format!("`branch` must be `{}`", try_branch(id)));
-    }
-    let sha_ok = |s: &Option<String>| s.as_deref().is_some_and(crate::core::queue::is_full_sha);
-    match record.action {
-        QueueAction::Candidate => {
-            if !sha_ok(&record.sha) || !sha_ok(&record.base_sha) {
-                return Err("`candidate` needs `sha` and `base_sha` (40 hex)".to_owned());
-            }
-            let entries = record.entries.as_deref().unwrap_or_default();
-            if entries.is_empty() || entries.len() > 1000 {
-                return Err("`candidate` needs 1 to 1000 `entries`".to_owned());
-            }
-            for e in entries {
-                crate::core::queue::validate_branch_name(&e.branch)
-                    .map_err(|why| format!("entry branch `{}` is not valid: {why}", e.branch))?;
-                let shas = [&e.head_sha, &e.merge_sha];
-                if !shas.iter().all(|s| crate::core::queue::is_full_sha(s)) {
-                    return Err("entry shas must be 40 lowercase hex".to_owned());
-                }
-            }
-        }
-        _ => {
-            if record.reason.is_none() {
-                return Err("`discarded` needs a reason".to_owned());
-            }
-            if let Some(outcome) = &record.outcome
-                && outcome != "failed"
-                && outcome != "stale"
-            {
-                return Err("`outcome` must be `failed` or `stale`".to_owned());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Folds a `candidate` or `discarded` record into the queue state.
-pub fn fold_train(state: &mut QueueState, record: &QueueRecord) {
-    let Some(id) = &record.candidate_id else {
-        return;
-    };
-    match record.action {
-        QueueAction::Candidate => {
-            if state.candidates.iter().any(|c| &c.candidate_id == id) {
-                return;
-            }
-            let (Some(sha), Some(base), Some(entries)) =
-                (&record.sha, &record.base_sha, &record.entries)
-            else {
-                return;
-            };
-            state.candidates.push(Candidate {
-                candidate_id: id.clone(),
-                sha: sha.clone(),
-                base_sha: base.clone(),
-                entries: entries.clone(),
-            });
-        }
-        QueueAction::Discarded => {
-            let Some(at) = state.candidates.iter().position(|c| &c.candidate_id == id) else {
-                return;
-            };
-            let gone = state.candidates.remove(at);
-            let failed = record.outcome.as_deref() == Some("failed");
-            note_discarded(&mut state.suspects, &mut state.failures, &gone, failed);
-        }
-        _ => {}
-    }
 }
 
 /// Everything one tested-landing pass decides on.

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Candidate, failure_key};
+use super::candidates::{Candidate, failure_key};
 
 /// Failed single-entry candidates per [`failure_key`].
 pub type Failures = BTreeMap<String, u32>;
@@ -92,7 +92,7 @@ pub fn held_by<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::train::CandidateEntry;
+    use crate::core::queue::candidates::CandidateEntry;
 
     fn candidate(id: &str, branches: &[&str]) -> Candidate {
         Candidate {
