@@ -6,7 +6,7 @@ use super::{GlobalArgs, sha_syntax};
 use crate::cli::output::out;
 use crate::error::{CliError, CliResult};
 use crate::messages::{self, short};
-use crate::ops::control::{Unpaused, unpause};
+use crate::ops::unpause::{Unpaused, unpause};
 use crate::session::Session;
 use clap::Args;
 use serde::Serialize;

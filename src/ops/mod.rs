@@ -23,6 +23,7 @@ pub mod runner;
 pub mod stats;
 pub mod status;
 pub mod train;
+pub mod unpause;
 pub mod why;
 pub mod worktree_run;
 
