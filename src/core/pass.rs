@@ -187,6 +187,42 @@ pub struct PassPlan {
     pub recovery: RecoveryNote,
 }
 
+/// The control state the pass decides with: the one read, with a
+/// superseded controller pause already cleared.
+fn deciding_control(facts: &PassFacts) -> ControlState {
+    let watermark = facts.watermark_to.or(facts.watermark);
+    match (
+        facts.superseded,
+        facts.control.controller_pause_sha(),
+        watermark,
+    ) {
+        (true, Some(paused), Some(_)) => superseded_state(facts.control, paused),
+        _ => facts.control.clone(),
+    }
+}
+
+/// The decision of the pass (`core::react::plan` on the deciding control
+/// state), for readers that show what the next pass would do (`status`).
+pub fn decision(facts: &PassFacts) -> ReactPlan {
+    decide_with(facts, &deciding_control(facts))
+}
+
+fn decide_with(facts: &PassFacts, control: &ControlState) -> ReactPlan {
+    react::plan(&ReactInputs {
+        control,
+        base_sha: facts.base_sha,
+        release: facts.release,
+        admission: facts.policy.admission,
+        pause_on_failure: facts.policy.pause_on_failure,
+        entries: facts.entries,
+        repair_branch: facts.policy.repair_branch,
+        max_batch: facts
+            .probe
+            .map_or(facts.policy.max_batch, |(skip, take)| skip + take),
+        older_failure: facts.history.failure.as_ref(),
+    })
+}
+
 /// Plans one pass.
 pub fn plan_pass(facts: &PassFacts) -> PassPlan {
     let mut actions = Vec::new();
@@ -196,14 +232,13 @@ pub fn plan_pass(facts: &PassFacts) -> PassPlan {
             seeded: facts.seeded,
         });
     }
-    let mut control = facts.control.clone();
+    let control = deciding_control(facts);
     let watermark = facts.watermark_to.or(facts.watermark);
     if let (true, Some(paused), Some(verified)) = (
         facts.superseded,
         facts.control.controller_pause_sha(),
         watermark,
     ) {
-        control = superseded_state(facts.control, paused);
         actions.push(Action::Supersede {
             paused: paused.to_owned(),
             verified: verified.to_owned(),
@@ -221,19 +256,7 @@ pub fn plan_pass(facts: &PassFacts) -> PassPlan {
         plan.hold = Some(Hold::Paused);
         return plan;
     }
-    let decision = react::plan(&ReactInputs {
-        control: &control,
-        base_sha: facts.base_sha,
-        release: facts.release,
-        admission: facts.policy.admission,
-        pause_on_failure: facts.policy.pause_on_failure,
-        entries: facts.entries,
-        repair_branch: facts.policy.repair_branch,
-        max_batch: facts
-            .probe
-            .map_or(facts.policy.max_batch, |(skip, take)| skip + take),
-        older_failure: facts.history.failure.as_ref(),
-    });
+    let decision = decide_with(facts, &control);
     if facts.policy.landing == LandingMode::Tested {
         train_actions(facts, &decision, &mut plan);
     }

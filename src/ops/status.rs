@@ -4,11 +4,12 @@ use crate::core::control::ControlState;
 use crate::core::judgement::HistoryVerdict;
 use crate::core::next::{Permissions, RepairStanding, Situation};
 use crate::core::queue::EntryView;
-use crate::core::react::{ReactInputs, ReactPlan};
+use crate::core::react::ReactPlan;
 use crate::core::release::Release;
 use crate::core::roles::{Role, authorize};
 use crate::error::CliResult;
-use crate::git::names;
+use crate::git::store::Store;
+use crate::git::{ObjectId, names};
 use crate::messages;
 use crate::ops::repair::{RepairView, find_lease};
 use crate::session::Session;
@@ -141,67 +142,97 @@ pub fn rewound_ledgers(session: &Session, reader: &str) -> CliResult<Vec<String>
     Ok(lines)
 }
 
-/// Gathers the report from the session's fresh state.
-pub fn gather(session: &Session) -> CliResult<StatusReport> {
+/// What status reads: what a react pass reads (its step 1, so the two
+/// never disagree), or, without a base branch, the ledgers alone.
+struct Read {
+    control: crate::ledger::Folded<ControlState>,
+    queue: crate::ledger::Folded<crate::core::queue::QueueState>,
+    views: Vec<EntryView>,
+    train: Vec<(
+        crate::core::train::Candidate,
+        crate::core::train::CandidateCi,
+    )>,
+    /// With a base: the pass's inputs (judgement, release) and its decision.
+    pass: Option<(super::react::read::PassInputs, ReactPlan)>,
+}
+
+fn read(session: &Session) -> CliResult<Read> {
     let store = &session.store;
-    let mut control = super::control::read_control(store)?;
-    let base = session.base_sha()?;
-    let queue = super::queue::read_queue(store)?;
-    let judgement = match base {
-        Some(sha) => Some(super::judgement::judge_base(
-            session,
-            store,
-            sha,
-            super::now_seconds(),
-            !queue.state.merged.is_empty(),
-        )?),
-        None => None,
-    };
-    let release = judgement.as_ref().map(|j| j.release.clone());
-    let c = &mut control.state;
-    // A pause that names no sha (an old or foreign writer) is bound to the tip.
+    if session.base_sha()?.is_none() {
+        let queue = super::queue::read_queue(store)?;
+        let required = &session.policy.queue.required_checks;
+        return Ok(Read {
+            control: super::control::read_control(store)?,
+            views: super::queue::entry_views(store, required, &queue.state)?,
+            train: super::train::live_candidates(session, store, &queue.state)?,
+            queue,
+            pass: None,
+        });
+    }
+    let mut inputs = super::react::read::read_pass(session, store)?;
+    let decision = crate::core::pass::decision(&inputs.facts(session, None, false));
+    Ok(Read {
+        control: inputs.control.clone(),
+        queue: inputs.queue.clone(),
+        views: std::mem::take(&mut inputs.views),
+        train: std::mem::take(&mut inputs.train),
+        pass: Some((inputs, decision)),
+    })
+}
+
+/// The current pause bound to the tip when it names no sha (an old or
+/// foreign writer), and whether `unpause --sha <its main_sha>` resumes it.
+fn bind_pause(store: &Store, c: &mut ControlState, base: Option<ObjectId>) -> CliResult<bool> {
     if c.is_paused() && c.main_sha.is_none() {
         c.main_sha = base.map(|b| b.to_string());
     }
-    let pause_resumable = match (
-        c.controller_pause_sha().and_then(crate::git::parse_oid),
-        base,
-    ) {
-        (Some(paused), Some(tip)) => store.repo.is_ancestor(paused, tip)?,
-        _ => false,
-    };
+    Ok(
+        match (
+            c.controller_pause_sha().and_then(crate::git::parse_oid),
+            base,
+        ) {
+            (Some(paused), Some(tip)) => store.repo.is_ancestor(paused, tip)?,
+            _ => false,
+        },
+    )
+}
+
+/// What a recovery of the tip means now, for people.
+fn recovery_why(c: &ControlState, base_hex: &str, release: Option<&Release>) -> Option<String> {
+    let release = release.filter(|_| c.recovery_owns(base_hex))?;
+    let reason = c.recovered_reason.as_deref().unwrap_or("");
+    let state = release.state.as_str();
+    Some(if c.recovery_owns_failure(base_hex, release.state) {
+        messages::recovery_owns_why(base_hex, reason, state)
+    } else {
+        messages::recovery_resumed_why(base_hex, reason, state)
+    })
+}
+
+/// Gathers the report from the session's fresh state.
+pub fn gather(session: &Session) -> CliResult<StatusReport> {
+    let store = &session.store;
+    let base = session.base_sha()?;
     let base_hex = base.map(|b| b.to_string()).unwrap_or_default();
-    let recovery_owns_main = base.is_some() && c.recovery_owns(&base_hex);
-    let recovery_why = match (recovery_owns_main, &release) {
-        (true, Some(release)) => {
-            let reason = c.recovered_reason.as_deref().unwrap_or("");
-            let state = release.state.as_str();
-            Some(if c.recovery_owns_failure(&base_hex, release.state) {
-                messages::recovery_owns_why(&base_hex, reason, state)
-            } else {
-                messages::recovery_resumed_why(&base_hex, reason, state)
-            })
-        }
-        _ => None,
+    let Read {
+        mut control,
+        queue,
+        mut views,
+        train,
+        pass,
+    } = read(session)?;
+    let (judgement, plan) = match pass {
+        Some((inputs, decision)) => (Some(inputs.judgement), Some(decision)),
+        None => (None, None),
     };
-    let source = match &store.sync {
-        crate::git::store::Sync::Remote(name) => name.clone(),
-        crate::git::store::Sync::Local => "local".to_string(),
-    };
-    let mut entries =
-        super::queue::entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
-    let train = super::train::live_candidates(session, store, &queue.state)?;
-    super::train::overlay_testing(&mut entries, &train, &queue.state);
-    let candidates = train
-        .iter()
-        .map(|(c, ci)| super::outcome::view_of(c, ci))
-        .collect();
+    let release = judgement.as_ref().map(|j| j.release.clone());
+    let pause_resumable = bind_pause(store, &mut control.state, base)?;
+    let recovery_owns_main = base.is_some() && control.state.recovery_owns(&base_hex);
+    super::train::overlay_testing(&mut views, &train, &queue.state);
     let repair = match base {
         Some(sha) => {
-            let branch = names::repair_branch(
-                &session.policy.pipeline.repair_branch_prefix,
-                &sha.to_string(),
-            );
+            let branch =
+                names::repair_branch(&session.policy.pipeline.repair_branch_prefix, &base_hex);
             find_lease(store, &branch, sha)?
         }
         None => None,
@@ -210,46 +241,33 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     problems.extend(queue.problems);
     problems.extend(rewound_ledgers(session, "status")?);
     let policy = &session.policy;
-    let plan = match (base, &judgement) {
-        (Some(sha), Some(judged)) => {
-            let base_hex = sha.to_string();
-            let repair_branch =
-                names::repair_branch(&policy.pipeline.repair_branch_prefix, &base_hex);
-            Some(crate::core::react::plan(&ReactInputs {
-                control: &control.state,
-                base_sha: &base_hex,
-                release: judged.acting_release().state,
-                admission: policy.pipeline.release_admission,
-                pause_on_failure: policy.pipeline.pause_on_failure,
-                entries: &entries,
-                repair_branch: &repair_branch,
-                max_batch: policy.queue.max_batch_size,
-                older_failure: judged.history.failure.as_ref(),
-            }))
-        }
-        _ => None,
-    };
     let mut report = StatusReport {
+        recovery_why: recovery_why(&control.state, &base_hex, release.as_ref()),
         control: control.state,
         main: MainView {
-            branch: session.policy.queue.base_branch.clone(),
+            branch: policy.queue.base_branch.clone(),
             sha: base.map(|s| s.to_string()),
             release,
         },
-        queue: entries,
+        queue: views,
         repair,
         verified_sha: store.tip(names::VERIFIED)?.map(|s| s.to_string()),
-        source,
+        source: match &store.sync {
+            crate::git::store::Sync::Remote(name) => name.clone(),
+            crate::git::store::Sync::Local => "local".to_string(),
+        },
         problems,
         next: Vec::new(),
         recovery_owns_main,
-        recovery_why,
         history: judgement
             .as_ref()
             .map(|j| j.history.clone())
             .unwrap_or_default(),
         watermark_next: judgement.and_then(|j| j.watermark_to),
-        candidates,
+        candidates: train
+            .iter()
+            .map(|(c, ci)| super::outcome::view_of(c, ci))
+            .collect(),
         pause_resumable,
         plan,
         tested: policy.queue.landing == crate::core::policy::LandingMode::Tested,

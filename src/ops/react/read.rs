@@ -4,7 +4,6 @@
 
 use crate::core::control::ControlState;
 use crate::core::pass::{PassFacts, PassPolicy};
-use crate::core::policy::LandingMode;
 use crate::core::queue::{EntryView, QueueState};
 use crate::core::release::Release;
 use crate::core::train::{Candidate, CandidateCi};
@@ -30,7 +29,7 @@ pub struct PassInputs {
     pub release: Release,
     /// Queue entries, FIFO, as merge mode judges them.
     pub views: Vec<EntryView>,
-    /// Tested landing: the live candidates with their CI (empty in merge mode).
+    /// The live candidates with their CI, bottom first.
     pub train: Vec<(Candidate, CandidateCi)>,
     /// The current controller pause is superseded by the verified main.
     pub superseded: bool,
@@ -53,10 +52,9 @@ pub fn read_pass(session: &Session, store: &Store) -> anyhow::Result<PassInputs>
     let release = judgement.acting_release();
     let superseded = supersedes(store, &control.state, base, judgement.effective_watermark())?;
     let views = crate::ops::queue::entry_views(store, &policy.queue.required_checks, &queue.state)?;
-    let train = match policy.queue.landing {
-        LandingMode::Tested => crate::ops::train::live_candidates(session, store, &queue.state)?,
-        LandingMode::Merge => Vec::new(),
-    };
+    // Live candidates (none in merge mode unless the mode just changed):
+    // `status` shows them, tested landing plans with them.
+    let train = crate::ops::train::live_candidates(session, store, &queue.state)?;
     let repair_branch = names::repair_branch(&policy.pipeline.repair_branch_prefix, &base_hex);
     Ok(PassInputs {
         watermark: judgement.watermark.map(|w| w.to_string()),
