@@ -319,68 +319,29 @@ pub struct RunRequest {
 pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
     let RunRequest {
         pipeline,
-        sha,
         quiet_stdout,
         reclaim_after,
         ..
     } = *request;
     let (check, command) = (request.check.as_str(), request.command.as_slice());
     super::report::validate_check_name(check)?;
-    let explicit = sha.is_some();
-    let sha = match sha {
-        Some(sha) => sha,
-        None => {
-            let found = pending(session, pipeline, reclaim_after)?
-                .into_iter()
-                .find(|p| p.check == check);
-            let Some(found) = found else {
-                return Err(CliError::precondition(messages::nothing_pending(
-                    pipeline_name(pipeline),
-                    check,
-                )));
-            };
-            crate::git::parse_oid(&found.sha).expect("pending shas come from refs")
-        }
-    };
-    if !session.repo().has_object(sha) {
-        return Err(CliError::usage(messages::unknown_commit(&sha.to_string())));
-    }
+    let sha = pick_sha(session, request)?;
     let run_id = super::new_record_id();
     let sha_hex = sha.to_string();
-    if pipeline == Pipeline::Deploy {
-        let base = session.require_base_sha()?;
-        if base != sha {
-            let mut skipped = result(session, check, ResultStatus::Skipped, &run_id);
-            skipped.extra.insert(
-                "reason".into(),
-                messages::superseded(&base.to_string()).into(),
-            );
-            report_line(session, pipeline, sha, &skipped)?;
-            return Ok(RunOutcome {
-                sha: sha_hex,
-                check: check.into(),
-                status: ResultStatus::Skipped,
-                run_id,
-                duration_seconds: 0.0,
-                message: messages::superseded(&base.to_string()),
-            });
-        }
+    if let Some(skipped) = skip_superseded_deploy(session, request, sha, &run_id)? {
+        return Ok(skipped);
     }
     let (program, _) = super::worktree_run::split_command(command)?;
     let worktree = RunWorktree::add(session.repo(), &sha_hex, &run_id)?;
     // A command that cannot start is not a result of the commit: say so and
     // record nothing (checked before claiming, so the commit stays pending).
     if let Some(why) = cannot_start(program, worktree.dir()) {
-        return Err(CliError::usage(messages::command_cannot_start(
-            program,
-            &why,
-            pipeline_name(pipeline),
-            check,
-            &sha_hex,
-            false,
-        )));
+        let name = pipeline_name(pipeline);
+        let why = messages::command_cannot_start(program, &why, name, check, &sha_hex, false);
+        return Err(CliError::usage(why));
     }
-    let Some(claimed) = claim(
+    let explicit = request.sha.is_some();
+    let claimed = claim(
         session,
         pipeline,
         sha,
@@ -389,45 +350,20 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
         explicit,
         reclaim_after,
     )?
-    else {
-        return Err(CliError::precondition(messages::already_claimed(
-            check, &sha_hex,
-        )));
-    };
+    .ok_or_else(|| CliError::precondition(messages::already_claimed(check, &sha_hex)))?;
     let started = Instant::now();
-    let status = run_command(&worktree, sha, check, &run_id, command, quiet_stdout);
+    let ended = run_command(&worktree, sha, check, &run_id, command, quiet_stdout);
     drop(worktree);
     let duration = started.elapsed().as_secs_f64();
-    let (status, message) = match status {
-        Ok(RunEnd::NotStarted(why)) => {
+    let (status, message) = match judge_run(ended, check, &sha_hex, duration) {
+        Ok(judged) => judged,
+        Err(NotARun::CannotStart(why)) => {
             release_claim(session, pipeline, sha, check, &run_id, &why)?;
-            return Err(CliError::usage(messages::command_cannot_start(
-                program,
-                &why,
-                pipeline_name(pipeline),
-                check,
-                &sha_hex,
-                true,
-            )));
+            let name = pipeline_name(pipeline);
+            let why = messages::command_cannot_start(program, &why, name, check, &sha_hex, true);
+            return Err(CliError::usage(why));
         }
-        Ok(RunEnd::Stopped(signal)) => {
-            return Err(CliError::new(
-                crate::error::ErrorKind::Runtime,
-                messages::runner_stopped(signal, check, &sha_hex),
-            ));
-        }
-        Ok(RunEnd::Exited(true)) => (
-            ResultStatus::Success,
-            format!("{check} passed on {} in {duration:.1}s", short(&sha_hex)),
-        ),
-        Ok(RunEnd::Exited(false)) => (
-            ResultStatus::Failure,
-            format!("{check} failed on {} in {duration:.1}s", short(&sha_hex)),
-        ),
-        Err(e) => (
-            ResultStatus::Failure,
-            format!("{check} could not run on {}: {e}", short(&sha_hex)),
-        ),
+        Err(NotARun::Stopped(e)) => return Err(e),
     };
     let mut record = result(session, check, status, &run_id);
     record.attempt = claimed.attempt;
@@ -445,6 +381,95 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
         duration_seconds: duration,
         message,
     })
+}
+
+/// The commit to run on: the one given, else the first pending one for the check.
+fn pick_sha(session: &Session, request: &RunRequest) -> CliResult<ObjectId> {
+    let (pipeline, check) = (request.pipeline, request.check.as_str());
+    let sha = match request.sha {
+        Some(sha) => sha,
+        None => {
+            let found = pending(session, pipeline, request.reclaim_after)?
+                .into_iter()
+                .find(|p| p.check == check)
+                .ok_or_else(|| {
+                    let name = pipeline_name(pipeline);
+                    CliError::precondition(messages::nothing_pending(name, check))
+                })?;
+            crate::git::parse_oid(&found.sha).expect("pending shas come from refs")
+        }
+    };
+    if !session.repo().has_object(sha) {
+        return Err(CliError::usage(messages::unknown_commit(&sha.to_string())));
+    }
+    Ok(sha)
+}
+
+/// A deploy of a sha that is no longer the base tip is recorded `skipped`
+/// instead of deploying it.
+fn skip_superseded_deploy(
+    session: &Session,
+    request: &RunRequest,
+    sha: ObjectId,
+    run_id: &str,
+) -> CliResult<Option<RunOutcome>> {
+    if request.pipeline != Pipeline::Deploy {
+        return Ok(None);
+    }
+    let base = session.require_base_sha()?;
+    if base == sha {
+        return Ok(None);
+    }
+    let check = request.check.as_str();
+    let mut skipped = result(session, check, ResultStatus::Skipped, run_id);
+    let why = messages::superseded(&base.to_string());
+    skipped.extra.insert("reason".into(), why.clone().into());
+    report_line(session, request.pipeline, sha, &skipped)?;
+    Ok(Some(RunOutcome {
+        sha: sha.to_string(),
+        check: check.into(),
+        status: ResultStatus::Skipped,
+        run_id: run_id.to_owned(),
+        duration_seconds: 0.0,
+        message: why,
+    }))
+}
+
+/// A run that is no result of the commit.
+enum NotARun {
+    /// The command could not start (the claim is given back).
+    CannotStart(String),
+    /// The runner was stopped by a signal (nothing recorded).
+    Stopped(CliError),
+}
+
+/// How a run ended, as the result to record and a line for people.
+fn judge_run(
+    ended: anyhow::Result<RunEnd>,
+    check: &str,
+    sha_hex: &str,
+    duration: f64,
+) -> Result<(ResultStatus, String), NotARun> {
+    let on = short(sha_hex);
+    match ended {
+        Ok(RunEnd::NotStarted(why)) => Err(NotARun::CannotStart(why)),
+        Ok(RunEnd::Stopped(signal)) => Err(NotARun::Stopped(CliError::new(
+            crate::error::ErrorKind::Runtime,
+            messages::runner_stopped(signal, check, sha_hex),
+        ))),
+        Ok(RunEnd::Exited(true)) => Ok((
+            ResultStatus::Success,
+            format!("{check} passed on {on} in {duration:.1}s"),
+        )),
+        Ok(RunEnd::Exited(false)) => Ok((
+            ResultStatus::Failure,
+            format!("{check} failed on {on} in {duration:.1}s"),
+        )),
+        Err(e) => Ok((
+            ResultStatus::Failure,
+            format!("{check} could not run on {on}: {e}"),
+        )),
+    }
 }
 
 /// `ci` or `deploy`, as in the command line.
