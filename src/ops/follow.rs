@@ -104,38 +104,17 @@ pub fn follow(
     progress: &mut dyn FnMut(&str),
 ) -> CliResult<FollowReport> {
     let start = Instant::now();
-    let mut last_tips = None;
-    let mut last_release: Option<(ObjectId, Release)> = None;
+    let mut cache = ReleaseCache::default();
     let mut first_poll = true;
     let mut failed_fetches = 0;
     loop {
         let elapsed = start.elapsed();
-        let deadline_near = elapsed + options.poll >= options.timeout;
-        let tips = watched_tips(session)?;
         let control = read_control(&session.store)?;
         let base = session.require_base_sha()?;
-        let base_hex = base.to_string();
-        // Cheap when nothing changed: only time can move a release that is still testing (grace).
-        let release = match &last_release {
-            Some((sha, r))
-                if last_tips.as_ref() == Some(&tips)
-                    && *sha == base
-                    && r.state != ReleaseState::Testing =>
-            {
-                r.clone()
-            }
-            _ => super::release::release_of(
-                &session.store,
-                &session.policy,
-                &base,
-                super::now_seconds(),
-            )?,
-        };
-        last_tips = Some(tips);
-        last_release = Some((base, release.clone()));
+        let release = cache.release_of(session, base)?;
         let mut report = FollowReport {
             outcome: FollowEnd::TimedOut,
-            sha: Some(base_hex.clone()),
+            sha: Some(base.to_string()),
             release: Some(release.clone()),
             elapsed_seconds: elapsed.as_secs(),
             paused_with: None,
@@ -147,48 +126,27 @@ pub fn follow(
         if release.state == ReleaseState::Verified {
             report.verified_sha = advance_watermark(session, base)?.or(report.verified_sha);
         }
-        if control.state.is_paused() {
-            report.outcome = FollowEnd::Paused;
-            return Ok(report);
-        }
-        let reached = match options.goal {
-            Goal::Admitted => admits(session.policy.pipeline.release_admission, release.state),
-            Goal::Verified => release.state == ReleaseState::Verified,
-        };
-        if reached {
-            report.outcome = if options.if_needed && first_poll {
-                FollowEnd::NothingToFollow
-            } else {
-                FollowEnd::Reached
-            };
-            return Ok(report);
-        }
-        // A recovery owns the failure it resumed: that failure never pauses
-        // again and following waits for the repair to land; any other
-        // failure of the sha is new and pauses.
-        if release.state.is_failed()
-            && !control
-                .state
-                .recovery_owns_failure(&base_hex, release.state)
-        {
-            report.outcome = FollowEnd::Failed;
-            match pause_on_failure(session, &base_hex, release.state) {
-                Ok(paused) => report.paused_with = paused,
-                // A runner whose pause the server refuses (signed controls
-                // without its key, an actor in no list): its notes are the
-                // record, and the coordinator pauses on them.
-                Err(e) if e.kind == crate::error::ErrorKind::Refused => {
-                    report.pause_left_to_coordinator = Some(e.details.join(" | "));
-                }
-                Err(e) => return Err(e),
-            }
-            return Ok(report);
+        if let Some(end) = ended(
+            session,
+            &options,
+            &control.state,
+            base,
+            &release,
+            first_poll,
+        ) {
+            return settle(session, report, end, base, &release);
         }
         first_poll = false;
-        act(session, base, &release, deadline_near, progress)?;
+        act(
+            session,
+            base,
+            &release,
+            elapsed + options.poll >= options.timeout,
+            progress,
+        )?;
         progress(&format!(
             "{}: {} — {}",
-            short(&base_hex),
+            short(&base.to_string()),
             release.state.as_str(),
             release.why
         ));
@@ -201,17 +159,115 @@ pub fn follow(
                 .min(options.timeout.saturating_sub(elapsed))
                 .max(Duration::from_millis(50)),
         );
-        // A long wait outlives network blips: a failed fetch is retried next
-        // poll; only several in a row end the follow.
-        match session.store.refresh() {
-            Ok(()) => failed_fetches = 0,
-            Err(e) if failed_fetches + 1 < MAX_FAILED_FETCHES => {
-                failed_fetches += 1;
-                progress(&messages::fetch_retry(&format!("{e:#}"), failed_fetches));
-            }
-            Err(e) => return Err(e.into()),
-        }
+        refresh_or_retry(session, &mut failed_fetches, progress)?;
     }
+}
+
+/// The last release read, reused while nothing it depends on changed.
+#[derive(Default)]
+struct ReleaseCache {
+    tips: Option<Vec<Option<ObjectId>>>,
+    last: Option<(ObjectId, Release)>,
+}
+
+impl ReleaseCache {
+    /// Cheap when nothing changed: only time can move a release that is
+    /// still testing (grace).
+    fn release_of(&mut self, session: &Session, base: ObjectId) -> CliResult<Release> {
+        let tips = watched_tips(session)?;
+        let release = match &self.last {
+            Some((sha, r))
+                if self.tips.as_ref() == Some(&tips)
+                    && *sha == base
+                    && r.state != ReleaseState::Testing =>
+            {
+                r.clone()
+            }
+            _ => super::release::release_of(
+                &session.store,
+                &session.policy,
+                &base,
+                super::now_seconds(),
+            )?,
+        };
+        self.tips = Some(tips);
+        self.last = Some((base, release.clone()));
+        Ok(release)
+    }
+}
+
+/// Where following ends in this poll, if it does: paused, the goal reached,
+/// or a failure that the current recovery does not own (a recovery owns the
+/// failure it resumed: that one never pauses again and following waits for
+/// the repair; any other failure of the sha is new and pauses).
+fn ended(
+    session: &Session,
+    options: &FollowOptions,
+    control: &crate::core::control::ControlState,
+    base: ObjectId,
+    release: &Release,
+    first_poll: bool,
+) -> Option<FollowEnd> {
+    if control.is_paused() {
+        return Some(FollowEnd::Paused);
+    }
+    let reached = match options.goal {
+        Goal::Admitted => admits(session.policy.pipeline.release_admission, release.state),
+        Goal::Verified => release.state == ReleaseState::Verified,
+    };
+    if reached {
+        return Some(if options.if_needed && first_poll {
+            FollowEnd::NothingToFollow
+        } else {
+            FollowEnd::Reached
+        });
+    }
+    let owned = control.recovery_owns_failure(&base.to_string(), release.state);
+    (release.state.is_failed() && !owned).then_some(FollowEnd::Failed)
+}
+
+/// The report for how following ended; a failure appends its pause (or,
+/// when the server refuses this clone's pause, leaves it to the coordinator).
+fn settle(
+    session: &Session,
+    mut report: FollowReport,
+    end: FollowEnd,
+    base: ObjectId,
+    release: &Release,
+) -> CliResult<FollowReport> {
+    report.outcome = end;
+    if end != FollowEnd::Failed {
+        return Ok(report);
+    }
+    match pause_on_failure(session, &base.to_string(), release.state) {
+        Ok(paused) => report.paused_with = paused,
+        // A runner whose pause the server refuses (signed controls without
+        // its key, an actor in no list): its notes are the record, and the
+        // coordinator pauses on them.
+        Err(e) if e.kind == crate::error::ErrorKind::Refused => {
+            report.pause_left_to_coordinator = Some(e.details.join(" | "));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(report)
+}
+
+/// A long wait outlives network blips: a failed fetch is retried next poll;
+/// only several in a row end the follow.
+fn refresh_or_retry(
+    session: &Session,
+    failed_fetches: &mut u32,
+    progress: &mut dyn FnMut(&str),
+) -> CliResult {
+    match session.store.refresh() {
+        Ok(()) => *failed_fetches = 0,
+        Err(e) if *failed_fetches + 1 < MAX_FAILED_FETCHES => {
+            *failed_fetches += 1;
+            progress(&messages::fetch_retry(&format!("{e:#}"), *failed_fetches));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 /// Does this tool's share of the release: deploy when CI passed, verify after the deploy.
