@@ -80,43 +80,89 @@ pub fn pending(
     pipeline: Pipeline,
     reclaim_after: i64,
 ) -> CliResult<Vec<PendingRun>> {
-    let store = &session.store;
-    let policy = &session.policy;
-    let mut out = Vec::new();
     let Some(base) = session.base_sha()? else {
-        return Ok(out);
+        return Ok(Vec::new());
     };
-    let base_branch = policy.queue.base_branch.clone();
-    let retry_grace = ci_retry_grace(session, pipeline);
+    let due = Due {
+        reclaim_after,
+        retry_grace: ci_retry_grace(session, pipeline),
+    };
+    let mut out = Vec::new();
     if pipeline == Pipeline::Ci {
         // Candidates first: they gate landing (tested landing).
-        let queue = super::queue::read_queue(store)?;
-        let mut checks = policy.pipeline.ci_checks.clone();
-        for c in &policy.queue.required_checks {
-            if !checks.contains(c) {
-                checks.push(c.clone());
-            }
-        }
-        // A candidate's failure within the grace is retried once, as the
-        // base tip's is: its CI is judged with the same grace.
-        for candidate in &queue.state.candidates {
-            let Some(tip) = crate::git::parse_oid(&candidate.sha) else {
-                continue;
-            };
-            let (records, _) = super::release::read_results(store, names::NOTES_CI, &tip)?;
-            for check in checks
-                .iter()
-                .filter(|c| needs_run(&records, c, reclaim_after, retry_grace))
-            {
-                out.push(PendingRun {
-                    sha: candidate.sha.clone(),
-                    check: check.clone(),
-                    source: "candidate".into(),
-                    branch: crate::core::train::try_branch(&candidate.candidate_id),
-                });
-            }
+        out.extend(pending_candidates(session, &due)?);
+    }
+    out.extend(pending_main(session, pipeline, base, &due)?);
+    if pipeline == Pipeline::Ci {
+        out.extend(pending_requests(session, reclaim_after)?);
+    }
+    Ok(out)
+}
+
+/// When a check is due: a claim older than `reclaim_after` is taken over,
+/// and a failure within `retry_grace` is retried once.
+struct Due {
+    reclaim_after: i64,
+    retry_grace: Option<i64>,
+}
+
+/// The pending runs of `checks` on `sha`, reported under `source` and `branch`.
+fn due_runs(
+    records: &[ResultRecord],
+    checks: &[String],
+    due: &Due,
+    (sha, source, branch): (&str, &str, &str),
+) -> Vec<PendingRun> {
+    checks
+        .iter()
+        .filter(|c| needs_run(records, c, due.reclaim_after, due.retry_grace))
+        .map(|check| PendingRun {
+            sha: sha.to_owned(),
+            check: check.clone(),
+            source: source.into(),
+            branch: branch.to_owned(),
+        })
+        .collect()
+}
+
+/// Candidates' CI: every `pipeline.ci_checks` and `queue.required_checks`
+/// check on each candidate's tip; a failure within the grace is retried
+/// once, as the base tip's is.
+fn pending_candidates(session: &Session, due: &Due) -> CliResult<Vec<PendingRun>> {
+    let (store, policy) = (&session.store, &session.policy);
+    let queue = super::queue::read_queue(store)?;
+    let mut checks = policy.pipeline.ci_checks.clone();
+    for c in &policy.queue.required_checks {
+        if !checks.contains(c) {
+            checks.push(c.clone());
         }
     }
+    let mut out = Vec::new();
+    for candidate in &queue.state.candidates {
+        let Some(tip) = crate::git::parse_oid(&candidate.sha) else {
+            continue;
+        };
+        let (records, _) = super::release::read_results(store, names::NOTES_CI, &tip)?;
+        let branch = crate::core::train::try_branch(&candidate.candidate_id);
+        out.extend(due_runs(
+            &records,
+            &checks,
+            due,
+            (&candidate.sha, "candidate", &branch),
+        ));
+    }
+    Ok(out)
+}
+
+/// The base tip's CI, or its deploy once CI passed (a released or lapsed
+/// deploy claim leaves it `deploying`: that check is pending again).
+fn pending_main(
+    session: &Session,
+    pipeline: Pipeline,
+    base: ObjectId,
+    due: &Due,
+) -> CliResult<Vec<PendingRun>> {
+    let (store, policy) = (&session.store, &session.policy);
     let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &base)?;
     let checks = match pipeline {
         Pipeline::Ci => policy.pipeline.ci_checks.clone(),
@@ -124,8 +170,6 @@ pub fn pending(
             let release = super::release::release_of(store, policy, &base, super::now_seconds())?;
             match release.state {
                 ReleaseState::AwaitingDeploy => policy.pipeline.deploy_checks.clone(),
-                // A deploy claim that was released (or lapsed) leaves the
-                // release `deploying`: the deploy check is pending again.
                 ReleaseState::Deploying => policy
                     .pipeline
                     .deploy_checks
@@ -137,42 +181,41 @@ pub fn pending(
             }
         }
     };
-    for check in checks
+    let base_hex = base.to_string();
+    let branch = &policy.queue.base_branch;
+    Ok(due_runs(
+        &records,
+        &checks,
+        due,
+        (&base_hex, "main", branch),
+    ))
+}
+
+/// Requested heads waiting for their required checks.
+fn pending_requests(session: &Session, reclaim_after: i64) -> CliResult<Vec<PendingRun>> {
+    let (store, policy) = (&session.store, &session.policy);
+    let queue = super::queue::read_queue(store)?;
+    let views = super::queue::entry_views(store, &policy.queue.required_checks, &queue.state)?;
+    let due = Due {
+        reclaim_after,
+        retry_grace: None,
+    };
+    let mut out = Vec::new();
+    for view in views
         .iter()
-        .filter(|c| needs_run(&records, c, reclaim_after, retry_grace))
+        .filter(|v| v.state == crate::core::queue::EntryState::WaitingChecks)
     {
-        out.push(PendingRun {
-            sha: base.to_string(),
-            check: check.clone(),
-            source: "main".into(),
-            branch: base_branch.clone(),
-        });
-    }
-    if pipeline == Pipeline::Ci {
-        let queue = super::queue::read_queue(store)?;
-        let views = super::queue::entry_views(store, &policy.queue.required_checks, &queue.state)?;
-        for view in views
-            .iter()
-            .filter(|v| v.state == crate::core::queue::EntryState::WaitingChecks)
-        {
-            let Some(head) = crate::git::parse_oid(&view.head_sha) else {
-                continue;
-            };
-            let (records, _) = super::release::read_results(store, names::NOTES_CI, &head)?;
-            for check in policy
-                .queue
-                .required_checks
-                .iter()
-                .filter(|c| needs_run(&records, c, reclaim_after, None))
-            {
-                out.push(PendingRun {
-                    sha: view.head_sha.clone(),
-                    check: check.clone(),
-                    source: "request".into(),
-                    branch: view.branch.clone(),
-                });
-            }
-        }
+        let Some(head) = crate::git::parse_oid(&view.head_sha) else {
+            continue;
+        };
+        let (records, _) = super::release::read_results(store, names::NOTES_CI, &head)?;
+        let required = &policy.queue.required_checks;
+        out.extend(due_runs(
+            &records,
+            required,
+            &due,
+            (&view.head_sha, "request", &view.branch),
+        ));
     }
     Ok(out)
 }
