@@ -288,55 +288,12 @@ fn applied_controls(control: &[ControlRecord]) -> Vec<Applied> {
 /// Computes every figure.
 pub fn compute(inputs: &StatsInputs) -> Stats {
     let in_window = |at: UnixSeconds| inputs.since.is_none_or(|s| at >= s);
-    let position: HashMap<&str, usize> = inputs
-        .mains
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.sha.as_str(), i))
-        .collect();
-    let verified: Vec<Option<UnixSeconds>> = inputs
-        .mains
-        .iter()
-        .map(|m| first_verified_at(&m.deploy, inputs.verified_checks))
-        .collect();
-    // The first verification of main i or any later main.
-    let mut first_from = vec![None; verified.len()];
-    let mut best: Option<UnixSeconds> = None;
-    for i in (0..verified.len()).rev() {
-        best = match (best, verified[i]) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        first_from[i] = best;
-    }
-    let verified_of = |merge: &str| -> Option<UnixSeconds> {
-        inputs
-            .receipts
-            .get(merge)
-            .copied()
-            .or_else(|| position.get(merge).and_then(|&i| first_from[i]))
-    };
-
+    let mains = MainTimes::of(inputs);
     let stories: Vec<RequestStory> = request_stories(inputs.queue, inputs.now)
         .into_iter()
         .filter(|s| in_window(s.requested_at))
         .collect();
-    let (mut waits, mut lives, mut leads) = (Vec::new(), Vec::new(), Vec::new());
-    for story in &stories {
-        let Some((merged_at, merge)) = &story.merged else {
-            continue;
-        };
-        waits.push(merged_at - story.requested_at);
-        if let Some(at) = verified_of(merge) {
-            lives.push((at - story.requested_at).max(0));
-            let start = inputs
-                .head_times
-                .get(&story.head_sha)
-                .map_or(story.requested_at, |&t| t.min(story.requested_at));
-            leads.push((at - start).max(0));
-        }
-    }
-
+    let (waits, lives, leads) = request_figures(inputs, &stories, &mains);
     let ci: Vec<i64> = inputs
         .mains
         .iter()
@@ -344,7 +301,6 @@ pub fn compute(inputs: &StatsInputs) -> Stats {
         .filter(|(start, _)| in_window(*start))
         .map(|(_, seconds)| seconds)
         .collect();
-
     let applied = applied_controls(inputs.control);
     let pauses: Vec<&Applied> = applied
         .iter()
@@ -354,34 +310,10 @@ pub fn compute(inputs: &StatsInputs) -> Stats {
         .iter()
         .filter(|a| !a.pause && a.resumes.is_some() && in_window(a.at))
         .count() as u64;
-
-    // Time to restore: a recovered pause → the first main at or after its
-    // sha (all mains when it names none on main) verified at or after it.
-    let mut restores = Vec::new();
-    for pause in &pauses {
-        let recovered = applied
-            .iter()
-            .any(|a| !a.pause && a.resumes.as_deref() == Some(pause.control_id.as_str()));
-        if !recovered {
-            continue;
-        }
-        let from = pause
-            .main_sha
-            .as_deref()
-            .and_then(|sha| position.get(sha).copied())
-            .unwrap_or(0);
-        let restored = verified[from..]
-            .iter()
-            .flatten()
-            .filter(|&&at| at >= pause.at)
-            .min();
-        if let Some(at) = restored {
-            restores.push(at - pause.at);
-        }
-    }
-
-    // Change failure rate: verified mains (in the window) later paused.
-    let verified_mains: Vec<(usize, UnixSeconds)> = verified
+    let restores = restore_times(&applied, &pauses, &mains);
+    // Verified mains in the window, and the share of them later paused.
+    let verified_mains: Vec<(usize, UnixSeconds)> = mains
+        .verified
         .iter()
         .enumerate()
         .filter_map(|(i, at)| at.map(|at| (i, at)))
@@ -398,20 +330,7 @@ pub fn compute(inputs: &StatsInputs) -> Stats {
         .count();
     let change_failure_rate =
         (!verified_mains.is_empty()).then(|| round4(failed as f64 / verified_mains.len() as f64));
-
-    let start = inputs.since.or_else(|| {
-        let first_request = stories.iter().map(|s| s.requested_at).min();
-        let first_verified = verified_mains.iter().map(|(_, at)| *at).min();
-        match (first_request, first_verified) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    });
-    let deployment_frequency_per_day = start.map(|start| {
-        let days = ((inputs.now - start) as f64 / 86_400.0).max(1.0);
-        round4(verified_mains.len() as f64 / days)
-    });
-
+    let deployment_frequency_per_day = deployment_frequency(inputs, &stories, &verified_mains);
     Stats {
         since: inputs.since.map(format_rfc3339),
         requests: stories.len() as u64,
@@ -429,6 +348,132 @@ pub fn compute(inputs: &StatsInputs) -> Stats {
             time_to_restore_seconds: quantiles(restores),
         },
     }
+}
+
+/// When each main was first verified, and where each sits on the branch.
+struct MainTimes<'a> {
+    /// A main's sha → its position (oldest first).
+    position: HashMap<&'a str, usize>,
+    /// Each main's first verification.
+    verified: Vec<Option<UnixSeconds>>,
+    /// The first verification of main i or any later main.
+    first_from: Vec<Option<UnixSeconds>>,
+    /// Receipts: merge sha → when it was verified.
+    receipts: &'a HashMap<String, UnixSeconds>,
+}
+
+impl<'a> MainTimes<'a> {
+    fn of(inputs: &'a StatsInputs) -> MainTimes<'a> {
+        let position = inputs
+            .mains
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.sha.as_str(), i))
+            .collect();
+        let verified: Vec<Option<UnixSeconds>> = inputs
+            .mains
+            .iter()
+            .map(|m| first_verified_at(&m.deploy, inputs.verified_checks))
+            .collect();
+        let mut first_from = vec![None; verified.len()];
+        let mut best: Option<UnixSeconds> = None;
+        for i in (0..verified.len()).rev() {
+            best = match (best, verified[i]) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            first_from[i] = best;
+        }
+        MainTimes {
+            position,
+            verified,
+            first_from,
+            receipts: inputs.receipts,
+        }
+    }
+
+    /// When the merge `merge` was verified: its receipt, else the first
+    /// verification of its main or a later one.
+    fn verified_of(&self, merge: &str) -> Option<UnixSeconds> {
+        self.receipts
+            .get(merge)
+            .copied()
+            .or_else(|| self.position.get(merge).and_then(|&i| self.first_from[i]))
+    }
+}
+
+/// Per request: queue wait (request → merged), time to live (request →
+/// verified) and lead time (first commit or request → verified).
+fn request_figures(
+    inputs: &StatsInputs,
+    stories: &[RequestStory],
+    mains: &MainTimes,
+) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
+    let (mut waits, mut lives, mut leads) = (Vec::new(), Vec::new(), Vec::new());
+    for story in stories {
+        let Some((merged_at, merge)) = &story.merged else {
+            continue;
+        };
+        waits.push(merged_at - story.requested_at);
+        if let Some(at) = mains.verified_of(merge) {
+            lives.push((at - story.requested_at).max(0));
+            let start = inputs
+                .head_times
+                .get(&story.head_sha)
+                .map_or(story.requested_at, |&t| t.min(story.requested_at));
+            leads.push((at - start).max(0));
+        }
+    }
+    (waits, lives, leads)
+}
+
+/// Time to restore: a recovered pause → the first main at or after its sha
+/// (all mains when it names none on main) verified at or after it.
+fn restore_times(applied: &[Applied], pauses: &[&Applied], mains: &MainTimes) -> Vec<i64> {
+    let mut restores = Vec::new();
+    for pause in pauses {
+        let recovered = applied
+            .iter()
+            .any(|a| !a.pause && a.resumes.as_deref() == Some(pause.control_id.as_str()));
+        if !recovered {
+            continue;
+        }
+        let from = pause
+            .main_sha
+            .as_deref()
+            .and_then(|sha| mains.position.get(sha).copied())
+            .unwrap_or(0);
+        let restored = mains.verified[from..]
+            .iter()
+            .flatten()
+            .filter(|&&at| at >= pause.at)
+            .min();
+        if let Some(at) = restored {
+            restores.push(at - pause.at);
+        }
+    }
+    restores
+}
+
+/// Verified mains per day, from the window's start (or the first request
+/// or verification) to now.
+fn deployment_frequency(
+    inputs: &StatsInputs,
+    stories: &[RequestStory],
+    verified_mains: &[(usize, UnixSeconds)],
+) -> Option<f64> {
+    let start = inputs.since.or_else(|| {
+        let first_request = stories.iter().map(|s| s.requested_at).min();
+        let first_verified = verified_mains.iter().map(|(_, at)| *at).min();
+        match (first_request, first_verified) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    });
+    start.map(|start| {
+        let days = ((inputs.now - start) as f64 / 86_400.0).max(1.0);
+        round4(verified_mains.len() as f64 / days)
+    })
 }
 
 /// Rounds to four decimals (figures people read).
