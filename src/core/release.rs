@@ -125,24 +125,36 @@ impl Release {
 /// Computes the release state: watermark, then CI (with grace), then deploy
 /// (ignoring reports older than the deciding CI report), then verification.
 pub fn release_state(inputs: &ReleaseInputs) -> Release {
-    use ReleaseState::*;
     if inputs.is_watermark {
         let why = "refs/deploybot/verified points at this commit".to_owned();
-        return Release::new(Verified, why, Vec::new());
+        return Release::new(ReleaseState::Verified, why, Vec::new());
     }
-
     // A report dated beyond the clock skew ahead of `now` is not evidence
     // yet (a writer's clock ran ahead): it must not outrank later reports.
     let ci = current(inputs.ci, inputs.now);
-    let deploy_records = current(inputs.deploy, inputs.now);
+    let deploy = current(inputs.deploy, inputs.now);
     let inputs = &ReleaseInputs {
         ci: &ci,
-        deploy: &deploy_records,
+        deploy: &deploy,
         ..*inputs
     };
-    // CI: every ci check's deciding report must be a success; a failure
-    // counts only once the grace period has passed since its `at` (the
-    // failure is the latest report, so no newer report absorbed it).
+    let deciding_at = match ci_phase(inputs) {
+        Ok(deciding_at) => deciding_at,
+        Err(release) => return release,
+    };
+    let deployed_at = match deploy_phase(inputs, deciding_at) {
+        Ok(deployed_at) => deployed_at,
+        Err(release) => return release,
+    };
+    verification_phase(inputs, deployed_at)
+}
+
+/// CI: every ci check's deciding report must be a success; a failure counts
+/// only once the grace period has passed since its `at` (the failure is the
+/// latest report, so no newer report absorbed it). `Ok`: CI passed, at the
+/// time of its deciding success; `Err`: the release stands here.
+fn ci_phase(inputs: &ReleaseInputs) -> Result<UnixSeconds, Release> {
+    use ReleaseState::*;
     let ci = tally(
         inputs.ci,
         inputs.ci_checks,
@@ -155,38 +167,47 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
         .partition(|f| inputs.now.saturating_sub(f.at_seconds) >= inputs.grace_seconds);
     if !counted.is_empty() {
         let why = format!("CI failed: {}", failures(&counted));
-        return Release::new(CiFailed, why, vec![]);
+        return Err(Release::new(CiFailed, why, vec![]));
     }
     if !in_grace.is_empty() {
-        let grace = inputs.grace_seconds;
-        let ends = format_rfc3339(grace_ends_at(&in_grace, grace));
-        let pauses = if inputs.failure_pauses {
-            " and the pipeline pauses"
-        } else {
-            ""
-        };
-        let then = if in_grace.iter().any(|f| !retried(inputs.ci, &f.check)) {
-            format!("a retry is pending until {ends}, then main fails (ci-failed){pauses}")
-        } else {
-            format!(
-                "retried once; at {ends} main fails (ci-failed){pauses} unless a newer report replaces it"
-            )
-        };
-        let why = format!(
-            "CI failure within grace ({grace}s): {}; {then}",
-            failures(&in_grace)
-        );
+        let why = in_grace_why(inputs, &in_grace);
         let mut waiting: Vec<String> = in_grace.into_iter().map(|f| f.check).collect();
         waiting.extend(ci.outstanding);
-        return Release::new(Testing, why, waiting);
+        return Err(Release::new(Testing, why, waiting));
     }
     if !ci.outstanding.is_empty() {
         let why = waiting_why("CI", &ci.outstanding, &ci.coalesced);
-        return Release::new(Testing, why, ci.outstanding);
+        return Err(Release::new(Testing, why, ci.outstanding));
     }
-    let deciding_at = ci.last_success.unwrap_or(UnixSeconds::MIN);
+    Ok(ci.last_success.unwrap_or(UnixSeconds::MIN))
+}
 
-    // Deploy: only reports no older than the deciding CI report count.
+/// Why a CI failure still within its grace is not a failure yet, and when it will be.
+fn in_grace_why(inputs: &ReleaseInputs, in_grace: &[Failed]) -> String {
+    let grace = inputs.grace_seconds;
+    let ends = format_rfc3339(grace_ends_at(in_grace, grace));
+    let pauses = if inputs.failure_pauses {
+        " and the pipeline pauses"
+    } else {
+        ""
+    };
+    let then = if in_grace.iter().any(|f| !retried(inputs.ci, &f.check)) {
+        format!("a retry is pending until {ends}, then main fails (ci-failed){pauses}")
+    } else {
+        format!(
+            "retried once; at {ends} main fails (ci-failed){pauses} unless a newer report replaces it"
+        )
+    };
+    format!(
+        "CI failure within grace ({grace}s): {}; {then}",
+        failures(in_grace)
+    )
+}
+
+/// Deploy: only reports no older than the deciding CI report count. `Ok`:
+/// deployed, as of when (for the verifications); `Err`: the release stands here.
+fn deploy_phase(inputs: &ReleaseInputs, deciding_at: UnixSeconds) -> Result<UnixSeconds, Release> {
+    use ReleaseState::*;
     let deploy = tally(
         inputs.deploy,
         inputs.deploy_checks,
@@ -195,7 +216,7 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
     );
     if !deploy.failed.is_empty() {
         let why = format!("deploy failed: {}", failures(&deploy.failed));
-        return Release::new(DeployFailed, why, vec![]);
+        return Err(Release::new(DeployFailed, why, vec![]));
     }
     if !deploy.outstanding.is_empty() {
         let list = quoted(&deploy.outstanding);
@@ -203,17 +224,20 @@ pub fn release_state(inputs: &ReleaseInputs) -> Release {
             true => (Deploying, format!("deploying: waiting for {list}")),
             false => (AwaitingDeploy, format!("CI passed; awaiting deploy {list}")),
         };
-        return Release::new(state, why, deploy.outstanding);
+        return Err(Release::new(state, why, deploy.outstanding));
     }
+    Ok(deploy
+        .last_success
+        .map_or(deciding_at, |at| at.max(deciding_at)))
+}
 
-    // Verification: only results no older than the latest deploy success.
+/// Verification: only results no older than the latest deploy success.
+fn verification_phase(inputs: &ReleaseInputs, deployed_at: UnixSeconds) -> Release {
+    use ReleaseState::*;
     if inputs.verifications.is_empty() {
         let why = "deployed; no verifications configured".to_owned();
         return Release::new(Verified, why, vec![]);
     }
-    let deployed_at = deploy
-        .last_success
-        .map_or(deciding_at, |at| at.max(deciding_at));
     let verify = tally(
         inputs.deploy,
         inputs.verifications,
