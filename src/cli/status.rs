@@ -112,6 +112,9 @@ pub fn render_text(report: &StatusReport) -> String {
     };
     out.push_str(&field("main", main));
     out.push('\n');
+    if let Some(tail) = &report.main.log_tail {
+        out.push_str(&messages::log_tail_block(tail));
+    }
     // The watermark, never to be confused with main's own release above.
     let mut verified = match report.verified_sha.as_deref() {
         Some(sha) if report.main.sha.as_deref() == Some(sha) => {

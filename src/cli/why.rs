@@ -42,5 +42,8 @@ pub fn render_text(report: &WhyReport) -> String {
     }
     text.push_str(&field("now", format!("{} — {}", report.state, report.why)));
     text.push('\n');
+    if let Some(tail) = &report.log_tail {
+        text.push_str(&crate::messages::log_tail_block(tail));
+    }
     text
 }

@@ -5,6 +5,7 @@ pub mod control;
 pub mod hash;
 pub mod json;
 pub mod judgement;
+pub mod logs;
 pub mod next;
 pub mod pass;
 pub mod policy;

@@ -14,6 +14,8 @@ pub const NOTES_DEPLOY: &str = "refs/notes/deploybot/deploy";
 pub const NOTES_RECOVERY: &str = "refs/notes/deploybot/recovery";
 /// Receipts: one JSON line on each merged entry's requested head once its merge is verified.
 pub const NOTES_RECEIPTS: &str = "refs/notes/deploybot/receipts";
+/// Logs: the tail of each CI or deploy run's output, plain UTF-8 text, on the exact commit.
+pub const NOTES_LOGS: &str = "refs/notes/deploybot/logs";
 /// Prefix of every ref the tool owns besides branches.
 pub const DEPLOYBOT_PREFIX: &str = "refs/deploybot/";
 /// Prefix of every notes ref the tool owns.

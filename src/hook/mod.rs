@@ -184,10 +184,14 @@ pub fn check_push(
             RefKind::Try(candidate_id) => tested::check_try(change, candidate_id),
             RefKind::OtherDeploybot => refs_check::check_other_deploybot(change),
             RefKind::Reserved => refs_check::check_reserved(change),
-            RefKind::ResultNotes | RefKind::RecoveryNotes | RefKind::ReceiptNotes => {
+            RefKind::ResultNotes
+            | RefKind::RecoveryNotes
+            | RefKind::ReceiptNotes
+            | RefKind::LogNotes => {
                 let notes_kind = match kind {
                     RefKind::RecoveryNotes => notes_check::NotesKind::Recovery,
                     RefKind::ReceiptNotes => notes_check::NotesKind::Receipts,
+                    RefKind::LogNotes => notes_check::NotesKind::Logs,
                     _ => notes_check::NotesKind::Results,
                 };
                 let v = notes_check::check_notes(repo, change, notes_kind)?;

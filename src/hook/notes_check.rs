@@ -35,6 +35,8 @@ pub enum NotesKind {
     Recovery,
     /// Receipts (`coordinator_actors`).
     Receipts,
+    /// Logs: plain UTF-8 text, appended only (`ci_runners`).
+    Logs,
 }
 
 /// Checks one notes update under the line rule of `kind`.
@@ -48,6 +50,7 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
         NotesKind::Recovery => (Role::Trusted, "recovery notes".to_string()),
         NotesKind::Receipts => (Role::Coordinator, "receipt notes".to_string()),
         NotesKind::Results => (Role::CiRunner, "result notes".to_string()),
+        NotesKind::Logs => (Role::Certifier, "run logs".to_string()),
     });
     let Some(new) = change.new else {
         verdict.problems.push(messages::hook_deleted(name));
@@ -134,6 +137,15 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
                 .push(messages::hook_note_rewritten(name, &target));
             continue;
         };
+        if kind == NotesKind::Logs {
+            // Plain text: a later run's entry appends; nothing is rewritten.
+            if !new_text.starts_with(&old_text) {
+                verdict
+                    .problems
+                    .push(messages::hook_note_rewritten(name, &target));
+            }
+            continue;
+        }
         if kind == NotesKind::Receipts
             && let Err(why) = receipts_once_each(&old_text, &new_text)
         {
@@ -149,6 +161,7 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
                 NotesKind::Receipts => check_receipt_line(&line)
                     .and_then(|()| one_receipt_per_merge(&line, &target, &mut receipts_seen)),
                 NotesKind::Results => check_result_line(&line),
+                NotesKind::Logs => Ok(()),
             };
             if let Err(why) = checked {
                 verdict

@@ -25,6 +25,8 @@ pub enum RefKind {
     RecoveryNotes,
     /// `refs/notes/deploybot/receipts`: receipt JSON lines (written by the coordinator's `follow`).
     ReceiptNotes,
+    /// `refs/notes/deploybot/logs`: runs' output tails, plain text (runners only).
+    LogNotes,
     /// Another notes ref under `refs/notes/deploybot/`: result records.
     ResultNotes,
     /// The base branch.
@@ -59,6 +61,7 @@ pub fn classify_ref(name: &str, base_ref: &str, repair_prefix: &str) -> RefKind 
         names::VERIFIED => return RefKind::Verified,
         names::NOTES_RECOVERY => return RefKind::RecoveryNotes,
         names::NOTES_RECEIPTS => return RefKind::ReceiptNotes,
+        names::NOTES_LOGS => return RefKind::LogNotes,
         _ => {}
     }
     if name == base_ref {
@@ -252,6 +255,11 @@ pub fn parse_lease(message: &str, name_hex12: &str) -> Result<Lease, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writers_fit_logs_within_the_servers_note_bound() {
+        assert_eq!(crate::core::logs::NOTE_LIMIT_BYTES, MAX_NOTE_BYTES);
+    }
 
     const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 

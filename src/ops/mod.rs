@@ -12,6 +12,7 @@ pub mod integrity;
 pub mod judgement;
 pub mod landing;
 pub mod limits;
+pub mod logs;
 pub mod outcome;
 pub mod policy;
 pub mod queue;

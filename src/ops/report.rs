@@ -2,9 +2,9 @@
 
 use crate::core::results::{ResultRecord, ResultStatus};
 use crate::error::{CliError, CliResult};
-use crate::git::ObjectId;
 use crate::git::refs::RefUpdate;
 use crate::git::store::{Attempt, Store};
+use crate::git::{ObjectId, names};
 use crate::messages;
 use crate::session::Session;
 
@@ -78,6 +78,41 @@ pub fn append_report(
     Ok(record)
 }
 
+/// Publishes `record` (as [`publish_record`]) and, in the same atomic push,
+/// `log` appended to the note on `sha` in `refs/notes/deploybot/logs`: the
+/// run's result and the tail of its output land together or not at all.
+pub fn publish_record_with_log(
+    session: &Session,
+    notes_ref: &str,
+    sha: ObjectId,
+    record: &ResultRecord,
+    log: &str,
+) -> CliResult {
+    let line = record.to_line();
+    let subject = result_subject(notes_ref, &sha, record);
+    let log_subject = format!("log: {}", subject);
+    session.store.transact("deploybot: report", |store| {
+        let result = note_append_update(store, session, notes_ref, &sha, &line, &subject)?;
+        let logs = names::NOTES_LOGS;
+        let existing = store.repo.read_note(store.tip(logs)?, &sha)?.len();
+        let log = crate::core::logs::fit(log, existing);
+        let log = note_append_update(store, session, logs, &sha, &log, &log_subject)?;
+        Ok(Attempt::Write(vec![result, log], ()))
+    })?;
+    Ok(())
+}
+
+/// The commit subject of a result note: `ci: CI failure on 1a2b…`.
+fn result_subject(notes_ref: &str, sha: &ObjectId, record: &ResultRecord) -> String {
+    format!(
+        "{}: {} {} on {}",
+        notes_ref.rsplit('/').next().unwrap_or("result"),
+        record.check,
+        record.status.as_str(),
+        messages::short(&sha.to_string())
+    )
+}
+
 /// Appends `record` as one line to the note on `sha` in `notes_ref` and
 /// publishes it, retrying from fresh state on contention.
 pub fn publish_record(
@@ -87,13 +122,7 @@ pub fn publish_record(
     record: &ResultRecord,
 ) -> CliResult {
     let line = record.to_line();
-    let subject = format!(
-        "{}: {} {} on {}",
-        notes_ref.rsplit('/').next().unwrap_or("result"),
-        record.check,
-        record.status.as_str(),
-        messages::short(&sha.to_string())
-    );
+    let subject = result_subject(notes_ref, &sha, record);
     session.store.transact("deploybot: report", |store| {
         let update = note_append_update(store, session, notes_ref, &sha, &line, &subject)?;
         Ok(Attempt::Write(vec![update], ()))

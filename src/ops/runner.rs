@@ -395,9 +395,13 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
     )?
     .ok_or_else(|| CliError::precondition(messages::already_claimed(check, &sha_hex)))?;
     let started = Instant::now();
-    let ended = run_command(&worktree, sha, check, &run_id, command, quiet_stdout);
+    let ran = run_command(&worktree, sha, check, &run_id, command, quiet_stdout);
     drop(worktree);
     let duration = started.elapsed().as_secs_f64();
+    let (ended, output) = match ran {
+        Ok((ended, output)) => (Ok(ended), output),
+        Err(e) => (Err(e), Vec::new()),
+    };
     let (status, message) = match judge_run(ended, check, &sha_hex, duration) {
         Ok(judged) => judged,
         Err(NotARun::CannotStart(why)) => {
@@ -415,7 +419,8 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
         serde_json::json!((duration * 10.0).round() / 10.0),
     );
     session.store.refresh()?;
-    report_line(session, pipeline, sha, &record)?;
+    let log = crate::core::logs::log_entry(&record, &output);
+    super::report::publish_record_with_log(session, pipeline.notes_ref(), sha, &record, &log)?;
     Ok(RunOutcome {
         sha: sha_hex,
         check: check.into(),
@@ -531,7 +536,7 @@ fn run_command(
     run_id: &str,
     command: &[String],
     quiet_stdout: bool,
-) -> anyhow::Result<RunEnd> {
+) -> anyhow::Result<(RunEnd, Vec<u8>)> {
     let (program, args) = super::worktree_run::split_command(command)?;
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -539,10 +544,7 @@ fn run_command(
         .env("DEPLOYBOT_CHECK", check)
         .env("DEPLOYBOT_RUN_ID", run_id)
         .stdin(Stdio::null());
-    if quiet_stdout {
-        cmd.stdout(std::io::stderr());
-    }
     worktree
-        .run(cmd)
+        .run_logged(cmd, quiet_stdout)
         .map_err(|e| anyhow::anyhow!("`{program}`: {e:#}"))
 }

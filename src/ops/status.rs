@@ -24,6 +24,9 @@ pub struct MainView {
     pub sha: Option<String>,
     /// The release state of that exact sha.
     pub release: Option<Release>,
+    /// When that release failed: the last lines of the failing run's log
+    /// (`refs/notes/deploybot/logs`), when a runner logged it.
+    pub log_tail: Option<String>,
 }
 
 /// The full status report (DESIGN.md, `status --json`).
@@ -226,6 +229,10 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
         None => (None, None),
     };
     let release = judgement.as_ref().map(|j| j.release.clone());
+    let log_tail = match (base, &release) {
+        (Some(sha), Some(r)) => super::logs::failing_tail(session, store, sha, r.state)?,
+        _ => None,
+    };
     let pause_resumable = bind_pause(store, &mut control.state, base)?;
     let recovery_owns_main = base.is_some() && control.state.recovery_owns(&base_hex);
     super::train::overlay_testing(&mut views, &train, &queue.state);
@@ -248,6 +255,7 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
             branch: policy.queue.base_branch.clone(),
             sha: base.map(|s| s.to_string()),
             release,
+            log_tail,
         },
         queue: views,
         repair,

@@ -29,6 +29,11 @@ pub struct WhyReport {
     pub state: String,
     /// One line: why it stands there and what would move it.
     pub why: String,
+    /// When the main it landed in failed: the last lines of the failing
+    /// run's log (`refs/notes/deploybot/logs`), when a runner logged it;
+    /// absent otherwise (the pinned fields stay the whole object).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_tail: Option<String>,
 }
 
 /// Reads the story of `branch`; a branch never requested is bad input.
@@ -59,12 +64,13 @@ pub fn why(session: &Session, branch: &str) -> CliResult<WhyReport> {
         releases.push(release_facts(store, &records, i, watermark, &control)?);
     }
     let events = story::story(&records, branch, &releases).expect("requested (checked above)");
-    let (state, why) = standing(session, branch, &records, &releases)?;
+    let (state, why, log_tail) = standing(session, branch, &records, &releases)?;
     Ok(WhyReport {
         branch: branch.to_string(),
         events,
         state,
         why,
+        log_tail,
     })
 }
 
@@ -142,7 +148,7 @@ fn standing(
     branch: &str,
     records: &[QueueRecord],
     releases: &[ReleaseFacts],
-) -> CliResult<(String, String)> {
+) -> CliResult<(String, String, Option<String>)> {
     let store = &session.store;
     // What status shows and what react would do: the same facts, so the
     // last word never suggests what the state does not allow.
@@ -153,6 +159,7 @@ fn standing(
         return Ok((
             view.state.as_str().to_string(),
             messages::why_queued(&view.why, &next),
+            None,
         ));
     }
     let last = records.iter().rev().find(|r| {
@@ -166,6 +173,7 @@ fn standing(
         return Ok((
             "not-queued".to_string(),
             messages::why_left_queue(branch, "not in the queue"),
+            None,
         ));
     };
     match last.action {
@@ -173,9 +181,10 @@ fn standing(
             let merge = last.merge_sha.as_deref().unwrap_or("");
             let facts = releases.iter().rev().find(|f| f.merge_sha == merge);
             if facts.is_some_and(|f| f.verified) {
-                return Ok(("verified".to_string(), messages::why_verified(merge)));
+                return Ok(("verified".to_string(), messages::why_verified(merge), None));
             }
             let main = facts.map(|f| f.main_sha.as_str()).unwrap_or(merge);
+            let mut log_tail = None;
             let why = match crate::git::parse_oid(main) {
                 Some(oid) => {
                     let (policy, now) = (&session.policy, super::now_seconds());
@@ -186,15 +195,17 @@ fn standing(
                     };
                     let next =
                         messages::merged_next_text(next::merged_next(&situation, release.state));
+                    log_tail = super::logs::failing_tail(session, store, oid, release.state)?;
                     messages::why_merged(merge, main, release.state.as_str(), &release.why, next)
                 }
                 None => messages::why_verified(merge),
             };
-            Ok(("merged".to_string(), why))
+            Ok(("merged".to_string(), why, log_tail))
         }
         QueueAction::Cancel => Ok((
             "cancelled".to_string(),
             messages::why_left_queue(branch, &messages::story_cancelled(&last.actor)),
+            None,
         )),
         _ => Ok((
             "dequeued".to_string(),
@@ -202,6 +213,7 @@ fn standing(
                 branch,
                 &messages::story_dequeued(&last.actor, last.reason.as_deref()),
             ),
+            None,
         )),
     }
 }

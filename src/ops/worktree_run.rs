@@ -7,7 +7,7 @@ use crate::git::Repo;
 use anyhow::{Result, bail};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -59,6 +59,42 @@ impl<'r> RunWorktree<'r> {
     pub fn run(&self, cmd: Command) -> Result<RunEnd> {
         run_in_dir(&self.dir, cmd)
     }
+
+    /// Runs `cmd` in the worktree as [`RunWorktree::run`] does, passing its
+    /// output through (stdout to `quiet_stdout`'s stderr when asked) and
+    /// keeping the last [`LOG_TAIL_BYTES`] of it, both streams in the order
+    /// they came: the run's log.
+    pub fn run_logged(&self, mut cmd: Command, quiet_stdout: bool) -> Result<(RunEnd, Vec<u8>)> {
+        use std::sync::Mutex;
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let tail = Arc::new(Mutex::new(TailBuffer::default()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pumps = {
+            let tail = Arc::clone(&tail);
+            move |child: &mut std::process::Child| {
+                let mut handles = Vec::new();
+                if let Some(out) = child.stdout.take() {
+                    let tail = Arc::clone(&tail);
+                    handles.push(std::thread::spawn(move || pump(out, &tail, !quiet_stdout)));
+                }
+                if let Some(err) = child.stderr.take() {
+                    let tail = Arc::clone(&tail);
+                    handles.push(std::thread::spawn(move || pump(err, &tail, false)));
+                }
+                let _ = tx.send(handles);
+            }
+        };
+        let ended = run_in_dir_with(&self.dir, cmd, pumps)?;
+        // The streams end when the last process holding them exits; one the
+        // command left running in the background is not waited for long.
+        let handles: Vec<_> = rx.try_iter().flatten().collect();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while handles.iter().any(|h| !h.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let bytes = tail.lock().map(|t| t.bytes()).unwrap_or_default();
+        Ok((ended, bytes))
+    }
 }
 
 impl Drop for RunWorktree<'_> {
@@ -92,9 +128,59 @@ pub fn cannot_start(program: &str, dir: &Path) -> Option<String> {
     (!found).then(|| "not found on PATH".into())
 }
 
+/// The most of a run's output kept as its log (the tail).
+pub const LOG_TAIL_BYTES: usize = 64 * 1024;
+
+/// The last [`LOG_TAIL_BYTES`] bytes written.
+#[derive(Default)]
+struct TailBuffer {
+    bytes: std::collections::VecDeque<u8>,
+}
+
+impl TailBuffer {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend(chunk);
+        let excess = self.bytes.len().saturating_sub(LOG_TAIL_BYTES);
+        self.bytes.drain(..excess);
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.bytes.iter().copied().collect()
+    }
+}
+
+/// Copies a child's stream to ours (stdout or stderr) and into the tail.
+fn pump(mut from: impl std::io::Read, tail: &std::sync::Mutex<TailBuffer>, to_stdout: bool) {
+    use std::io::Write;
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        if to_stdout {
+            let _ = std::io::stdout().write_all(chunk);
+        } else {
+            let _ = std::io::stderr().write_all(chunk);
+        }
+        if let Ok(mut t) = tail.lock() {
+            t.push(chunk);
+        }
+    }
+}
+
 /// Runs `cmd` in `dir` in its own process group, stopping the group when the
 /// runner is signalled.
-fn run_in_dir(dir: &Path, mut cmd: Command) -> Result<RunEnd> {
+fn run_in_dir(dir: &Path, cmd: Command) -> Result<RunEnd> {
+    run_in_dir_with(dir, cmd, |_| {})
+}
+
+/// [`run_in_dir`], handing the spawned child to `started` first (to take its pipes).
+fn run_in_dir_with(
+    dir: &Path,
+    mut cmd: Command,
+    started: impl FnOnce(&mut std::process::Child),
+) -> Result<RunEnd> {
     let got = Arc::new(AtomicUsize::new(0));
     let mut registered = Vec::new();
     for signal in [libc::SIGTERM, libc::SIGINT] {
@@ -110,7 +196,10 @@ fn run_in_dir(dir: &Path, mut cmd: Command) -> Result<RunEnd> {
     // Its own process group, so the whole tree it starts can be stopped at once.
     cmd.current_dir(dir).process_group(0);
     let ended = match cmd.spawn() {
-        Ok(child) => supervise(child, &got),
+        Ok(mut child) => {
+            started(&mut child);
+            supervise(child, &got)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RunEnd::NotStarted(format!(
             "{e}: the program or the interpreter its #! line names is missing"
         ))),

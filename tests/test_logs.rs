@@ -1,0 +1,133 @@
+//! Logs in git (issue 21, item 3): a run's output tail is a note on the
+//! exact commit in `refs/notes/deploybot/logs`, written with its result in
+//! one push; `status` and `why` show the failing tail; the server lets only
+//! runners write it, and only by appending. Real runs, real pushes, the hook.
+
+mod common;
+use common::{Clone, World};
+use serde_json::Value;
+
+const ACTORS: &str = r#"[queue]
+trusted_actors = ["dev"]
+coordinator_actors = ["coord"]
+ci_runners = ["ci"]
+
+[pipeline]
+ci_failure_grace_seconds = 0
+"#;
+
+fn tool(c: &Clone, user: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--actor", user];
+    all.extend_from_slice(args);
+    c.deploybot(&all)
+        .env("GL_USER", user)
+        .output()
+        .expect("binary runs")
+}
+
+fn ok(c: &Clone, user: &str, args: &[&str]) -> String {
+    let out = tool(c, user, args);
+    assert!(
+        out.status.success(),
+        "{args:?} as {user}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_failed_runs_tail_is_in_git_and_status_and_why_show_it() {
+    let w = World::with_policy(ACTORS);
+    w.install_deploybot_hooks();
+    let (dev, coord, ci) = (w.clone_as("dev"), w.clone_as("coord"), w.clone_as("ci"));
+    let head = dev.push_branch("feature/a", "a.txt", "a\n");
+    ok(
+        &ci,
+        "ci",
+        &[
+            "ci", "report", "--sha", &head, "--check", "CI", "--status", "success",
+        ],
+    );
+    ok(&dev, "dev", &["request", "feature/a"]);
+    ok(&coord, "coord", &["react"]);
+    let main = w.server_ref("refs/heads/main").expect("main");
+    // The runner runs main's CI: it fails, saying why on stderr.
+    let script = "echo compiling; echo 'assertion failed: left == right' >&2; exit 1";
+    let out = tool(
+        &ci,
+        "ci",
+        &[
+            "ci", "run", "--check", "CI", "--sha", &main, "--", "sh", "-c", script,
+        ],
+    );
+    assert!(!out.status.success());
+    // The log is a note on the exact commit, readable with plain git.
+    ci.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/notes/deploybot/logs:refs/notes/deploybot/logs",
+    ]);
+    let note = ci.git(&["notes", "--ref=deploybot/logs", "show", &main]);
+    assert!(note.starts_with("== CI failure · run "), "{note}");
+    assert!(
+        note.contains("compiling") && note.contains("assertion failed"),
+        "{note}"
+    );
+    // status and why show the failing tail.
+    let s: Value = serde_json::from_str(&ok(&dev, "dev", &["status", "--json"])).expect("json");
+    let tail = s["main"]["log_tail"].as_str().unwrap_or_default();
+    assert!(tail.contains("assertion failed"), "{s}");
+    assert!(ok(&dev, "dev", &["status"]).contains("assertion failed"));
+    let why: Value =
+        serde_json::from_str(&ok(&dev, "dev", &["why", "feature/a", "--json"])).expect("json");
+    assert!(
+        why["log_tail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("assertion failed"),
+        "{why}"
+    );
+    assert!(ok(&dev, "dev", &["why", "feature/a"]).contains("assertion failed"));
+}
+
+#[test]
+fn only_runners_write_logs_and_only_by_appending() {
+    let w = World::with_policy(ACTORS);
+    w.install_deploybot_hooks();
+    let c = w.clone_as("coord");
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let logs = "refs/notes/deploybot/logs";
+    c.git(&[
+        "notes",
+        "--ref=deploybot/logs",
+        "add",
+        "-m",
+        "== CI success · run x · t ==\nall good",
+        &main,
+    ]);
+    w.assert_refused(
+        &c,
+        &["push", "origin", logs],
+        &[("GL_USER", "coord")],
+        "may not write run logs",
+    );
+    c.assert_git_ok(&["push", "origin", logs], &[("GL_USER", "ci")]);
+    // A rewrite of a log is refused, even from a runner.
+    c.git(&[
+        "notes",
+        "--ref=deploybot/logs",
+        "add",
+        "-f",
+        "-m",
+        "rewritten",
+        &main,
+    ]);
+    w.assert_refused(
+        &c,
+        &["push", "-f", "origin", logs],
+        &[("GL_USER", "ci")],
+        "deploybot: refs/notes/deploybot/logs",
+    );
+}
