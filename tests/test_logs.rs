@@ -131,3 +131,72 @@ fn only_runners_write_logs_and_only_by_appending() {
         "deploybot: refs/notes/deploybot/logs",
     );
 }
+
+/// `prune --logs-older-than`: a coordinator drops old run logs in a rewrite
+/// of the logs ref alone; results stay; a runner may not prune, and a
+/// rewrite that changes a kept entry is refused.
+#[test]
+fn old_logs_are_pruned_by_a_coordinator_and_results_stay() {
+    let w = World::with_policy(ACTORS);
+    w.install_deploybot_hooks();
+    let (coord, ci) = (w.clone_as("coord"), w.clone_as("ci"));
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let run = |script: &str| {
+        let _ = tool(
+            &ci,
+            "ci",
+            &[
+                "ci", "run", "--check", "CI", "--sha", &main, "--", "sh", "-c", script,
+            ],
+        );
+    };
+    run("echo the old run; exit 1");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    run("echo the new run; exit 0");
+    let results = w.server_ref("refs/notes/deploybot/ci");
+    let out = tool(&ci, "ci", &["prune", "--logs-older-than", "2s"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a runner may not prune: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = ok(&coord, "coord", &["prune", "--logs-older-than", "2s"]);
+    assert!(text.contains("pruned 1 run log(s)"), "{text}");
+    coord.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/notes/deploybot/logs:refs/notes/deploybot/logs",
+    ]);
+    let note = coord.git(&["notes", "--ref=deploybot/logs", "show", &main]);
+    assert!(
+        note.contains("the new run") && !note.contains("the old run"),
+        "{note}"
+    );
+    assert_eq!(
+        w.server_ref("refs/notes/deploybot/ci"),
+        results,
+        "results untouched"
+    );
+    let out = tool(&coord, "coord", &["prune", "--logs-older-than", "ten days"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A rewrite that forges a kept entry is refused, even from a coordinator.
+    let logs = "refs/notes/deploybot/logs";
+    coord.git(&[
+        "notes",
+        "--ref=deploybot/logs",
+        "add",
+        "-f",
+        "-m",
+        "== CI success · run x · 2026-12-05T00:00:00Z ==\nforged",
+        &main,
+    ]);
+    let orphan = coord.git(&["commit-tree", &format!("{logs}^{{tree}}"), "-m", "forged"]);
+    w.assert_refused(
+        &coord,
+        &["push", "-f", "origin", &format!("{orphan}:{logs}")],
+        &[("GL_USER", "coord")],
+        "deploybot: refs/notes/deploybot/logs",
+    );
+}

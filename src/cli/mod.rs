@@ -13,6 +13,7 @@ pub mod man_sections;
 pub mod output;
 pub mod pause;
 pub mod progress;
+pub mod prune;
 pub mod queue_edit;
 pub mod react;
 pub mod render;
@@ -111,6 +112,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Delivery figures from the ledgers and notes: queue wait, time to live, CI, DORA.
     Stats(stats::StatsArgs),
+    /// Drop old run logs (refs/notes/deploybot/logs; a coordinator's, results untouched).
+    Prune(prune::PruneArgs),
     /// Print or install the man pages (for `git help deploybot`).
     Man(man::ManArgs),
     /// Print shell completions for git-deploybot.
@@ -254,6 +257,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Demo(args) => demo::run(&global, args),
         Command::Serve(args) => serve::run(&global, args),
         Command::Stats(args) => stats::run(&global, args),
+        Command::Prune(args) => prune::run(&global, args),
         Command::Man(args) => man::run(args),
         Command::Completions(args) => man::completions(args),
         Command::HelpMarkdown => {

@@ -75,6 +75,54 @@ pub fn last_tail(note: &str, check: &str, lines: usize) -> Option<String> {
     Some(body[from..].join("\n"))
 }
 
+/// The entries of a note, each its header line and the lines below it.
+pub fn entries(note: &str) -> Vec<String> {
+    let is_header = |l: &str| l.starts_with(HEADER_PREFIX) && l.ends_with(" ==");
+    let mut out: Vec<String> = Vec::new();
+    for line in note.lines() {
+        match out.last_mut() {
+            Some(entry) if !is_header(line) => {
+                entry.push('\n');
+                entry.push_str(line);
+            }
+            _ => out.push(line.to_owned()),
+        }
+    }
+    out
+}
+
+/// When an entry was written: the time its header names (`· <at> ==`).
+pub fn entry_at(entry: &str) -> Option<crate::core::time::UnixSeconds> {
+    let header = entry.lines().next()?;
+    let at = header.strip_suffix(" ==")?.rsplit(" · ").next()?;
+    crate::core::time::parse_rfc3339(at)
+}
+
+/// A note with its entries written before `cutoff` left out (an entry whose
+/// time cannot be read is kept); None when nothing is left.
+pub fn prune(note: &str, cutoff: crate::core::time::UnixSeconds) -> Option<String> {
+    let kept: Vec<String> = entries(note)
+        .into_iter()
+        .filter(|e| entry_at(e).is_none_or(|at| at >= cutoff))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("\n") + "\n")
+}
+
+/// A duration as `--logs-older-than` takes it: a whole number with a unit,
+/// `s`, `m`, `h` or `d` (`90d`); its seconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let unit = text.chars().last()?;
+    let number: i64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    number.checked_mul(scale).filter(|s| *s > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +157,30 @@ mod tests {
         let fitted = fit(&entry, NOTE_LIMIT_BYTES - 10);
         assert!(fitted.starts_with("== CI failure"), "{fitted}");
         assert!(fitted.contains("is full"), "{fitted}");
+    }
+
+    #[test]
+    fn pruning_keeps_the_entries_written_since_the_cutoff() {
+        let old = ResultRecord::new("CI", ResultStatus::Failure, "2026-01-01T00:00:00Z");
+        let new = ResultRecord::new("CI", ResultStatus::Success, "2026-12-01T00:00:00Z");
+        let note = format!(
+            "{}\n{}\n",
+            log_entry(&old, b"old"),
+            log_entry(&new, b"new\nlines")
+        );
+        assert_eq!(entries(&note).len(), 2);
+        let cutoff = crate::core::time::parse_rfc3339("2026-06-01T00:00:00Z").expect("a time");
+        let pruned = prune(&note, cutoff).expect("one left");
+        assert!(
+            !pruned.contains("old") && pruned.contains("new\nlines"),
+            "{pruned}"
+        );
+        assert_eq!(prune(&log_entry(&old, b"old"), cutoff), None);
+        assert_eq!(parse_duration("90d"), Some(90 * 86_400));
+        assert_eq!(parse_duration("12h"), Some(43_200));
+        assert_eq!(parse_duration("0d"), None);
+        assert_eq!(parse_duration("ten"), None);
+        assert_eq!(parse_duration("9999999999999999d"), None);
     }
 
     #[test]

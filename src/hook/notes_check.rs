@@ -59,6 +59,9 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
     if let Some(old) = change.old
         && !super::fast_forward(repo, old, new)?
     {
+        if kind == NotesKind::Logs {
+            return check_prune(repo, change.name.as_str(), old, new, verdict);
+        }
         verdict
             .problems
             .push(messages::hook_not_fast_forward(name, &old.to_string()));
@@ -228,4 +231,46 @@ fn one_receipt_per_merge(line: &str, target: &str, seen: &mut Vec<String>) -> Re
     }
     seen.push(merge);
     Ok(())
+}
+
+/// A rewrite of the logs ref (`prune --logs-older-than`): a coordinator's,
+/// and it may only leave entries out. Every entry of every note it keeps was
+/// in that commit's note before, word for word, so a rewrite never forges
+/// a run's output.
+fn check_prune(
+    repo: &Repo,
+    name: &str,
+    old: ObjectId,
+    new: ObjectId,
+    mut verdict: NotesVerdict,
+) -> Result<NotesVerdict> {
+    verdict.needs = vec![(Role::Coordinator, "pruned run logs".to_string())];
+    let tree = repo.find_commit_info(new)?.tree;
+    for file in repo.changed_blobs(None, tree)? {
+        let (Some(blob), Some(target)) = (file.new, note_target(&file.path)) else {
+            verdict
+                .problems
+                .push(messages::hook_not_a_note(name, &file.path));
+            continue;
+        };
+        let oid = crate::git::parse_oid(&target).expect("40 hex");
+        let before: Vec<String> = repo
+            .find_notes(old, &oid)?
+            .into_iter()
+            .flat_map(|(_, bytes)| crate::core::logs::entries(&String::from_utf8_lossy(&bytes)))
+            .collect();
+        let after = String::from_utf8_lossy(&repo.find_blob(blob)?).into_owned();
+        if crate::core::logs::entries(&after)
+            .iter()
+            .any(|e| !before.contains(e))
+        {
+            verdict
+                .problems
+                .push(messages::hook_note_rewritten(name, &target));
+        }
+        if verdict.problems.len() >= MAX_PROBLEMS {
+            break;
+        }
+    }
+    Ok(verdict)
 }

@@ -120,6 +120,22 @@ pub fn ledger_rewound(ledger: &str, seen: &str, now: Option<&str>) -> String {
     )
 }
 
+/// The commit subject of a pruned logs history.
+pub fn prune_subject(removed: usize, cutoff: i64) -> String {
+    format!(
+        "logs: pruned {removed} run log(s) written before {}",
+        crate::core::time::format_rfc3339(cutoff)
+    )
+}
+
+/// `--logs-older-than` that is not a duration.
+pub fn bad_duration(text: &str) -> String {
+    format!(
+        "--logs-older-than `{}` is not a duration; give a whole number and a unit: 90d, 12h, 30m or 3600s",
+        crate::core::json::printable(text)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod logs;
 pub mod outcome;
 pub mod policy;
+pub mod prune;
 pub mod queue;
 pub mod react;
 pub mod release;
