@@ -270,3 +270,26 @@ fn a_slow_client_never_stops_the_others() {
     let _ = endless.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
+
+/// Issue 21: the page shows the failing run's log tail (escaped) under the
+/// base release.
+#[test]
+fn the_page_shows_the_failing_runs_log() {
+    let w = World::with_policy(FAST_POLICY);
+    let dev = w.clone_as("dev");
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let script = "echo 'expected <ok> got <script>boom</script>' >&2; exit 1";
+    let out = dev.run(&[
+        "ci", "run", "--check", "CI", "--sha", &main, "--", "sh", "-c", script,
+    ]);
+    assert!(!out.status.success());
+    let served = serve(&dev);
+    let (code, _, page) = http(served.port, "GET", "/");
+    assert_eq!(code, 200);
+    assert!(page.contains("log of the failing run"), "{page}");
+    assert!(
+        page.contains("expected &lt;ok&gt; got &lt;script&gt;boom&lt;/script&gt;"),
+        "escaped: {page}"
+    );
+    assert!(!page.contains("<script>boom"), "never raw");
+}

@@ -227,6 +227,14 @@ fn release_card(r: &StatusReport) -> String {
         rows.push(("repair", line));
     }
     html.push_str(&rows_html(&rows));
+    // The failing run's own words (refs/notes/deploybot/logs), escaped.
+    if let Some(tail) = &r.main.log_tail {
+        let _ = write!(
+            html,
+            "<details open><summary>log of the failing run</summary><pre class=\"log\">{}</pre></details>",
+            escape(tail)
+        );
+    }
     html.push_str("</section>");
     html
 }
