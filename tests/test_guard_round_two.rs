@@ -26,16 +26,6 @@ fn guarded(policy: &str) -> (World, Clone) {
     (w, c)
 }
 
-/// The tool in `c` as `user`.
-fn tool(c: &Clone, user: &str, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--actor", user];
-    all.extend_from_slice(args);
-    c.deploybot(&all)
-        .env("GL_USER", user)
-        .output()
-        .expect("runs")
-}
-
 /// Checks out `branch` at the server's `from` and commits `policy` as `.deploybot.toml`.
 fn commit_policy(c: &Clone, branch: &str, from: &str, policy: &str) {
     c.git(&["fetch", "-q", "origin"]);
@@ -163,17 +153,6 @@ fn a_broken_policy_fails_closed_in_every_spelling() {
     }
 }
 
-/// The tool in `c` as `user`, asserting success; returns stdout.
-fn ok(c: &Clone, user: &str, args: &[&str]) -> String {
-    let out = tool(c, user, args);
-    assert!(
-        out.status.success(),
-        "deploybot {args:?} as {user}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Medium: the base branch is a symbolic ref on the server (main points to
 /// trunk). Its target is judged as the base branch: frozen while paused.
 #[test]
@@ -182,11 +161,7 @@ fn a_base_branch_reached_through_a_symbolic_ref_is_guarded() {
     let main = w.server_ref("refs/heads/main").expect("main");
     w.server_git(&["update-ref", "refs/heads/trunk", &main]);
     w.server_git(&["symbolic-ref", "refs/heads/main", "refs/heads/trunk"]);
-    ok(
-        &c,
-        "alice",
-        &["pause", "--reason", "freeze", "--sha", &main],
-    );
+    c.ok_as("alice", &["pause", "--reason", "freeze", "--sha", &main]);
     c.git(&["fetch", "-q", "origin"]);
     c.git(&["checkout", "-q", "-B", "t", "origin/trunk"]);
     c.commit_file("t.txt", "t\n", "past the freeze through the target");

@@ -4,7 +4,7 @@
 //! runners write it, and only by appending. Real runs, real pushes, the hook.
 
 mod common;
-use common::{Clone, World};
+use common::World;
 use serde_json::Value;
 
 const ACTORS: &str = r#"[queue]
@@ -16,46 +16,24 @@ ci_runners = ["ci"]
 ci_failure_grace_seconds = 0
 "#;
 
-fn tool(c: &Clone, user: &str, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--actor", user];
-    all.extend_from_slice(args);
-    c.deploybot(&all)
-        .env("GL_USER", user)
-        .output()
-        .expect("binary runs")
-}
-
-fn ok(c: &Clone, user: &str, args: &[&str]) -> String {
-    let out = tool(c, user, args);
-    assert!(
-        out.status.success(),
-        "{args:?} as {user}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn a_failed_runs_tail_is_in_git_and_status_and_why_show_it() {
     let w = World::with_policy(ACTORS);
     w.install_deploybot_hooks();
     let (dev, coord, ci) = (w.clone_as("dev"), w.clone_as("coord"), w.clone_as("ci"));
     let head = dev.push_branch("feature/a", "a.txt", "a\n");
-    ok(
-        &ci,
+    ci.ok_as(
         "ci",
         &[
             "ci", "report", "--sha", &head, "--check", "CI", "--status", "success",
         ],
     );
-    ok(&dev, "dev", &["request", "feature/a"]);
-    ok(&coord, "coord", &["react"]);
+    dev.ok_as("dev", &["request", "feature/a"]);
+    coord.ok_as("coord", &["react"]);
     let main = w.server_ref("refs/heads/main").expect("main");
     // The runner runs main's CI: it fails, saying why on stderr.
     let script = "echo compiling; echo 'assertion failed: left == right' >&2; exit 1";
-    let out = tool(
-        &ci,
+    let out = ci.run_as(
         "ci",
         &[
             "ci", "run", "--check", "CI", "--sha", &main, "--", "sh", "-c", script,
@@ -76,12 +54,12 @@ fn a_failed_runs_tail_is_in_git_and_status_and_why_show_it() {
         "{note}"
     );
     // status and why show the failing tail.
-    let s: Value = serde_json::from_str(&ok(&dev, "dev", &["status", "--json"])).expect("json");
+    let s: Value = serde_json::from_str(&dev.ok_as("dev", &["status", "--json"])).expect("json");
     let tail = s["main"]["log_tail"].as_str().unwrap_or_default();
     assert!(tail.contains("assertion failed"), "{s}");
-    assert!(ok(&dev, "dev", &["status"]).contains("assertion failed"));
+    assert!(dev.ok_as("dev", &["status"]).contains("assertion failed"));
     let why: Value =
-        serde_json::from_str(&ok(&dev, "dev", &["why", "feature/a", "--json"])).expect("json");
+        serde_json::from_str(&dev.ok_as("dev", &["why", "feature/a", "--json"])).expect("json");
     assert!(
         why["log_tail"]
             .as_str()
@@ -89,7 +67,10 @@ fn a_failed_runs_tail_is_in_git_and_status_and_why_show_it() {
             .contains("assertion failed"),
         "{why}"
     );
-    assert!(ok(&dev, "dev", &["why", "feature/a"]).contains("assertion failed"));
+    assert!(
+        dev.ok_as("dev", &["why", "feature/a"])
+            .contains("assertion failed")
+    );
 }
 
 #[test]
@@ -142,8 +123,7 @@ fn old_logs_are_pruned_by_a_coordinator_and_results_stay() {
     let (coord, ci) = (w.clone_as("coord"), w.clone_as("ci"));
     let main = w.server_ref("refs/heads/main").expect("main");
     let run = |script: &str| {
-        let _ = tool(
-            &ci,
+        let _ = ci.run_as(
             "ci",
             &[
                 "ci", "run", "--check", "CI", "--sha", &main, "--", "sh", "-c", script,
@@ -154,14 +134,14 @@ fn old_logs_are_pruned_by_a_coordinator_and_results_stay() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     run("echo the new run; exit 0");
     let results = w.server_ref("refs/notes/deploybot/ci");
-    let out = tool(&ci, "ci", &["prune", "--logs-older-than", "2s"]);
+    let out = ci.run_as("ci", &["prune", "--logs-older-than", "2s"]);
     assert_eq!(
         out.status.code(),
         Some(4),
         "a runner may not prune: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = ok(&coord, "coord", &["prune", "--logs-older-than", "2s"]);
+    let text = coord.ok_as("coord", &["prune", "--logs-older-than", "2s"]);
     assert!(text.contains("pruned 1 run log(s)"), "{text}");
     coord.git(&[
         "fetch",
@@ -179,7 +159,7 @@ fn old_logs_are_pruned_by_a_coordinator_and_results_stay() {
         results,
         "results untouched"
     );
-    let out = tool(&coord, "coord", &["prune", "--logs-older-than", "ten days"]);
+    let out = coord.run_as("coord", &["prune", "--logs-older-than", "ten days"]);
     assert_eq!(out.status.code(), Some(2));
     // A rewrite that forges a kept entry is refused, even from a coordinator.
     let logs = "refs/notes/deploybot/logs";

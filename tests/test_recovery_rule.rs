@@ -131,28 +131,6 @@ ci_failure_grace_seconds = 0
 protect_base = true
 "#;
 
-/// The tool in `c` as `user`: records name them, and the hook knows them.
-fn tool(c: &Clone, user: &str, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--actor", user];
-    all.extend_from_slice(args);
-    c.deploybot(&all)
-        .env("GL_USER", user)
-        .output()
-        .expect("binary runs")
-}
-
-fn tool_ok(c: &Clone, user: &str, args: &[&str]) -> String {
-    let out = tool(c, user, args);
-    assert!(
-        out.status.success(),
-        "deploybot {args:?} as {user} failed ({:?}): {}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// A guarded server where `coord` merged feature/a and `ci` reported it
 /// green; returns the world, the clones (dev, coord, ops, ci) and the main.
 fn guarded_main() -> (World, [Clone; 4], String) {
@@ -161,15 +139,14 @@ fn guarded_main() -> (World, [Clone; 4], String) {
     let clones = ["dev", "coord", "ops", "ci"].map(|n| w.clone_as(n));
     let [dev, coord, _, ci] = &clones;
     let head = dev.push_branch("feature/a", "a.txt", "a\n");
-    tool_ok(
-        ci,
+    ci.ok_as(
         "ci",
         &[
             "ci", "report", "--sha", &head, "--check", "CI", "--status", "success",
         ],
     );
-    tool_ok(dev, "dev", &["request", "feature/a"]);
-    let r = json(&tool_ok(coord, "coord", &["react", "--json"]));
+    dev.ok_as("dev", &["request", "feature/a"]);
+    let r = json(&coord.ok_as("coord", &["react", "--json"]));
     let main = r["new_base_sha"].as_str().expect("merged").to_string();
     (w, clones, main)
 }
@@ -181,8 +158,7 @@ fn guarded_main() -> (World, [Clone; 4], String) {
 fn repair_ready_for_ops() -> (World, Clone, Clone, (String, String), String) {
     let (w, [_dev, coord, ops, ci], failed) = guarded_main();
     let report = |sha: &str, status: &str| {
-        tool_ok(
-            &ci,
+        ci.ok_as(
             "ci",
             &[
                 "ci", "report", "--sha", sha, "--check", "CI", "--status", status,
@@ -190,8 +166,8 @@ fn repair_ready_for_ops() -> (World, Clone, Clone, (String, String), String) {
         );
     };
     report(&failed, "failure");
-    tool_ok(&coord, "coord", &["react"]);
-    tool_ok(&ops, "ops", &["claim-repair", "--owner", "ops"]);
+    coord.ok_as("coord", &["react"]);
+    ops.ok_as("ops", &["claim-repair", "--owner", "ops"]);
     let branch = format!("deploybot/repair/{}", &failed[..12]);
     ops.git(&["fetch", "-q", "origin"]);
     ops.git(&["checkout", "-q", "-B", &branch, &format!("origin/{branch}")]);
@@ -206,7 +182,7 @@ fn repair_ready_for_ops() -> (World, Clone, Clone, (String, String), String) {
         String::from_utf8_lossy(&push.stderr)
     );
     report(&fix, "success");
-    tool_ok(&ops, "ops", &["request", &branch]);
+    ops.ok_as("ops", &["request", &branch]);
     let ids = ops.pause_ids();
     (w, coord, ops, ids, branch)
 }
@@ -217,11 +193,7 @@ fn repair_ready_for_ops() -> (World, Clone, Clone, (String, String), String) {
 #[test]
 fn a_refused_wake_up_shows_the_servers_reasons_and_who_continues() {
     let (_w, coord, ops, (id, sha), branch) = repair_ready_for_ops();
-    let text = tool_ok(
-        &ops,
-        "ops",
-        &["unpause", "--sha", &sha, "--control-id", &id],
-    );
+    let text = ops.ok_as("ops", &["unpause", "--sha", &sha, "--control-id", &id]);
     assert!(
         text.contains(
             "wake-up deferred: the server refused the wake-up's push (its reasons below)"
@@ -244,7 +216,7 @@ fn a_refused_wake_up_shows_the_servers_reasons_and_who_continues() {
         "the server's reasons follow: {text}"
     );
     assert_eq!(ops.control("state"), "running", "the recovery is durable");
-    let r = json(&tool_ok(&coord, "coord", &["react", "--json"]));
+    let r = json(&coord.ok_as("coord", &["react", "--json"]));
     assert_eq!(r["repair"], true, "{r}");
     assert_eq!(r["merged"][0]["branch"], branch.as_str());
 }
@@ -253,8 +225,7 @@ fn a_refused_wake_up_shows_the_servers_reasons_and_who_continues() {
 #[test]
 fn a_refused_wake_up_carries_the_reasons_in_json() {
     let (_w, _coord, ops, (id, sha), _) = repair_ready_for_ops();
-    let out = json(&tool_ok(
-        &ops,
+    let out = json(&ops.ok_as(
         "ops",
         &["unpause", "--sha", &sha, "--control-id", &id, "--json"],
     ));
@@ -277,22 +248,19 @@ fn a_refused_wake_up_carries_the_reasons_in_json() {
 #[test]
 fn a_runners_follow_pauses_on_the_servers_evidence() {
     let (w, [_dev, coord, ops, ci], main) = guarded_main();
-    tool_ok(
-        &ci,
+    ci.ok_as(
         "ci",
         &[
             "ci", "report", "--sha", &main, "--check", "CI", "--status", "success",
         ],
     );
-    tool_ok(
-        &ci,
+    ci.ok_as(
         "ci",
         &[
             "deploy", "report", "--sha", &main, "--check", "Deploy", "--status", "failure",
         ],
     );
-    let out = tool(
-        &ci,
+    let out = ci.run_as(
         "ci",
         &["follow", "--if-needed", "--timeout", "20", "--poll", "1"],
     );
@@ -317,16 +285,14 @@ fn a_runners_follow_pauses_on_the_servers_evidence() {
 #[test]
 fn a_runners_unproven_pause_is_refused() {
     let (w, [_dev, _coord, _ops, ci], main) = guarded_main();
-    tool_ok(
-        &ci,
+    ci.ok_as(
         "ci",
         &[
             "ci", "report", "--sha", &main, "--check", "CI", "--status", "success",
         ],
     );
     let before = w.server_refs();
-    let out = tool(
-        &ci,
+    let out = ci.run_as(
         "ci",
         &[
             "pause",

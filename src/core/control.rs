@@ -292,6 +292,28 @@ pub fn fold_all<'a>(records: impl IntoIterator<Item = &'a ControlRecord>) -> Con
         })
 }
 
+/// An unconditional pause bound to `sha` with `reason`, as a writer appends
+/// it (id, actor and time left for the writer to fill): what the fold makes
+/// of a pause a pass would write.
+pub fn pause_bound_to(sha: &str, reason: &str) -> ControlRecord {
+    ControlRecord {
+        schema: CONTROL_SCHEMA,
+        control_id: "pause".into(),
+        state: ControlMode::Paused,
+        reason: reason.to_owned(),
+        main_sha: Some(sha.to_owned()),
+        requires_control_id: None,
+        resumes_control_id: None,
+        recovered_main_sha: None,
+        recovered_reason: None,
+        recovered_state: None,
+        signers_blob: None,
+        actor: String::new(),
+        at: String::new(),
+        extra: Map::new(),
+    }
+}
+
 /// The id a record written without `control_id` is known by:
 /// `commit:<full sha of its ledger commit>` (DESIGN.md, "Legacy pause records").
 pub fn legacy_control_id(commit_sha: &str) -> String {

@@ -363,7 +363,7 @@ fn decide(facts: &PassFacts, control: &ControlState, decision: ReactPlan, plan: 
                 sha: sha.clone(),
                 reason: reason.clone(),
             });
-            let pause = pause_record(&sha, &reason);
+            let pause = crate::core::control::pause_bound_to(&sha, &reason);
             if classify(control, &pause) == FoldStep::Applied {
                 plan.actions.push(Action::Pause { sha, reason });
             }
@@ -393,26 +393,6 @@ fn decide(facts: &PassFacts, control: &ControlState, decision: ReactPlan, plan: 
                 }
             }
         }
-    }
-}
-
-/// A controller pause as the executor will write it (for the fold's verdict).
-fn pause_record(sha: &str, reason: &str) -> ControlRecord {
-    ControlRecord {
-        schema: crate::core::control::CONTROL_SCHEMA,
-        control_id: "pause".into(),
-        state: ControlMode::Paused,
-        reason: reason.to_owned(),
-        main_sha: Some(sha.to_owned()),
-        requires_control_id: None,
-        resumes_control_id: None,
-        recovered_main_sha: None,
-        recovered_reason: None,
-        recovered_state: None,
-        signers_blob: None,
-        actor: String::new(),
-        at: String::new(),
-        extra: Default::default(),
     }
 }
 

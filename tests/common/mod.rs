@@ -239,6 +239,30 @@ impl Clone {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The binary in this clone as `user`: records name them (`--actor`)
+    /// and the server's hook knows them (`GL_USER`, as gitolite says).
+    pub fn run_as(&self, user: &str, args: &[&str]) -> Output {
+        let mut all = vec!["--actor", user];
+        all.extend_from_slice(args);
+        self.deploybot(&all)
+            .env("GL_USER", user)
+            .output()
+            .expect("binary runs")
+    }
+
+    /// [`Clone::run_as`], asserting success, returning stdout.
+    pub fn ok_as(&self, user: &str, args: &[&str]) -> String {
+        let out = self.run_as(user, args);
+        assert!(
+            out.status.success(),
+            "deploybot {args:?} as {user} failed ({:?}): {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `status --json` parsed.
     pub fn status(&self) -> Value {
         let text = self.ok(&["status", "--json"]);

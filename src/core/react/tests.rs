@@ -267,22 +267,7 @@ fn a_deploy_failure_after_a_recovered_ci_failure_pauses() {
         }
     );
     // The planner's pause is one the control fold applies.
-    let record = crate::core::control::ControlRecord {
-        schema: 1,
-        control_id: "p2".into(),
-        state: ControlMode::Paused,
-        reason: format!("deploy-failed on {SHA}"),
-        main_sha: Some(SHA.into()),
-        requires_control_id: None,
-        resumes_control_id: None,
-        recovered_main_sha: None,
-        recovered_reason: None,
-        recovered_state: None,
-        signers_blob: None,
-        actor: "coord".into(),
-        at: String::new(),
-        extra: Default::default(),
-    };
+    let record = crate::core::control::pause_bound_to(SHA, &format!("deploy-failed on {SHA}"));
     assert!(!control.restates_recovery(&record));
 }
 
@@ -479,22 +464,7 @@ mod properties {
                 prop_assert!(reason.ends_with(&suffix));
                 // The fold applies what the planner writes (no held pass
                 // waiting on a pause the fold would skip).
-                let record = crate::core::control::ControlRecord {
-                    schema: 1,
-                    control_id: "new".into(),
-                    state: ControlMode::Paused,
-                    reason: reason.clone(),
-                    main_sha: Some(sha.clone()),
-                    requires_control_id: None,
-                    resumes_control_id: None,
-                    recovered_main_sha: None,
-                    recovered_reason: None,
-                    recovered_state: None,
-                    signers_blob: None,
-                    actor: "coord".into(),
-                    at: String::new(),
-                    extra: Default::default(),
-                };
+                let record = crate::core::control::pause_bound_to(sha, reason);
                 prop_assert!(!control.restates_recovery(&record), "the fold skips no planned pause");
             }
             if release.is_failed() && owned && !control.is_paused() {
