@@ -502,24 +502,15 @@ impl LedgerKind for QueueLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::control::{CONTROL_SCHEMA, ControlMode, ControlRecord};
+    use crate::core::control::ControlRecord;
 
     fn pause(id: &str) -> ControlRecord {
         ControlRecord {
-            schema: CONTROL_SCHEMA,
             control_id: id.into(),
-            state: ControlMode::Paused,
-            reason: format!("hold {id}"),
             main_sha: None,
-            requires_control_id: None,
-            resumes_control_id: None,
-            recovered_main_sha: None,
-            recovered_reason: None,
-            recovered_state: None,
-            signers_blob: None,
             actor: "t".into(),
             at: "2026-01-01T00:00:00Z".into(),
-            extra: Default::default(),
+            ..crate::core::control::pause_bound_to("", &format!("hold {id}"))
         }
     }
 

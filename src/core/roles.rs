@@ -16,10 +16,10 @@ pub enum Role {
     Coordinator,
     /// Result notes: `ci_runners`.
     CiRunner,
-    /// A `success` on the CI notes, which certifies a commit as tested:
-    /// `ci_runners` alone (a coordinator that could certify its own merge
-    /// would defeat `hook.require_tested_base`).
-    Certifier,
+    /// `ci_runners` alone, not coordinators: a `success` on the CI notes
+    /// (it certifies a commit as tested; a coordinator that could certify
+    /// its own merge would defeat `hook.require_tested_base`) and run logs.
+    RunnerOnly,
     /// Any identified pusher (a governed ref no list restricts further).
     Anyone,
 }
@@ -60,13 +60,13 @@ pub fn authorize(policy: &Policy, who: Option<&str>, role: Role) -> Result<(), D
         Role::Anyone => return Ok(()),
         Role::Trusted => (&queue.trusted_actors, "queue.trusted_actors"),
         Role::Coordinator => (&queue.coordinator_actors, "queue.coordinator_actors"),
-        Role::CiRunner | Role::Certifier => (&queue.ci_runners, "queue.ci_runners"),
+        Role::CiRunner | Role::RunnerOnly => (&queue.ci_runners, "queue.ci_runners"),
     };
     if own.is_empty() || own.iter().any(|a| a == who) {
         return Ok(());
     }
     let coordinators = &queue.coordinator_actors;
-    let coordinators_may = !matches!(role, Role::Coordinator | Role::Certifier);
+    let coordinators_may = !matches!(role, Role::Coordinator | Role::RunnerOnly);
     if coordinators_may && coordinators.iter().any(|a| a == who) {
         return Ok(());
     }

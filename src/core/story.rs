@@ -527,20 +527,10 @@ mod tests {
     #[test]
     fn pauses_and_recoveries_of_the_main_are_in_time_order_and_unknown_verification_last() {
         let pause = ControlRecord {
-            schema: 1,
             control_id: "p".into(),
-            state: ControlMode::Paused,
-            reason: format!("ci-failed on {M}"),
-            main_sha: Some(M.into()),
-            requires_control_id: None,
-            resumes_control_id: None,
-            recovered_main_sha: None,
-            recovered_reason: None,
-            recovered_state: None,
-            signers_blob: None,
             actor: "bot".into(),
             at: "2026-01-01T00:00:06Z".into(),
-            extra: Default::default(),
+            ..crate::core::control::pause_bound_to(M, &format!("ci-failed on {M}"))
         };
         let mut resume = pause.clone();
         resume.state = ControlMode::Running;

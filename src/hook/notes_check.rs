@@ -50,7 +50,7 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
         NotesKind::Recovery => (Role::Trusted, "recovery notes".to_string()),
         NotesKind::Receipts => (Role::Coordinator, "receipt notes".to_string()),
         NotesKind::Results => (Role::CiRunner, "result notes".to_string()),
-        NotesKind::Logs => (Role::Certifier, "run logs".to_string()),
+        NotesKind::Logs => (Role::RunnerOnly, "run logs".to_string()),
     });
     let Some(new) = change.new else {
         verdict.problems.push(messages::hook_deleted(name));
@@ -180,7 +180,7 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
     if certified {
         verdict
             .needs
-            .push((Role::Certifier, "CI success results".to_string()));
+            .push((Role::RunnerOnly, "CI success results".to_string()));
     }
     Ok(verdict)
 }
