@@ -2,6 +2,7 @@
 
 pub mod ci;
 pub mod claim_repair;
+pub mod coordinate;
 pub mod demo;
 pub mod deploy;
 pub mod doctor;
@@ -18,6 +19,7 @@ pub mod queue_edit;
 pub mod react;
 pub mod render;
 pub mod request;
+pub mod runner;
 pub mod serve;
 pub mod stats;
 pub mod status;
@@ -94,6 +96,10 @@ pub enum Command {
     React(react::ReactArgs),
     /// Follow the newest base sha through CI, deploy and verification.
     Follow(follow::FollowArgs),
+    /// The long-running coordinator: a react pass whenever the remote's refs change, woken at once by a post-receive hook.
+    Coordinate(coordinate::CoordinateArgs),
+    /// The long-running runner agent: runs a check on every commit that needs it, N at once.
+    Runner(runner::RunnerArgs),
     /// Take the repair lease for the failed main (one winner).
     ClaimRepair(claim_repair::ClaimRepairArgs),
     /// CI runner commands.
@@ -247,6 +253,8 @@ pub fn run(cli: Cli) -> CliResult {
         }
         Command::Why(args) => why::run(&global, args),
         Command::React(args) => react::run(&global, args),
+        Command::Coordinate(args) => coordinate::run(&global, args),
+        Command::Runner(args) => runner::run(&global, args),
         Command::Follow(args) => follow::run(&global, args),
         Command::ClaimRepair(args) => claim_repair::run(&global, args),
         Command::Ci(args) => ci::run(&global, args),

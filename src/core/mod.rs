@@ -1,6 +1,7 @@
 //! The pure core: folds, state machines and admission rules over plain data.
 //! Nothing in here touches git, the file system, the clock or the network.
 
+pub mod claims;
 pub mod control;
 pub mod hash;
 pub mod json;
@@ -14,6 +15,7 @@ pub mod react;
 pub mod release;
 pub mod results;
 pub mod roles;
+pub mod schedule;
 pub mod stats;
 pub mod story;
 pub mod time;

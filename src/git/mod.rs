@@ -15,6 +15,7 @@ pub mod revparse;
 pub mod seen;
 pub mod signing;
 pub mod store;
+pub mod watch;
 
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};

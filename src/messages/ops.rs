@@ -82,7 +82,7 @@ pub fn cached_without_remote() -> String {
 /// A runner was stopped by a signal: what it did about the child and the worktree.
 pub fn runner_stopped(signal: &str, check: &str, sha: &str) -> String {
     format!(
-        "stopped by {signal}: the command for `{check}` on {} was stopped and its worktree removed; its claim lapses after --reclaim-after, or run it again with --sha",
+        "stopped by {signal}: the command for `{check}` on {} was stopped and its worktree removed; its claim was given back, so the commit is pending again",
         short(sha)
     )
 }

@@ -81,3 +81,49 @@ pub fn follow_paused() -> String {
 pub fn fetch_retry(why: &str, attempt: u32) -> String {
     format!("fetch failed ({attempt} in a row), retrying next poll: {why}")
 }
+
+/// `coordinate`'s first line (stderr): what it watches and how it is woken.
+pub fn coordinating(base: &str, poll: u64, wake: Option<&std::path::Path>) -> String {
+    let woken = match wake {
+        Some(path) => format!(
+            "; woken at once by {} (git deploybot hook install --wake)",
+            path.display()
+        ),
+        None => "; no wake file (the remote is not on this host): polling only".to_owned(),
+    };
+    format!("coordinating {base}: listing the remote's refs every {poll}s{woken}")
+}
+
+/// `coordinate`'s last line (stderr).
+pub fn coordinator_stopped(signal: &str, passes: u64) -> String {
+    format!("stopped by {signal} after {passes} passes; no pass was cut short")
+}
+
+/// A pass (or a listing) failed: it is retried after a back-off.
+pub fn pass_failed(error: &str, retry_in: u64) -> String {
+    format!("failed: {error}; retrying in {retry_in}s")
+}
+
+/// The remote's refs cannot be listed.
+pub fn cannot_list_remote(remote: &str, why: &str) -> String {
+    format!("cannot list the refs of remote `{remote}`: {why}; check the remote URL and network")
+}
+
+/// `runner --jobs` out of range.
+pub fn bad_jobs(jobs: usize) -> String {
+    format!("--jobs {jobs} is out of range: give 1 to 64 runs at once")
+}
+
+/// `runner`'s first line (stderr).
+pub fn runner_agent_started(check: &str, jobs: usize, lease: i64) -> String {
+    format!(
+        "running `{check}`, {jobs} at once; each claim leased for {lease}s and renewed while it runs"
+    )
+}
+
+/// `runner`'s last line (stderr).
+pub fn runner_agent_stopped(signal: &str, runs: u64) -> String {
+    format!(
+        "stopped by {signal} after {runs} runs; runs cut short gave their claims back, no worktree is left"
+    )
+}

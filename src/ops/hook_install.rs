@@ -24,15 +24,37 @@ pub fn hook_script(binary: &Path, hook: &str) -> String {
     format!("{head}exec '{quoted}' hook {hook}\n")
 }
 
+/// The post-receive script of `--wake`: after every push it touches the
+/// wake file that `coordinate` and `runner` on this host watch, so they act
+/// at once instead of at their next poll. It reads its input (git expects
+/// that) and never fails the push: the refs already moved.
+pub fn wake_script() -> String {
+    format!(
+        "#!/bin/sh\n{MARKER}\n# git-deploybot: wakes `coordinate` and `runner` on this host (see hooks/README.md).\ncat >/dev/null\ntouch \"${{GIT_DIR:-.}}/{}\" 2>/dev/null\nexit 0\n",
+        crate::git::watch::WAKE_FILE
+    )
+}
+
+/// What to install.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InstallChoice {
+    /// Replace hooks that are not ours.
+    pub force: bool,
+    /// Only pre-receive (no reference-transaction re-check).
+    pub pre_receive_only: bool,
+    /// Also the post-receive hook that wakes `coordinate` and `runner`.
+    pub wake: bool,
+}
+
 /// Writes the hooks into the bare `repository`, execing `binary`; returns the
 /// paths written. Refuses (writing nothing) to replace a hook that is not ours
 /// unless `force`.
-pub fn install(
-    repository: &Path,
-    binary: &Path,
-    force: bool,
-    pre_receive_only: bool,
-) -> CliResult<Vec<PathBuf>> {
+pub fn install(repository: &Path, binary: &Path, choice: InstallChoice) -> CliResult<Vec<PathBuf>> {
+    let InstallChoice {
+        force,
+        pre_receive_only,
+        wake,
+    } = choice;
     let display = repository.display().to_string();
     let repo = Repo::open(repository)
         .map_err(|_| CliError::usage(messages::hook_install_not_bare(&display)))?;
@@ -45,6 +67,9 @@ pub fn install(
     let mut hooks = vec!["pre-receive"];
     if !pre_receive_only {
         hooks.push("reference-transaction");
+    }
+    if wake {
+        hooks.push("post-receive");
     }
     // Refuse before writing anything, so a refusal leaves every hook as it was.
     for hook in &hooks {
@@ -61,8 +86,19 @@ pub fn install(
     let mut written = Vec::new();
     for hook in &hooks {
         let path = hooks_dir.join(hook);
-        write_executable(&path, &hook_script(binary, hook))?;
+        let script = match *hook {
+            "post-receive" => wake_script(),
+            _ => hook_script(binary, hook),
+        };
+        write_executable(&path, &script)?;
         written.push(path);
+    }
+    if wake {
+        // Created now, writable by whoever pushes, so the first push need
+        // not create it and a coordinator can watch it from the start.
+        let stamp = repo.git_dir().join(crate::git::watch::WAKE_FILE);
+        let _ = std::fs::write(&stamp, b"");
+        let _ = set_mode(&stamp, 0o666);
     }
     warm_fold_cache(&repo);
     Ok(written)
@@ -81,6 +117,11 @@ fn warm_fold_cache(repo: &Repo) {
     if let Ok(tip) = repo.try_find_ref(names::QUEUE) {
         let _ = read_state::<QueueLedger>(repo, tip);
     }
+}
+
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
 fn write_executable(path: &Path, text: &str) -> CliResult {

@@ -1,8 +1,10 @@
 //! Operations: what each command does, over a [`Session`](crate::session::Session),
 //! returning typed outcomes that the CLI renders as text or JSON.
 
+pub mod agent;
 pub mod control;
 pub mod control_ids;
+pub mod coordinate;
 pub mod deploy;
 pub mod doctor;
 pub mod follow;
@@ -26,6 +28,7 @@ pub mod stats;
 pub mod status;
 pub mod train;
 pub mod unpause;
+pub mod watch;
 pub mod why;
 pub mod worktree_run;
 

@@ -2,7 +2,7 @@
 //! one (claim with a `pending` line, run in a temporary worktree, report).
 
 use super::report::note_append_update;
-use super::worktree_run::{RunEnd, RunWorktree, cannot_start};
+use super::worktree_run::{Echo, RunEnd, RunWorktree, cannot_start};
 use crate::core::release::ReleaseState;
 use crate::core::results::{ResultRecord, ResultStatus, latest_per_check, next_attempt, retry_due};
 use crate::error::{CliError, CliResult};
@@ -52,7 +52,8 @@ pub struct PendingRun {
 pub const DEFAULT_RECLAIM_AFTER: i64 = 3600;
 
 /// True when `check` has no result on the commit, only an unclaimed `pending`
-/// request, or a claim older than `reclaim_after` seconds; or, with
+/// request, or a claim that lapsed (its lease ended, or it is older than
+/// `reclaim_after` seconds: [`crate::core::claims`]); or, with
 /// `retry_grace` (the CI of the base tip or of a candidate:
 /// `pipeline.ci_failure_grace_seconds`), a failure still within the grace
 /// that was not retried yet (one retry).
@@ -69,8 +70,7 @@ fn needs_run(
     match latest_per_check(records).get(check) {
         None => true,
         Some(r) if r.status != ResultStatus::Pending => false,
-        Some(r) if r.run_id.is_none() => true,
-        Some(r) => r.at_seconds().is_none_or(|at| now - at >= reclaim_after),
+        Some(r) => !crate::core::claims::claim_holds(r, reclaim_after, now),
     }
 }
 
@@ -278,13 +278,12 @@ struct Claimed {
 /// `None` when not claimed. A run after a finished one is the next attempt.
 fn claim(
     session: &Session,
-    pipeline: Pipeline,
+    request: &RunRequest,
     sha: ObjectId,
-    check: &str,
     run_id: &str,
-    force: bool,
-    reclaim_after: i64,
 ) -> CliResult<Option<Claimed>> {
+    let (pipeline, check) = (request.pipeline, request.check.as_str());
+    let (force, reclaim_after) = (request.force, request.reclaim_after);
     let subject = format!("claim: {check} on {}", short(&sha.to_string()));
     let claimed = session.store.transact("deploybot: claim run", |store| {
         let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
@@ -303,6 +302,9 @@ fn claim(
         }
         let mut line = result(session, check, ResultStatus::Pending, run_id);
         line.attempt = next_attempt(&records, check);
+        if let Some(lease) = request.lease {
+            crate::core::claims::set_lease(&mut line, super::now_seconds(), lease);
+        }
         let update = note_append_update(
             store,
             session,
@@ -352,20 +354,20 @@ pub struct RunRequest {
     pub sha: Option<ObjectId>,
     /// The command and its arguments.
     pub command: Vec<String>,
-    /// Send the command's stdout to stderr (when stdout carries JSON).
-    pub quiet_stdout: bool,
+    /// Where the command's output is passed through to.
+    pub echo: Echo,
     /// Seconds after which another runner's claim is taken over.
     pub reclaim_after: i64,
+    /// Claim even when another run holds the check (an explicit `--sha`).
+    pub force: bool,
+    /// Claim with a lease of this many seconds, renewed while the command
+    /// runs (a runner agent); None: the claim holds for `reclaim_after`.
+    pub lease: Option<i64>,
 }
 
 /// Runs the request's command for its check on its sha (or the first pending commit) in a temporary worktree.
 pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
-    let RunRequest {
-        pipeline,
-        quiet_stdout,
-        reclaim_after,
-        ..
-    } = *request;
+    let RunRequest { pipeline, echo, .. } = *request;
     let (check, command) = (request.check.as_str(), request.command.as_slice());
     super::report::validate_check_name(check)?;
     let sha = pick_sha(session, request)?;
@@ -383,19 +385,13 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
         let why = messages::command_cannot_start(program, &why, name, check, &sha_hex, false);
         return Err(CliError::usage(why));
     }
-    let explicit = request.sha.is_some();
-    let claimed = claim(
-        session,
-        pipeline,
-        sha,
-        check,
-        &run_id,
-        explicit,
-        reclaim_after,
-    )?
-    .ok_or_else(|| CliError::precondition(messages::already_claimed(check, &sha_hex)))?;
+    let claimed = claim(session, request, sha, &run_id)?
+        .ok_or_else(|| CliError::precondition(messages::already_claimed(check, &sha_hex)))?;
     let started = Instant::now();
-    let ran = run_command(&worktree, sha, check, &run_id, command, quiet_stdout);
+    let mut lease = LeaseKeeper::new(session, request, sha, &run_id, claimed.attempt);
+    let ran = run_command(&worktree, sha, check, &run_id, command, echo, &mut || {
+        lease.tick()
+    });
     drop(worktree);
     let duration = started.elapsed().as_secs_f64();
     let (ended, output) = match ran {
@@ -410,7 +406,13 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
             let why = messages::command_cannot_start(program, &why, name, check, &sha_hex, true);
             return Err(CliError::usage(why));
         }
-        Err(NotARun::Stopped(e)) => return Err(e),
+        Err(NotARun::Stopped(e)) => {
+            // Draining: the claim goes back at once, so another runner need
+            // not wait for it to lapse.
+            let why = e.message.clone();
+            release_claim(session, pipeline, sha, check, &run_id, &why)?;
+            return Err(e);
+        }
     };
     let mut record = result(session, check, status, &run_id);
     record.attempt = claimed.attempt;
@@ -535,7 +537,8 @@ fn run_command(
     check: &str,
     run_id: &str,
     command: &[String],
-    quiet_stdout: bool,
+    echo: Echo,
+    tick: &mut dyn FnMut(),
 ) -> anyhow::Result<(RunEnd, Vec<u8>)> {
     let (program, args) = super::worktree_run::split_command(command)?;
     let mut cmd = Command::new(program);
@@ -545,6 +548,80 @@ fn run_command(
         .env("DEPLOYBOT_RUN_ID", run_id)
         .stdin(Stdio::null());
     worktree
-        .run_logged(cmd, quiet_stdout)
+        .run_logged(cmd, echo, tick)
         .map_err(|e| anyhow::anyhow!("`{program}`: {e:#}"))
+}
+
+/// Renews a run's lease while its command runs: a `pending` line with the
+/// same run id and a later `expires_at`, once a third of the lease passed,
+/// and only while the claim is still this run's (one taken over is not
+/// taken back). A failed renewal is retried at the next tick.
+struct LeaseKeeper<'s> {
+    session: &'s Session,
+    request: &'s RunRequest,
+    sha: ObjectId,
+    run_id: String,
+    attempt: Option<u32>,
+    renewed: i64,
+}
+
+impl<'s> LeaseKeeper<'s> {
+    fn new(
+        session: &'s Session,
+        request: &'s RunRequest,
+        sha: ObjectId,
+        run_id: &str,
+        attempt: Option<u32>,
+    ) -> LeaseKeeper<'s> {
+        LeaseKeeper {
+            session,
+            request,
+            sha,
+            run_id: run_id.to_owned(),
+            attempt,
+            renewed: super::now_seconds(),
+        }
+    }
+
+    fn tick(&mut self) {
+        let Some(lease) = self.request.lease else {
+            return;
+        };
+        let now = super::now_seconds();
+        if !crate::core::claims::renewal_due(self.renewed, lease, now) {
+            return;
+        }
+        if self.renew(lease, now).is_ok() {
+            self.renewed = now;
+        }
+    }
+
+    fn renew(&self, lease: i64, now: i64) -> CliResult {
+        let (session, request) = (self.session, self.request);
+        let (pipeline, check) = (request.pipeline, request.check.as_str());
+        let subject = format!("renew: {check} on {}", short(&self.sha.to_string()));
+        session.store.transact("deploybot: renew claim", |store| {
+            let (records, _) =
+                super::release::read_results(store, pipeline.notes_ref(), &self.sha)?;
+            let ours = latest_per_check(&records).get(check).is_some_and(|r| {
+                r.status == ResultStatus::Pending && r.run_id.as_deref() == Some(&self.run_id)
+            });
+            if !ours {
+                return Ok(Attempt::Done(()));
+            }
+            let mut line = result(session, check, ResultStatus::Pending, &self.run_id);
+            line.attempt = self.attempt;
+            crate::core::claims::set_lease(&mut line, now, lease);
+            let update = note_append_update(
+                store,
+                session,
+                pipeline.notes_ref(),
+                &self.sha,
+                &line.to_line(),
+                &subject,
+            )?;
+            Ok(Attempt::Write(vec![update], ()))
+        })?;
+        Ok(())
+    }
 }

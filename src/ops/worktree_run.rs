@@ -61,10 +61,15 @@ impl<'r> RunWorktree<'r> {
     }
 
     /// Runs `cmd` in the worktree as [`RunWorktree::run`] does, passing its
-    /// output through (stdout to `quiet_stdout`'s stderr when asked) and
-    /// keeping the last [`LOG_TAIL_BYTES`] of it, both streams in the order
-    /// they came: the run's log.
-    pub fn run_logged(&self, mut cmd: Command, quiet_stdout: bool) -> Result<(RunEnd, Vec<u8>)> {
+    /// output through as `echo` says and keeping the last [`LOG_TAIL_BYTES`]
+    /// of it, both streams in the order they came: the run's log. `tick` is
+    /// called about every 50 ms while the command runs (to renew a claim).
+    pub fn run_logged(
+        &self,
+        mut cmd: Command,
+        echo: Echo,
+        tick: &mut dyn FnMut(),
+    ) -> Result<(RunEnd, Vec<u8>)> {
         use std::sync::Mutex;
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let tail = Arc::new(Mutex::new(TailBuffer::default()));
@@ -75,16 +80,22 @@ impl<'r> RunWorktree<'r> {
                 let mut handles = Vec::new();
                 if let Some(out) = child.stdout.take() {
                     let tail = Arc::clone(&tail);
-                    handles.push(std::thread::spawn(move || pump(out, &tail, !quiet_stdout)));
+                    let to = match echo {
+                        Echo::Both => Some(Stream::Stdout),
+                        Echo::StdoutToStderr => Some(Stream::Stderr),
+                        Echo::Nothing => None,
+                    };
+                    handles.push(std::thread::spawn(move || pump(out, &tail, to)));
                 }
                 if let Some(err) = child.stderr.take() {
                     let tail = Arc::clone(&tail);
-                    handles.push(std::thread::spawn(move || pump(err, &tail, false)));
+                    let to = (echo != Echo::Nothing).then_some(Stream::Stderr);
+                    handles.push(std::thread::spawn(move || pump(err, &tail, to)));
                 }
                 let _ = tx.send(handles);
             }
         };
-        let ended = run_in_dir_with(&self.dir, cmd, pumps)?;
+        let ended = run_in_dir_with(&self.dir, cmd, pumps, tick)?;
         // The streams end when the last process holding them exits; one the
         // command left running in the background is not waited for long.
         let handles: Vec<_> = rx.try_iter().flatten().collect();
@@ -149,8 +160,26 @@ impl TailBuffer {
     }
 }
 
-/// Copies a child's stream to ours (stdout or stderr) and into the tail.
-fn pump(mut from: impl std::io::Read, tail: &std::sync::Mutex<TailBuffer>, to_stdout: bool) {
+/// Where a run's output is passed through to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    /// Its stdout to ours, its stderr to ours.
+    Both,
+    /// Both to our stderr (our stdout carries JSON).
+    StdoutToStderr,
+    /// Nowhere: only the log keeps it (a runner agent running several at once).
+    Nothing,
+}
+
+/// One of our streams.
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Copies a child's stream to ours (`to`, if any) and into the tail.
+fn pump(mut from: impl std::io::Read, tail: &std::sync::Mutex<TailBuffer>, to: Option<Stream>) {
     use std::io::Write;
     let mut buf = [0u8; 8192];
     while let Ok(n) = from.read(&mut buf) {
@@ -158,10 +187,10 @@ fn pump(mut from: impl std::io::Read, tail: &std::sync::Mutex<TailBuffer>, to_st
             break;
         }
         let chunk = &buf[..n];
-        if to_stdout {
-            let _ = std::io::stdout().write_all(chunk);
-        } else {
-            let _ = std::io::stderr().write_all(chunk);
+        match to {
+            Some(Stream::Stdout) => drop(std::io::stdout().write_all(chunk)),
+            Some(Stream::Stderr) => drop(std::io::stderr().write_all(chunk)),
+            None => {}
         }
         if let Ok(mut t) = tail.lock() {
             t.push(chunk);
@@ -172,7 +201,7 @@ fn pump(mut from: impl std::io::Read, tail: &std::sync::Mutex<TailBuffer>, to_st
 /// Runs `cmd` in `dir` in its own process group, stopping the group when the
 /// runner is signalled.
 fn run_in_dir(dir: &Path, cmd: Command) -> Result<RunEnd> {
-    run_in_dir_with(dir, cmd, |_| {})
+    run_in_dir_with(dir, cmd, |_| {}, &mut || {})
 }
 
 /// [`run_in_dir`], handing the spawned child to `started` first (to take its pipes).
@@ -180,6 +209,7 @@ fn run_in_dir_with(
     dir: &Path,
     mut cmd: Command,
     started: impl FnOnce(&mut std::process::Child),
+    tick: &mut dyn FnMut(),
 ) -> Result<RunEnd> {
     let got = Arc::new(AtomicUsize::new(0));
     let mut registered = Vec::new();
@@ -198,7 +228,7 @@ fn run_in_dir_with(
     let ended = match cmd.spawn() {
         Ok(mut child) => {
             started(&mut child);
-            supervise(child, &got)
+            supervise(child, &got, tick)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RunEnd::NotStarted(format!(
             "{e}: the program or the interpreter its #! line names is missing"
@@ -212,8 +242,9 @@ fn run_in_dir_with(
 }
 
 /// Waits for `child`; when the runner is signalled, stops the child's process group.
-fn supervise(mut child: Child, got: &AtomicUsize) -> Result<RunEnd> {
+fn supervise(mut child: Child, got: &AtomicUsize, tick: &mut dyn FnMut()) -> Result<RunEnd> {
     loop {
+        tick();
         if let Some(status) = child.try_wait()? {
             return Ok(RunEnd::Exited(status.success()));
         }

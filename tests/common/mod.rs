@@ -395,10 +395,16 @@ impl Drop for Daemon {
 impl World {
     /// Installs git-deploybot's hooks into the server with `hook install`.
     pub fn install_deploybot_hooks(&self) {
+        self.install_deploybot_hooks_with(&[]);
+    }
+
+    /// `hook install <flags> <server>`.
+    pub fn install_deploybot_hooks_with(&self, flags: &[&str]) {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("git-deploybot"));
         cmd.current_dir(self.dir.path())
             .arg("hook")
             .arg("install")
+            .args(flags)
             .arg(&self.server);
         pinned(&mut cmd, &self.home());
         let out = cmd.output().expect("binary runs");

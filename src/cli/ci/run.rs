@@ -6,6 +6,7 @@ use crate::cli::output::outln;
 use crate::core::results::ResultStatus;
 use crate::error::{CliError, CliResult, ErrorKind};
 use crate::ops::runner::{DEFAULT_RECLAIM_AFTER, Pipeline, RunRequest, run as run_check};
+use crate::ops::worktree_run::Echo;
 use crate::session::Session;
 use clap::Args;
 
@@ -38,8 +39,14 @@ pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: RunArgs) -> CliResult 
         check: args.check,
         sha,
         command: args.command,
-        quiet_stdout: args.json,
+        echo: if args.json {
+            Echo::StdoutToStderr
+        } else {
+            Echo::Both
+        },
         reclaim_after: i64::try_from(args.reclaim_after).unwrap_or(i64::MAX),
+        force: sha.is_some(),
+        lease: None,
     };
     let outcome = run_check(&session, &request)?;
     if args.json {

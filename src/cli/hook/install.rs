@@ -16,6 +16,9 @@ pub struct InstallArgs {
     /// Install only pre-receive (skip the reference-transaction re-check).
     #[arg(long)]
     pub pre_receive_only: bool,
+    /// Also install a post-receive hook that wakes `coordinate` and `runner` running on this host at once after each push.
+    #[arg(long)]
+    pub wake: bool,
 }
 
 /// Runs `hook install`.
@@ -23,12 +26,12 @@ pub fn run(args: InstallArgs) -> CliResult {
     let binary = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .map_err(|e| CliError::usage(format!("cannot find the running binary's path: {e}")))?;
-    let written = crate::ops::hook_install::install(
-        &args.repository,
-        &binary,
-        args.force,
-        args.pre_receive_only,
-    )?;
+    let choice = crate::ops::hook_install::InstallChoice {
+        force: args.force,
+        pre_receive_only: args.pre_receive_only,
+        wake: args.wake,
+    };
+    let written = crate::ops::hook_install::install(&args.repository, &binary, choice)?;
     for path in written {
         outln!("installed {}", path.display())?;
     }

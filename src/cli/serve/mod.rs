@@ -182,22 +182,40 @@ impl Cache {
 
 /// Runs `serve` until killed.
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
-    let listener = std::net::TcpListener::bind(&args.listen)
-        .map_err(|e| CliError::usage(messages::cannot_listen(&args.listen, &e.to_string())))?;
-    let mut cache = Cache::new(global.session_options());
+    let listener = bind(&args.listen)?;
+    serve_on(listener, global.session_options(), |line| {
+        outln!("{line}")?;
+        Ok(())
+    })
+}
+
+/// Binds the page's address (a usage error naming it when it cannot).
+pub fn bind(listen: &str) -> CliResult<std::net::TcpListener> {
+    std::net::TcpListener::bind(listen)
+        .map_err(|e| CliError::usage(messages::cannot_listen(listen, &e.to_string())))
+}
+
+/// Serves the page on `listener`, read with `options`, until the process
+/// ends; `announce` gets the serving line once the first state is read.
+pub fn serve_on(
+    listener: std::net::TcpListener,
+    options: SessionOptions,
+    announce: impl FnOnce(&str) -> CliResult,
+) -> CliResult {
+    let mut cache = Cache::new(options);
     cache.refresh();
     if let (None, Some(why)) = (&cache.snapshot, &cache.error) {
         return Err(CliError::usage(why.clone()));
     }
     let addr = listener
         .local_addr()
-        .map_or_else(|_| args.listen.clone(), |a| a.to_string());
+        .map_or_else(|_| "?".to_owned(), |a| a.to_string());
     let source = cache
         .snapshot
         .as_ref()
         .map_or("local", |s| s.report.source.as_str())
         .to_owned();
-    outln!("{}", messages::serving(&addr, &source, REFRESH_SECONDS))?;
+    announce(&messages::serving(&addr, &source, REFRESH_SECONDS))?;
     let cache = Mutex::new(cache);
     http::serve(listener, move |method, url| {
         // A panic in one answer poisons nothing that matters: the cache is
