@@ -432,3 +432,30 @@ fn a_killed_runners_claim_is_renewed_while_it_lives_and_taken_over_once_it_lapse
     assert_ne!(winner["run_id"], a_run.as_str());
     agent_b.stop();
 }
+
+#[test]
+fn readme_walkthrough_a_request_lands_with_only_a_coordinator_and_a_runner_running() {
+    // README "Running it": hook install --wake, a coordinator, a runner, and
+    // a developer who only pushes and requests. Nobody reports by hand.
+    let w = World::with_policy(FAST_POLICY);
+    w.install_deploybot_hooks_with(&["--wake"]);
+    let (dev, coord, ci) = (w.clone_as("dev"), w.clone_as("coord"), w.clone_as("ci"));
+    let mut coordinator = Daemon::start(&coord, &["coordinate", "--json"]);
+    let runner = Daemon::start(
+        &ci,
+        &["runner", "--check", "CI", "--jobs", "2", "--json", "--", "sh", "-c", "test -f x.txt"],
+    );
+    let head = dev.push_branch("feature/x", "x.txt", "x\n");
+    dev.ok(&["request", "feature/x"]);
+    let merged = coordinator.wait_for("the merge", merged_pass);
+    let main = merged["react"]["new_base_sha"].as_str().unwrap().to_owned();
+    assert_eq!(merged["react"]["merged"][0]["head_sha"], head.as_str());
+    eventually("the runner tested the new main", || green(&w, &main));
+    let status = dev.status();
+    assert_eq!(status["main"]["sha"], main.as_str(), "{status}");
+    assert_eq!(status["main"]["release"]["state"], "awaiting-deploy", "{status}");
+    let (_, lines) = runner.stop();
+    let finished: Vec<&String> = lines.iter().filter(|l| l.contains("\"finished\"")).collect();
+    assert!(finished.len() >= 2, "the head and the new main: {lines:#?}");
+    coordinator.stop();
+}
