@@ -443,7 +443,18 @@ fn readme_walkthrough_a_request_lands_with_only_a_coordinator_and_a_runner_runni
     let mut coordinator = Daemon::start(&coord, &["coordinate", "--json"]);
     let runner = Daemon::start(
         &ci,
-        &["runner", "--check", "CI", "--jobs", "2", "--json", "--", "sh", "-c", "test -f x.txt"],
+        &[
+            "runner",
+            "--check",
+            "CI",
+            "--jobs",
+            "2",
+            "--json",
+            "--",
+            "sh",
+            "-c",
+            "test -f x.txt",
+        ],
     );
     let head = dev.push_branch("feature/x", "x.txt", "x\n");
     dev.ok(&["request", "feature/x"]);
@@ -453,9 +464,15 @@ fn readme_walkthrough_a_request_lands_with_only_a_coordinator_and_a_runner_runni
     eventually("the runner tested the new main", || green(&w, &main));
     let status = dev.status();
     assert_eq!(status["main"]["sha"], main.as_str(), "{status}");
-    assert_eq!(status["main"]["release"]["state"], "awaiting-deploy", "{status}");
+    assert_eq!(
+        status["main"]["release"]["state"], "awaiting-deploy",
+        "{status}"
+    );
     let (_, lines) = runner.stop();
-    let finished: Vec<&String> = lines.iter().filter(|l| l.contains("\"finished\"")).collect();
+    let finished: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("\"finished\""))
+        .collect();
     assert!(finished.len() >= 2, "the head and the new main: {lines:#?}");
     coordinator.stop();
 }

@@ -66,7 +66,14 @@ class World:
         return path
 
     def main(self):
-        return git(self.server, "rev-parse", "refs/heads/main")
+        # A read racing a ref update (packing refs) can fail once: read again.
+        for _ in range(50):
+            out = subprocess.run(["git", "rev-parse", "--verify", "-q", "refs/heads/main"],
+                                 cwd=self.server, env=ENV, capture_output=True, text=True)
+            if out.returncode == 0:
+                return out.stdout.strip()
+            time.sleep(0.01)
+        raise SystemExit("cannot read the server's main")
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -84,13 +91,26 @@ def branch(clone, name, i):
 
 
 def start(clone, *args):
-    return subprocess.Popen([BIN, *args], cwd=clone, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    # Output goes to files: a pipe nobody reads fills up and blocks the process.
+    out = tempfile.TemporaryFile(mode="w+")
+    err = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([BIN, *args], cwd=clone, env=ENV, stdout=out, stderr=err, text=True)
+    proc.files = (out, err)
+    return proc
+
+
+def read_back(proc):
+    texts = []
+    for f in proc.files:
+        f.seek(0)
+        texts.append(f.read())
+    return texts
 
 
 def stop(proc):
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    out, err = read_back(proc)
     assert proc.returncode == 0, f"exit {proc.returncode}: {err}"
     return out, err
 
@@ -113,11 +133,17 @@ def latency(args):
                 pushed = time.monotonic()
                 while w.main() == before:
                     if time.monotonic() - pushed > 60:
-                        raise SystemExit("main never moved")
+                        proc.kill()
+                        proc.wait()
+                        out, err = read_back(proc)
+                        raise SystemExit(f"main never moved (sample {i}, wake {wake}):\n{out[-3000:]}\n{err[-3000:]}")
                     time.sleep(0.01)
                 samples.append(time.monotonic() - pushed)
             out, _ = stop(proc)
             fetched = sum(1 for line in out.splitlines() if json.loads(line).get("fetched"))
+            for line in out.splitlines():
+                if json.loads(line).get("error"):
+                    print("pass error:", json.loads(line)["error"], file=sys.stderr)
             label = "local wake (post-receive), --poll 3600" if wake else "no wake, --poll 2"
             median = statistics.median(samples)
             goal = 2.0 if wake else poll + 2.0

@@ -52,11 +52,11 @@ pub fn run(global: &GlobalArgs, args: CoordinateArgs) -> CliResult {
     );
     let mut passes = 0u64;
     while stop.load(Ordering::SeqCst) == 0 {
-        let trigger = match watch.check(session.repo(), poll) {
+        let trigger = match watch.check(session.repo()) {
             Ok(trigger) => trigger,
             Err(e) => {
                 watch.failed();
-                let wait = backoff(watch.failures(), poll).as_secs();
+                let wait = backoff(watch.failures()).as_secs();
                 emit_error(args.json, &format!("{e:#}"), wait)?;
                 None
             }
@@ -66,11 +66,7 @@ pub fn run(global: &GlobalArgs, args: CoordinateArgs) -> CliResult {
             let record = coordinator_pass(&options, trigger, remote)?;
             watch.end(session.repo(), record.error.is_none());
             passes += 1;
-            emit(
-                args.json,
-                &record,
-                backoff(watch.failures(), poll).as_secs(),
-            )?;
+            emit(args.json, &record, backoff(watch.failures()).as_secs())?;
         }
         wait_for_next(&watch, poll, &stop);
     }
@@ -171,8 +167,10 @@ pub fn render_line(record: &PassRecord, retry_in: u64) -> String {
             if let Some(reason) = &pass.paused_with {
                 line.push_str(&format!("; paused: {reason}"));
             }
+            let moved = pass.new_base_sha.is_some() && pass.new_base_sha != pass.base_sha;
             if let Some(f) = record.follow.as_ref() {
-                if let (Some(sha), Some(release)) = (&f.sha, &f.release) {
+                // The headline names an unmoved main's state already.
+                if let (true, Some(sha), Some(release)) = (moved, &f.sha, &f.release) {
                     line.push_str(&format!("; main {} {}", short(sha), release.state.as_str()));
                 }
                 if let Some(reason) = &f.paused_with {

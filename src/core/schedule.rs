@@ -51,25 +51,30 @@ pub struct Observation {
     pub failures: u32,
 }
 
-/// The wait after `failures` failures in a row: the poll interval doubled
-/// per failure, at most [`MAX_BACKOFF`] (and at least the poll interval).
-pub fn backoff(failures: u32, poll: Duration) -> Duration {
+/// The first wait after a failure.
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The wait after `failures` failures in a row: one second doubled per
+/// failure, at most [`MAX_BACKOFF`]. Independent of the poll interval, so a
+/// coordinator that relies on its wake file (a long poll) retries a failed
+/// pass in seconds, not at its next poll.
+pub fn backoff(failures: u32) -> Duration {
     if failures == 0 {
         return Duration::ZERO;
     }
     let factor = 1u32 << failures.saturating_sub(1).min(16);
-    poll.saturating_mul(factor).min(MAX_BACKOFF).max(poll)
+    FIRST_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF)
 }
 
 /// Whether a pass runs now, and why. After a failure nothing runs until its
 /// back-off passed (a change or a wake does not cut it short: a remote that
 /// keeps failing must not be hammered); then the retry fetches.
-pub fn decide(seen: Observation, poll: Duration, sweep: Duration) -> Option<Trigger> {
+pub fn decide(seen: Observation, sweep: Duration) -> Option<Trigger> {
     let Some(since) = seen.since_last_pass else {
         return Some(Trigger::Start);
     };
     if seen.failures > 0 {
-        return (since >= backoff(seen.failures, poll)).then_some(Trigger::Retry);
+        return (since >= backoff(seen.failures)).then_some(Trigger::Retry);
     }
     if seen.woken {
         Some(Trigger::Woken)
@@ -86,8 +91,6 @@ pub fn decide(seen: Observation, poll: Duration, sweep: Duration) -> Option<Trig
 mod tests {
     use super::*;
 
-    const POLL: Duration = Duration::from_secs(2);
-
     fn seen(changed: bool, woken: bool, since: u64, failures: u32) -> Observation {
         Observation {
             changed,
@@ -99,18 +102,15 @@ mod tests {
 
     #[test]
     fn the_first_pass_runs_at_once() {
-        assert_eq!(
-            decide(Observation::default(), POLL, SWEEP),
-            Some(Trigger::Start)
-        );
+        assert_eq!(decide(Observation::default(), SWEEP), Some(Trigger::Start));
     }
 
     #[test]
     fn nothing_runs_when_nothing_changed_until_the_sweep() {
-        assert_eq!(decide(seen(false, false, 1, 0), POLL, SWEEP), None);
-        assert_eq!(decide(seen(false, false, 29, 0), POLL, SWEEP), None);
+        assert_eq!(decide(seen(false, false, 1, 0), SWEEP), None);
+        assert_eq!(decide(seen(false, false, 29, 0), SWEEP), None);
         assert_eq!(
-            decide(seen(false, false, 30, 0), POLL, SWEEP),
+            decide(seen(false, false, 30, 0), SWEEP),
             Some(Trigger::Sweep)
         );
         assert!(!Trigger::Sweep.fetches());
@@ -119,30 +119,24 @@ mod tests {
     #[test]
     fn a_change_or_a_wake_runs_a_fetching_pass() {
         assert_eq!(
-            decide(seen(true, false, 0, 0), POLL, SWEEP),
+            decide(seen(true, false, 0, 0), SWEEP),
             Some(Trigger::Changed)
         );
-        assert_eq!(
-            decide(seen(false, true, 0, 0), POLL, SWEEP),
-            Some(Trigger::Woken)
-        );
-        assert_eq!(
-            decide(seen(true, true, 0, 0), POLL, SWEEP),
-            Some(Trigger::Woken)
-        );
+        assert_eq!(decide(seen(false, true, 0, 0), SWEEP), Some(Trigger::Woken));
+        assert_eq!(decide(seen(true, true, 0, 0), SWEEP), Some(Trigger::Woken));
         assert!(Trigger::Changed.fetches() && Trigger::Woken.fetches());
     }
 
     #[test]
     fn failures_back_off_and_a_wake_does_not_cut_it_short() {
-        assert_eq!(decide(seen(true, true, 1, 1), POLL, SWEEP), None);
+        assert_eq!(decide(seen(true, true, 1, 1), SWEEP), None);
         assert_eq!(
-            decide(seen(false, false, 2, 1), POLL, SWEEP),
+            decide(seen(false, false, 2, 1), SWEEP),
             Some(Trigger::Retry)
         );
-        assert_eq!(decide(seen(true, true, 7, 3), POLL, SWEEP), None);
+        assert_eq!(decide(seen(true, true, 7, 3), SWEEP), None);
         assert_eq!(
-            decide(seen(false, false, 8, 3), POLL, SWEEP),
+            decide(seen(false, false, 8, 3), SWEEP),
             Some(Trigger::Retry)
         );
     }

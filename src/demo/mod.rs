@@ -14,8 +14,13 @@
 //! green on their own, break CI together; each gets a candidate, stacked; the
 //! one holding both fails before main moves, the innocent one lands as
 //! exactly the commit that was tested and the culprit is blocked.
+//!
+//! A third act (see `running`) runs it for real: a coordinator and a runner
+//! agent in the background, woken by the server's post-receive hook, land a
+//! request with no step by hand, and stop cleanly on SIGTERM.
 
 mod recovery;
+mod running;
 pub mod show;
 mod story;
 mod tested;
@@ -103,7 +108,8 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<DemoSummary> {
     ));
     let played = story::play(&mut demo)
         .and_then(|facts| recovery::play(&mut demo, facts))
-        .and_then(|()| tested::play(&mut demo));
+        .and_then(|()| tested::play(&mut demo))
+        .and_then(|()| running::play(&mut demo));
     if let Err(err) = played {
         demo.show
             .expect(false, "the story to run to its end", format!("{err:#}"));

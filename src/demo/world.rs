@@ -223,6 +223,21 @@ impl World {
         self.run(cmd, shell_words(&shown))
     }
 
+    /// Starts the real binary in `clone` without waiting (a long-running
+    /// `coordinate` or `runner`), its output piped.
+    pub fn spawn(&self, clone: &str, args: &[&str]) -> Result<(std::process::Child, String)> {
+        let mut cmd = self.pinned(&self.binary);
+        cmd.arg("-C").arg(clone).args(args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut shown = vec!["git", "deploybot", "-C", clone];
+        shown.extend_from_slice(args);
+        let shown = shell_words(&shown);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start `{shown}`"))?;
+        Ok((child, shown))
+    }
+
     /// A clone of the server called `name`, with its own identity.
     pub fn clone_as(&self, name: &str) -> Result<()> {
         self.git_ok(&["clone", "-q", SERVER, name])?;

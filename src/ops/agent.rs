@@ -101,7 +101,7 @@ pub fn run_agent(
             rescan = true;
             report(&event_of(sha, result))?;
         }
-        let trigger = match watch.check(first.repo(), options.poll) {
+        let trigger = match watch.check(first.repo()) {
             Ok(t) => t.or(rescan.then_some(Trigger::Sweep)),
             Err(e) => {
                 watch.failed();

@@ -74,14 +74,14 @@ impl Watch {
 
     /// Whether a pass runs now: lists the remote (one `ls-remote`) unless
     /// woken or backing off. A listing that fails counts as a failed pass.
-    pub fn check(&mut self, repo: &Repo, poll: Duration) -> Result<Option<Trigger>> {
+    pub fn check(&mut self, repo: &Repo) -> Result<Option<Trigger>> {
         let mut seen = Observation {
             changed: false,
             woken: self.woken(),
             since_last_pass: self.last_pass.map(|t| t.elapsed()),
             failures: self.failures,
         };
-        let quick = decide(seen, poll, self.sweep);
+        let quick = decide(seen, self.sweep);
         if matches!(
             quick,
             Some(Trigger::Start | Trigger::Woken | Trigger::Retry)
@@ -90,7 +90,7 @@ impl Watch {
             return Ok(quick);
         }
         seen.changed = self.changed(repo)?;
-        Ok(decide(seen, poll, self.sweep))
+        Ok(decide(seen, self.sweep))
     }
 
     /// True when the remote's refs differ from the mirror (or, locally, from
