@@ -476,3 +476,74 @@ fn readme_walkthrough_a_request_lands_with_only_a_coordinator_and_a_runner_runni
     assert!(finished.len() >= 2, "the head and the new main: {lines:#?}");
     coordinator.stop();
 }
+
+/// A free port on loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// `GET path` on loopback, the body.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+}
+
+#[test]
+fn a_coordinator_serves_the_queue_page_from_its_own_process() {
+    let w = World::with_policy(FAST_POLICY);
+    w.install_deploybot_hooks();
+    let (dev, coord) = (w.clone_as("dev"), w.clone_as("coord"));
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut daemon = Daemon::start(&coord, &["coordinate", "--serve", &addr, "--json"]);
+    daemon.wait_for("the first pass", |v| v["trigger"] == "start");
+    let head = dev.push_branch("feature/p", "p.txt", "p\n");
+    dev.ok(&["request", "feature/p"]);
+    // The page reads the mirror the coordinator keeps fresh: the request
+    // shows up without the page fetching anything itself.
+    eventually("the page shows the request", || {
+        http_get(port, "/status.json").is_some_and(|body| body.contains(&head))
+    });
+    let page = http_get(port, "/").expect("the page");
+    assert!(page.contains("feature/p"), "{page}");
+    let (stderr, _) = daemon.stop();
+    assert!(stderr.contains(&format!("http://{addr}")), "{stderr}");
+}
+
+#[test]
+fn a_deploy_runner_deploys_the_base_tip_once_its_ci_passed() {
+    let w = World::with_policy(FAST_POLICY);
+    w.install_deploybot_hooks();
+    let (dev, ops) = (w.clone_as("dev"), w.clone_as("ops"));
+    let main = w.server_ref("refs/heads/main").unwrap();
+    let deployed = w.dir.path().join("deployed");
+    let script = format!("echo $DEPLOYBOT_SHA > {}", deployed.display());
+    let agent = Daemon::start(
+        &ops,
+        &[
+            "runner", "--deploy", "Deploy", "--poll", "1", "--json", "--", "sh", "-c", &script,
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!deployed.exists(), "deployed before CI passed");
+    dev.report_ci(&main, "success");
+    eventually("main deployed", || {
+        std::fs::read_to_string(&deployed).is_ok_and(|s| s.trim() == main)
+    });
+    eventually("the deploy recorded", || {
+        let out = std::process::Command::new("git")
+            .current_dir(&w.server)
+            .args(["notes", "--ref=deploybot/deploy", "show", &main])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("\"success\"")
+    });
+    agent.stop();
+}
