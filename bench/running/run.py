@@ -76,6 +76,9 @@ class World:
         raise SystemExit("cannot read the server's main")
 
     def close(self):
+        if os.environ.get("KEEP"):
+            print(f"kept {self.dir}", file=sys.stderr)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -216,8 +219,10 @@ def drain(args):
                 raise SystemExit(f"only {done} of {len(heads)} drained")
             time.sleep(0.5)
         wall = time.monotonic() - started
-        for p in procs:
-            stop(p)
+        for i, p in enumerate(procs):
+            out, _ = stop(p)
+            with open(os.path.join(w.dir, f"agent{i}.jsonl"), "w") as f:
+                f.write(out)
         ran = open(log).read().split()
         runs = {h: ran.count(h) for h in heads}
         twice = sum(1 for n in runs.values() if n > 1)

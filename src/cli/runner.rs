@@ -62,6 +62,7 @@ pub fn run(global: &GlobalArgs, args: RunnerArgs) -> CliResult {
         jobs,
         poll,
         lease,
+        seed: crate::git::store::random_u64(),
     };
     eprintln!(
         "{}",

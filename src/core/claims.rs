@@ -100,3 +100,41 @@ mod tests {
         assert!(renewal_due(100, 1, 101));
     }
 }
+
+/// The order in which a runner agent tries `shas` (already in priority
+/// order, grouped by `rank`): within a rank, an order of its own, from
+/// `seed` (one per agent), so that agents started at once do not all race
+/// for the same first commit. Ranks keep their order (candidates, then the
+/// base tip, then requests).
+pub fn spread<T>(items: &mut [T], seed: u64, rank: impl Fn(&T) -> u8, sha: impl Fn(&T) -> &str) {
+    items.sort_by_cached_key(|item| {
+        let mixed = super::hash::fnv1a(sha(item).as_bytes()) ^ seed;
+        (rank(item), super::hash::fnv1a(&mixed.to_le_bytes()))
+    });
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::spread;
+
+    #[test]
+    fn ranks_keep_their_order_and_agents_differ_within_one() {
+        let items: Vec<(u8, String)> = (0..20)
+            .map(|i| (u8::from(i >= 2), format!("{i:040x}")))
+            .collect();
+        let order = |seed| {
+            let mut v = items.clone();
+            spread(&mut v, seed, |i| i.0, |i| i.1.as_str());
+            v
+        };
+        let (a, b) = (order(1), order(2));
+        assert!(a[..2].iter().all(|i| i.0 == 0) && b[..2].iter().all(|i| i.0 == 0));
+        assert_ne!(a, b, "two agents try the requests in different orders");
+        assert_eq!(a, order(1), "one agent's order is stable");
+        let mut sorted = a.clone();
+        sorted.sort();
+        let mut all = items.clone();
+        all.sort();
+        assert_eq!(sorted, all, "nothing is lost or repeated");
+    }
+}

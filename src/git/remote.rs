@@ -100,6 +100,27 @@ impl Repo {
         text.trim().parse().ok()
     }
 
+    /// Fetches only `refs` (full names, each present on the remote) into
+    /// their mirrors: the cheap refresh after a lost compare-and-swap on them.
+    pub fn fetch_mirror_refs(&self, remote: &str, refs: &[String]) -> Result<()> {
+        let specs: Vec<String> = refs
+            .iter()
+            .map(|r| format!("+{r}:{}", names::sync_ref(remote, r)))
+            .collect();
+        let out = self
+            .git()
+            .args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"])
+            .arg(remote)
+            .args(&specs)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .context("cannot run `git fetch`; is git on PATH?")?;
+        if !out.status.success() {
+            bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(())
+    }
+
     /// One `git fetch` into the mirror: None on success, else its stderr.
     fn fetch_mirror_once(&self, remote: &str) -> Result<Option<String>> {
         let mut cmd = self.git();

@@ -121,24 +121,92 @@ impl Store {
     pub fn transact<T>(
         &self,
         message: &str,
+        attempt: impl FnMut(&Store) -> Result<Attempt<T>>,
+    ) -> Result<T> {
+        self.transact_with(message, Retry::Whole, attempt)
+    }
+
+    /// [`Store::transact`] for a note append on a hot notes ref (claims and
+    /// results, written by every runner at once): a lost race refreshes only
+    /// the refs the attempt wrote (one small fetch instead of the whole
+    /// mirror), and it is tried up to [`HOT_ATTEMPTS`] times, so a finished
+    /// run's result outlasts a crowd of runners instead of being dropped.
+    /// Only for attempts whose every decision rests on the refs they write.
+    pub fn transact_hot<T>(
+        &self,
+        message: &str,
+        attempt: impl FnMut(&Store) -> Result<Attempt<T>>,
+    ) -> Result<T> {
+        self.transact_with(message, Retry::Written, attempt)
+    }
+
+    fn transact_with<T>(
+        &self,
+        message: &str,
+        retry: Retry,
         mut attempt: impl FnMut(&Store) -> Result<Attempt<T>>,
     ) -> Result<T> {
-        for n in 0..MAX_ATTEMPTS {
+        let attempts = match retry {
+            Retry::Whole => MAX_ATTEMPTS,
+            Retry::Written => HOT_ATTEMPTS,
+        };
+        let mut lost: Vec<String> = Vec::new();
+        for n in 0..attempts {
             if n > 0 {
-                std::thread::sleep(backoff(n));
-                self.refresh()?;
+                std::thread::sleep(match retry {
+                    Retry::Whole => backoff(n),
+                    Retry::Written => hot_backoff(n),
+                });
+                self.refresh_after_loss(retry, &lost)?;
             }
             match attempt(self)? {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Write(updates, value) => match self.apply(&updates, message)? {
                     CasOutcome::Applied => return Ok(value),
-                    CasOutcome::Stale(_) => continue,
+                    CasOutcome::Stale(_) => {
+                        lost = updates.iter().map(|u| u.name.clone()).collect();
+                        continue;
+                    }
                     CasOutcome::Rejected(lines) => bail!(WriteError::Rejected(lines)),
                 },
             }
         }
-        bail!(WriteError::Contended(MAX_ATTEMPTS))
+        bail!(WriteError::Contended(attempts))
     }
+
+    /// After a lost compare-and-swap: the whole mirror, or only the refs
+    /// that were written (falling back to the whole mirror when that fails,
+    /// e.g. a ref the remote does not have yet).
+    fn refresh_after_loss(&self, retry: Retry, written: &[String]) -> Result<()> {
+        match (&self.sync, retry) {
+            (Sync::Remote(remote), Retry::Written) if !written.is_empty() => self
+                .repo
+                .fetch_mirror_refs(remote, written)
+                .or_else(|_| self.refresh()),
+            _ => self.refresh(),
+        }
+    }
+}
+
+/// How a transaction refreshes after losing a race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// The whole mirror.
+    Whole,
+    /// Only the refs it wrote.
+    Written,
+}
+
+/// Attempts of [`Store::transact_hot`].
+pub const HOT_ATTEMPTS: u32 = 80;
+
+/// The wait before retrying a hot note append: a random share of a window
+/// that grows by 15 ms per attempt up to 300 ms. Many writers race on one
+/// ref and each attempt costs one small fetch and one push: short random
+/// waits spread them without idling the ref (a long back-off would).
+fn hot_backoff(attempt: u32) -> Duration {
+    let window = 15 * u64::from(attempt.min(20));
+    Duration::from_millis(random_u64() % window.max(1))
 }
 
 /// Exponential backoff with jitter, capped near one second.

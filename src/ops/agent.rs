@@ -34,6 +34,8 @@ pub struct AgentOptions {
     pub poll: Duration,
     /// The lease of each claim, in seconds.
     pub lease: i64,
+    /// This agent's own order of equal work ([`crate::core::claims::spread`]).
+    pub seed: u64,
 }
 
 /// One thing the agent did, as one line of its output.
@@ -102,7 +104,9 @@ pub fn run_agent(
             report(&event_of(sha, result))?;
         }
         let trigger = match watch.check(first.repo()) {
-            Ok(t) => t.or(rescan.then_some(Trigger::Sweep)),
+            // A slot came free: look again, fetching (other agents' claims
+            // since the last fetch are in the remote, not the mirror).
+            Ok(t) => t.or(rescan.then_some(Trigger::Changed)),
             Err(e) => {
                 watch.failed();
                 report(&failed(None, format!("{e:#}")))?;
@@ -190,10 +194,17 @@ fn find_work(
         ..options.session.clone()
     })?;
     let reclaim_after = super::runner::DEFAULT_RECLAIM_AFTER;
-    Ok(pending(&session, options.pipeline, reclaim_after)?
+    let mut work: Vec<PendingRun> = pending(&session, options.pipeline, reclaim_after)?
         .into_iter()
         .filter(|p| p.check == options.check && !running.contains(&p.sha))
-        .collect())
+        .collect();
+    let rank = |p: &PendingRun| match p.source.as_str() {
+        "candidate" => 0,
+        "main" => 1,
+        _ => 2,
+    };
+    crate::core::claims::spread(&mut work, options.seed, rank, |p| p.sha.as_str());
+    Ok(work)
 }
 
 /// Runs one job on its own thread, with its own session (reading the mirror

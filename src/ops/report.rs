@@ -91,7 +91,7 @@ pub fn publish_record_with_log(
     let line = record.to_line();
     let subject = result_subject(notes_ref, &sha, record);
     let log_subject = format!("log: {}", subject);
-    session.store.transact("deploybot: report", |store| {
+    session.store.transact_hot("deploybot: report", |store| {
         let result = note_append_update(store, session, notes_ref, &sha, &line, &subject)?;
         let logs = names::NOTES_LOGS;
         let existing = store.repo.read_note(store.tip(logs)?, &sha)?.len();
@@ -123,7 +123,7 @@ pub fn publish_record(
 ) -> CliResult {
     let line = record.to_line();
     let subject = result_subject(notes_ref, &sha, record);
-    session.store.transact("deploybot: report", |store| {
+    session.store.transact_hot("deploybot: report", |store| {
         let update = note_append_update(store, session, notes_ref, &sha, &line, &subject)?;
         Ok(Attempt::Write(vec![update], ()))
     })?;

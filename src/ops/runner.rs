@@ -285,41 +285,43 @@ fn claim(
     let (pipeline, check) = (request.pipeline, request.check.as_str());
     let (force, reclaim_after) = (request.force, request.reclaim_after);
     let subject = format!("claim: {check} on {}", short(&sha.to_string()));
-    let claimed = session.store.transact("deploybot: claim run", |store| {
-        let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
-        // Only the base tip and candidates get the retry within the grace.
-        let retry_grace = match ci_retry_grace(session, pipeline) {
-            Some(grace)
-                if store.tip(&session.base_ref())? == Some(sha)
-                    || is_candidate_tip(store, &sha)? =>
-            {
+    let claimed = session
+        .store
+        .transact_hot("deploybot: claim run", |store| {
+            let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
+            // Only the base tip and candidates get the retry within the grace.
+            let retry_grace = match ci_retry_grace(session, pipeline) {
                 Some(grace)
+                    if store.tip(&session.base_ref())? == Some(sha)
+                        || is_candidate_tip(store, &sha)? =>
+                {
+                    Some(grace)
+                }
+                _ => None,
+            };
+            if !force && !needs_run(&records, check, reclaim_after, retry_grace) {
+                return Ok(Attempt::Done(None));
             }
-            _ => None,
-        };
-        if !force && !needs_run(&records, check, reclaim_after, retry_grace) {
-            return Ok(Attempt::Done(None));
-        }
-        let mut line = result(session, check, ResultStatus::Pending, run_id);
-        line.attempt = next_attempt(&records, check);
-        if let Some(lease) = request.lease {
-            crate::core::claims::set_lease(&mut line, super::now_seconds(), lease);
-        }
-        let update = note_append_update(
-            store,
-            session,
-            pipeline.notes_ref(),
-            &sha,
-            &line.to_line(),
-            &subject,
-        )?;
-        Ok(Attempt::Write(
-            vec![update],
-            Some(Claimed {
-                attempt: line.attempt,
-            }),
-        ))
-    })?;
+            let mut line = result(session, check, ResultStatus::Pending, run_id);
+            line.attempt = next_attempt(&records, check);
+            if let Some(lease) = request.lease {
+                crate::core::claims::set_lease(&mut line, super::now_seconds(), lease);
+            }
+            let update = note_append_update(
+                store,
+                session,
+                pipeline.notes_ref(),
+                &sha,
+                &line.to_line(),
+                &subject,
+            )?;
+            Ok(Attempt::Write(
+                vec![update],
+                Some(Claimed {
+                    attempt: line.attempt,
+                }),
+            ))
+        })?;
     Ok(claimed)
 }
 
@@ -420,7 +422,8 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
         "duration_seconds".into(),
         serde_json::json!((duration * 10.0).round() / 10.0),
     );
-    session.store.refresh()?;
+    // No refresh first: the append reads the notes it writes and, when
+    // another runner wrote them since, fetches just those and tries again.
     let log = crate::core::logs::log_entry(&record, &output);
     super::report::publish_record_with_log(session, pipeline.notes_ref(), sha, &record, &log)?;
     Ok(RunOutcome {
@@ -600,28 +603,30 @@ impl<'s> LeaseKeeper<'s> {
         let (session, request) = (self.session, self.request);
         let (pipeline, check) = (request.pipeline, request.check.as_str());
         let subject = format!("renew: {check} on {}", short(&self.sha.to_string()));
-        session.store.transact("deploybot: renew claim", |store| {
-            let (records, _) =
-                super::release::read_results(store, pipeline.notes_ref(), &self.sha)?;
-            let ours = latest_per_check(&records).get(check).is_some_and(|r| {
-                r.status == ResultStatus::Pending && r.run_id.as_deref() == Some(&self.run_id)
-            });
-            if !ours {
-                return Ok(Attempt::Done(()));
-            }
-            let mut line = result(session, check, ResultStatus::Pending, &self.run_id);
-            line.attempt = self.attempt;
-            crate::core::claims::set_lease(&mut line, now, lease);
-            let update = note_append_update(
-                store,
-                session,
-                pipeline.notes_ref(),
-                &self.sha,
-                &line.to_line(),
-                &subject,
-            )?;
-            Ok(Attempt::Write(vec![update], ()))
-        })?;
+        session
+            .store
+            .transact_hot("deploybot: renew claim", |store| {
+                let (records, _) =
+                    super::release::read_results(store, pipeline.notes_ref(), &self.sha)?;
+                let ours = latest_per_check(&records).get(check).is_some_and(|r| {
+                    r.status == ResultStatus::Pending && r.run_id.as_deref() == Some(&self.run_id)
+                });
+                if !ours {
+                    return Ok(Attempt::Done(()));
+                }
+                let mut line = result(session, check, ResultStatus::Pending, &self.run_id);
+                line.attempt = self.attempt;
+                crate::core::claims::set_lease(&mut line, now, lease);
+                let update = note_append_update(
+                    store,
+                    session,
+                    pipeline.notes_ref(),
+                    &self.sha,
+                    &line.to_line(),
+                    &subject,
+                )?;
+                Ok(Attempt::Write(vec![update], ()))
+            })?;
         Ok(())
     }
 }
