@@ -5,7 +5,7 @@
 //! A stop (SIGTERM, SIGINT) launches nothing more; the runs in flight stop
 //! their commands and give their claims back ([`super::worktree_run`]).
 
-use super::runner::{PendingRun, Pipeline, RunOutcome, RunRequest, pending, run};
+use super::runner::{PendingRun, Pipeline, RunOutcome, RunRequest, pending, run_then};
 use super::watch::Watch;
 use super::worktree_run::Echo;
 use crate::core::schedule::Trigger;
@@ -79,8 +79,130 @@ pub enum AgentEvent {
     },
 }
 
-/// What a job thread sends back.
-type Done = (String, CliResult<RunOutcome>);
+/// What a job thread sends back: its command ended (the slot is free), then
+/// how the run ended.
+enum JobNews {
+    /// The command ended; its result is being published.
+    CommandEnded(String),
+    /// The run ended (published, lost, or failed).
+    Done(String, CliResult<RunOutcome>),
+}
+
+/// The runs of one agent: which commands execute (each takes a slot) and
+/// which runs are not yet reported (their results may still be publishing).
+struct Jobs {
+    tx: mpsc::Sender<JobNews>,
+    rx: mpsc::Receiver<JobNews>,
+    executing: BTreeSet<String>,
+    unfinished: BTreeSet<String>,
+    ran: u64,
+    /// A slot came free since the last look for work.
+    rescan: bool,
+}
+
+impl Jobs {
+    fn new() -> Jobs {
+        let (tx, rx) = mpsc::channel();
+        Jobs {
+            tx,
+            rx,
+            executing: BTreeSet::new(),
+            unfinished: BTreeSet::new(),
+            ran: 0,
+            rescan: false,
+        }
+    }
+
+    fn free_slots(&self, jobs: usize) -> usize {
+        jobs.saturating_sub(self.executing.len())
+    }
+
+    /// Takes in one piece of news; true when a slot came free.
+    fn take(
+        &mut self,
+        news: JobNews,
+        report: &mut dyn FnMut(&AgentEvent) -> CliResult,
+    ) -> CliResult<bool> {
+        match news {
+            JobNews::CommandEnded(sha) => Ok(self.executing.remove(&sha)),
+            JobNews::Done(sha, result) => {
+                let freed = self.executing.remove(&sha);
+                self.unfinished.remove(&sha);
+                self.ran += 1;
+                report(&event_of(sha, result))?;
+                Ok(freed)
+            }
+        }
+    }
+
+    /// Takes in what arrived without waiting.
+    fn poll(&mut self, report: &mut dyn FnMut(&AgentEvent) -> CliResult) -> CliResult {
+        while let Ok(news) = self.rx.try_recv() {
+            if self.take(news, report)? {
+                self.rescan = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sleeps until the next poll, waking early for a wake, a stop or a
+    /// slot that came free.
+    fn wait(
+        &mut self,
+        watch: &Watch,
+        poll: Duration,
+        stop: &AtomicUsize,
+        report: &mut dyn FnMut(&AgentEvent) -> CliResult,
+    ) -> CliResult {
+        let until = std::time::Instant::now() + poll;
+        while std::time::Instant::now() < until
+            && stop.load(Ordering::SeqCst) == 0
+            && !watch.woken()
+        {
+            if let Ok(news) = self.rx.recv_timeout(Duration::from_millis(50))
+                && self.take(news, report)?
+            {
+                self.rescan = true;
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts `job` on its own thread.
+    fn start(
+        &mut self,
+        options: &AgentOptions,
+        remote: bool,
+        job: PendingRun,
+        report: &mut dyn FnMut(&AgentEvent) -> CliResult,
+    ) -> CliResult {
+        self.executing.insert(job.sha.clone());
+        self.unfinished.insert(job.sha.clone());
+        report(&AgentEvent::Started {
+            at: super::now_rfc3339(),
+            sha: job.sha.clone(),
+            source: job.source.clone(),
+            branch: job.branch.clone(),
+        })?;
+        spawn_job(options, remote, job, self.tx.clone());
+        Ok(())
+    }
+
+    /// Waits for every run in flight to end (each got the stop signal too:
+    /// it stops its command and gives its claim back).
+    fn drain(mut self, report: &mut dyn FnMut(&AgentEvent) -> CliResult) -> CliResult<u64> {
+        while !self.unfinished.is_empty() {
+            match self.rx.recv() {
+                Ok(news) => {
+                    self.take(news, report)?;
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(self.ran)
+    }
+}
 
 /// Runs the agent until `stop` is set; `report` gets each event.
 pub fn run_agent(
@@ -92,94 +214,37 @@ pub fn run_agent(
     let remote = first.store.is_remote();
     let mut watch = Watch::new(&first.store);
     watch.set_sweep(Duration::from_secs((options.lease / 2).max(1) as u64));
-    let (tx, rx) = mpsc::channel::<Done>();
-    let mut running: BTreeSet<String> = BTreeSet::new();
-    let mut ran = 0u64;
-    let mut rescan = false;
+    let mut jobs = Jobs::new();
     while stop.load(Ordering::SeqCst) == 0 {
-        for (sha, result) in rx.try_iter() {
-            running.remove(&sha);
-            ran += 1;
-            rescan = true;
-            report(&event_of(sha, result))?;
-        }
+        jobs.poll(report)?;
         let trigger = match watch.check(first.repo()) {
             // A slot came free: look again, fetching (other agents' claims
             // since the last fetch are in the remote, not the mirror).
-            Ok(t) => t.or(rescan.then_some(Trigger::Changed)),
+            Ok(t) => t.or(jobs.rescan.then_some(Trigger::Changed)),
             Err(e) => {
                 watch.failed();
                 report(&failed(None, format!("{e:#}")))?;
                 None
             }
         };
-        if let Some(trigger) = trigger.filter(|_| running.len() < options.jobs) {
-            rescan = false;
+        let free = jobs.free_slots(options.jobs);
+        if let Some(trigger) = trigger.filter(|_| free > 0) {
+            jobs.rescan = false;
             watch.begin();
-            let found = find_work(options, trigger, remote, &running);
+            let found = find_work(options, trigger, remote, &jobs.unfinished);
             watch.end(first.repo(), found.is_ok());
             match found {
                 Ok(work) => {
-                    for job in work.into_iter().take(options.jobs - running.len()) {
-                        running.insert(job.sha.clone());
-                        report(&AgentEvent::Started {
-                            at: super::now_rfc3339(),
-                            sha: job.sha.clone(),
-                            source: job.source.clone(),
-                            branch: job.branch.clone(),
-                        })?;
-                        spawn_job(options, remote, job, tx.clone());
+                    for job in work.into_iter().take(free) {
+                        jobs.start(options, remote, job, report)?;
                     }
                 }
                 Err(e) => report(&failed(None, e.message))?,
             }
         }
-        wait(
-            &watch,
-            options.poll,
-            stop,
-            &rx,
-            &mut running,
-            &mut ran,
-            report,
-        )?;
+        jobs.wait(&watch, options.poll, stop, report)?;
     }
-    // Draining: each run in flight got the signal too; wait for them to
-    // stop their commands and give their claims back.
-    drop(tx);
-    for (sha, result) in rx.iter() {
-        running.remove(&sha);
-        ran += 1;
-        report(&event_of(sha, result))?;
-    }
-    Ok(ran)
-}
-
-/// Sleeps until the next poll, waking early for a wake, a stop or a run that ended.
-fn wait(
-    watch: &Watch,
-    poll: Duration,
-    stop: &AtomicUsize,
-    rx: &mpsc::Receiver<Done>,
-    running: &mut BTreeSet<String>,
-    ran: &mut u64,
-    report: &mut dyn FnMut(&AgentEvent) -> CliResult,
-) -> CliResult {
-    let until = std::time::Instant::now() + poll;
-    while std::time::Instant::now() < until && stop.load(Ordering::SeqCst) == 0 && !watch.woken() {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok((sha, result)) => {
-                running.remove(&sha);
-                *ran += 1;
-                report(&event_of(sha, result))?;
-                // A slot is free: look for more work at once.
-                return Ok(());
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    Ok(())
+    jobs.drain(report)
 }
 
 /// The commits needing this agent's check, not already running here.
@@ -209,7 +274,7 @@ fn find_work(
 
 /// Runs one job on its own thread, with its own session (reading the mirror
 /// just fetched; the claim's compare-and-swap re-reads the remote on conflict).
-fn spawn_job(options: &AgentOptions, remote: bool, job: PendingRun, tx: mpsc::Sender<Done>) {
+fn spawn_job(options: &AgentOptions, remote: bool, job: PendingRun, tx: mpsc::Sender<JobNews>) {
     let session_options = SessionOptions {
         cached: remote,
         ..options.session.clone()
@@ -227,8 +292,14 @@ fn spawn_job(options: &AgentOptions, remote: bool, job: PendingRun, tx: mpsc::Se
     let sha = crate::git::parse_oid(&job.sha).expect("pending shas come from refs");
     let request = request(sha);
     std::thread::spawn(move || {
-        let result = Session::open(&session_options).and_then(|s| run(&s, &request));
-        let _ = tx.send((job.sha, result));
+        let sha = job.sha;
+        let ended = tx.clone();
+        let mut command_ended = || {
+            let _ = ended.send(JobNews::CommandEnded(sha.clone()));
+        };
+        let result = Session::open(&session_options)
+            .and_then(|s| run_then(&s, &request, &mut command_ended));
+        let _ = tx.send(JobNews::Done(sha.clone(), result));
     });
 }
 

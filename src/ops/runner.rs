@@ -369,6 +369,17 @@ pub struct RunRequest {
 
 /// Runs the request's command for its check on its sha (or the first pending commit) in a temporary worktree.
 pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
+    run_then(session, request, &mut || {})
+}
+
+/// [`run`], calling `command_ended` as soon as the command ended and its
+/// worktree is gone, before the result is published: a runner agent frees
+/// the slot then, so publishing overlaps the next run.
+pub fn run_then(
+    session: &Session,
+    request: &RunRequest,
+    command_ended: &mut dyn FnMut(),
+) -> CliResult<RunOutcome> {
     let RunRequest { pipeline, echo, .. } = *request;
     let (check, command) = (request.check.as_str(), request.command.as_slice());
     super::report::validate_check_name(check)?;
@@ -395,6 +406,7 @@ pub fn run(session: &Session, request: &RunRequest) -> CliResult<RunOutcome> {
         lease.tick()
     });
     drop(worktree);
+    command_ended();
     let duration = started.elapsed().as_secs_f64();
     let (ended, output) = match ran {
         Ok((ended, output)) => (Ok(ended), output),
