@@ -201,12 +201,12 @@ enum Retry {
 pub const HOT_ATTEMPTS: u32 = 80;
 
 /// The wait before retrying a hot note append: a random share of a window
-/// that grows by 15 ms per attempt up to 300 ms. Many writers race on one
-/// ref and each attempt costs one small fetch and one push: short random
-/// waits spread them without idling the ref (a long back-off would).
+/// that doubles from 10 ms per attempt up to one second. Many writers race on
+/// one ref and each attempt costs one small fetch and one push: random waits
+/// spread them, and the window grows until the crowd fits in it.
 fn hot_backoff(attempt: u32) -> Duration {
-    let window = 15 * u64::from(attempt.min(20));
-    Duration::from_millis(random_u64() % window.max(1))
+    let window = (10u64 << attempt.min(7)).min(1000);
+    Duration::from_millis(random_u64() % window)
 }
 
 /// Exponential backoff with jitter, capped near one second.

@@ -5,11 +5,13 @@
 //! A stop (SIGTERM, SIGINT) launches nothing more; the runs in flight stop
 //! their commands and give their claims back ([`super::worktree_run`]).
 
+use super::claim::{PreClaim, claim_batch};
 use super::runner::{PendingRun, Pipeline, RunOutcome, RunRequest, pending, run_then};
 use super::watch::Watch;
 use super::worktree_run::Echo;
 use crate::core::schedule::Trigger;
 use crate::error::{CliError, CliResult, ErrorKind};
+use crate::git::ObjectId;
 use crate::session::{Session, SessionOptions};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -175,6 +177,7 @@ impl Jobs {
         options: &AgentOptions,
         remote: bool,
         job: PendingRun,
+        claim: PreClaim,
         report: &mut dyn FnMut(&AgentEvent) -> CliResult,
     ) -> CliResult {
         self.executing.insert(job.sha.clone());
@@ -185,7 +188,7 @@ impl Jobs {
             source: job.source.clone(),
             branch: job.branch.clone(),
         })?;
-        spawn_job(options, remote, job, self.tx.clone());
+        spawn_job(options, remote, job, claim, self.tx.clone());
         Ok(())
     }
 
@@ -231,12 +234,12 @@ pub fn run_agent(
         if let Some(trigger) = trigger.filter(|_| free > 0) {
             jobs.rescan = false;
             watch.begin();
-            let found = find_work(options, trigger, remote, &jobs.unfinished);
+            let found = find_work(options, trigger, remote, &jobs.unfinished, free);
             watch.end(first.repo(), found.is_ok());
             match found {
                 Ok(work) => {
-                    for job in work.into_iter().take(free) {
-                        jobs.start(options, remote, job, report)?;
+                    for (job, claim) in work {
+                        jobs.start(options, remote, job, claim, report)?;
                     }
                 }
                 Err(e) => report(&failed(None, e.message))?,
@@ -247,13 +250,15 @@ pub fn run_agent(
     jobs.drain(report)
 }
 
-/// The commits needing this agent's check, not already running here.
+/// Up to `free` commits needing this agent's check, not already running
+/// here, claimed in one push (trying the next ones when others won some).
 fn find_work(
     options: &AgentOptions,
     trigger: Trigger,
     remote: bool,
     running: &BTreeSet<String>,
-) -> CliResult<Vec<PendingRun>> {
+    free: usize,
+) -> CliResult<Vec<(PendingRun, PreClaim)>> {
     let session = Session::open(&SessionOptions {
         cached: remote && !trigger.fetches(),
         ..options.session.clone()
@@ -269,28 +274,62 @@ fn find_work(
         _ => 2,
     };
     crate::core::claims::spread(&mut work, options.seed, rank, |p| p.sha.as_str());
-    Ok(work)
+    let request = request_for(options, None);
+    let mut claimed = Vec::new();
+    // A few rounds at most: each looks at the next `free` candidates.
+    for chunk in work.chunks(free.max(1)).take(4) {
+        let want = free - claimed.len();
+        let shas: Vec<ObjectId> = chunk
+            .iter()
+            .take(want)
+            .filter_map(|p| crate::git::parse_oid(&p.sha))
+            .collect();
+        for (sha, claim) in claim_batch(&session, &request, &shas)? {
+            let sha = sha.to_string();
+            if let Some(job) = chunk.iter().find(|p| p.sha == sha) {
+                claimed.push((job.clone(), claim));
+            }
+        }
+        if claimed.len() >= free {
+            break;
+        }
+    }
+    Ok(claimed)
 }
 
-/// Runs one job on its own thread, with its own session (reading the mirror
-/// just fetched; the claim's compare-and-swap re-reads the remote on conflict).
-fn spawn_job(options: &AgentOptions, remote: bool, job: PendingRun, tx: mpsc::Sender<JobNews>) {
-    let session_options = SessionOptions {
-        cached: remote,
-        ..options.session.clone()
-    };
-    let request = |sha| RunRequest {
+/// The run request of this agent, on `sha` when given.
+fn request_for(options: &AgentOptions, sha: Option<ObjectId>) -> RunRequest {
+    RunRequest {
         pipeline: options.pipeline,
         check: options.check.clone(),
-        sha: Some(sha),
+        sha,
         command: options.command.clone(),
         echo: Echo::Nothing,
         reclaim_after: super::runner::DEFAULT_RECLAIM_AFTER,
         force: false,
         lease: Some(options.lease),
+        claimed: None,
+    }
+}
+
+/// Runs one job on its own thread, with its own session (reading the mirror
+/// just fetched; the claim's compare-and-swap re-reads the remote on conflict).
+fn spawn_job(
+    options: &AgentOptions,
+    remote: bool,
+    job: PendingRun,
+    claim: PreClaim,
+    tx: mpsc::Sender<JobNews>,
+) {
+    let session_options = SessionOptions {
+        cached: remote,
+        ..options.session.clone()
     };
     let sha = crate::git::parse_oid(&job.sha).expect("pending shas come from refs");
-    let request = request(sha);
+    let request = RunRequest {
+        claimed: Some(claim),
+        ..request_for(options, Some(sha))
+    };
     std::thread::spawn(move || {
         let sha = job.sha;
         let ended = tx.clone();

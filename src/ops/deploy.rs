@@ -1,7 +1,8 @@
 //! Deploying an exact base sha with `pipeline.deploy_command`, and checking it
 //! live with `[[pipeline.verifications]]`; every outcome is a deploy-note line.
 
-use super::runner::{Pipeline, release_claim, report_line, result};
+use super::claim::release_claim;
+use super::runner::{Pipeline, report_line, result};
 use crate::core::policy::Verification;
 use crate::core::results::{ResultStatus, latest_per_check};
 use crate::error::{CliError, CliResult};

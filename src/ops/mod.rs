@@ -2,6 +2,7 @@
 //! returning typed outcomes that the CLI renders as text or JSON.
 
 pub mod agent;
+pub mod claim;
 pub mod control;
 pub mod control_ids;
 pub mod coordinate;

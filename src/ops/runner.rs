@@ -1,12 +1,10 @@
 //! The runner side: which exact commits need a run of a check, and running
 //! one (claim with a `pending` line, run in a temporary worktree, report).
 
-use super::report::note_append_update;
 use super::worktree_run::{Echo, RunEnd, RunWorktree, cannot_start};
 use crate::core::release::ReleaseState;
-use crate::core::results::{ResultRecord, ResultStatus, latest_per_check, next_attempt, retry_due};
+use crate::core::results::{ResultRecord, ResultStatus, latest_per_check, retry_due};
 use crate::error::{CliError, CliResult};
-use crate::git::store::Attempt;
 use crate::git::{ObjectId, names};
 use crate::messages::{self, short};
 use crate::session::Session;
@@ -57,7 +55,7 @@ pub const DEFAULT_RECLAIM_AFTER: i64 = 3600;
 /// `retry_grace` (the CI of the base tip or of a candidate:
 /// `pipeline.ci_failure_grace_seconds`), a failure still within the grace
 /// that was not retried yet (one retry).
-fn needs_run(
+pub(super) fn needs_run(
     records: &[ResultRecord],
     check: &str,
     reclaim_after: i64,
@@ -255,93 +253,11 @@ pub fn result(session: &Session, check: &str, status: ResultStatus, run_id: &str
     r
 }
 
-/// True when `sha` is the tip of a live candidate (tested landing).
-fn is_candidate_tip(store: &crate::git::store::Store, sha: &ObjectId) -> anyhow::Result<bool> {
-    let queue = super::queue::read_queue(store)?;
-    let sha = sha.to_string();
-    Ok(queue.state.candidates.iter().any(|c| c.sha == sha))
-}
-
 /// The grace within which a failure of the base tip's (or a candidate's) CI
 /// is pending for one retry (`None` for deploys, and when there is no grace).
-fn ci_retry_grace(session: &Session, pipeline: Pipeline) -> Option<i64> {
+pub(super) fn ci_retry_grace(session: &Session, pipeline: Pipeline) -> Option<i64> {
     let grace = session.policy.pipeline.ci_failure_grace_seconds;
     (pipeline == Pipeline::Ci && grace > 0).then_some(grace)
-}
-
-/// A claim that was written: the run's attempt number (`None` for a first run).
-struct Claimed {
-    attempt: Option<u32>,
-}
-
-/// Claims `check` on `sha` with a `pending` line unless another run holds it;
-/// `None` when not claimed. A run after a finished one is the next attempt.
-fn claim(
-    session: &Session,
-    request: &RunRequest,
-    sha: ObjectId,
-    run_id: &str,
-) -> CliResult<Option<Claimed>> {
-    let (pipeline, check) = (request.pipeline, request.check.as_str());
-    let (force, reclaim_after) = (request.force, request.reclaim_after);
-    let subject = format!("claim: {check} on {}", short(&sha.to_string()));
-    let claimed = session
-        .store
-        .transact_hot("deploybot: claim run", |store| {
-            let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
-            // Only the base tip and candidates get the retry within the grace.
-            let retry_grace = match ci_retry_grace(session, pipeline) {
-                Some(grace)
-                    if store.tip(&session.base_ref())? == Some(sha)
-                        || is_candidate_tip(store, &sha)? =>
-                {
-                    Some(grace)
-                }
-                _ => None,
-            };
-            if !force && !needs_run(&records, check, reclaim_after, retry_grace) {
-                return Ok(Attempt::Done(None));
-            }
-            let mut line = result(session, check, ResultStatus::Pending, run_id);
-            line.attempt = next_attempt(&records, check);
-            if let Some(lease) = request.lease {
-                crate::core::claims::set_lease(&mut line, super::now_seconds(), lease);
-            }
-            let update = note_append_update(
-                store,
-                session,
-                pipeline.notes_ref(),
-                &sha,
-                &line.to_line(),
-                &subject,
-            )?;
-            Ok(Attempt::Write(
-                vec![update],
-                Some(Claimed {
-                    attempt: line.attempt,
-                }),
-            ))
-        })?;
-    Ok(claimed)
-}
-
-/// Gives a claim back without a result: a `pending` line without a run id
-/// (a request for a run, so the commit is pending again), saying why.
-pub fn release_claim(
-    session: &Session,
-    pipeline: Pipeline,
-    sha: ObjectId,
-    check: &str,
-    run_id: &str,
-    why: &str,
-) -> CliResult {
-    let mut line = ResultRecord::new(check, ResultStatus::Pending, &super::now_rfc3339());
-    line.runner = Some(session.actor.clone());
-    line.extra
-        .insert("released_run_id".into(), run_id.to_string().into());
-    line.extra.insert("reason".into(), why.to_string().into());
-    session.store.refresh()?;
-    report_line(session, pipeline, sha, &line)
 }
 
 /// Runs `command` for `check` on `sha` (or the first pending commit for it) in a temporary worktree.
@@ -365,6 +281,8 @@ pub struct RunRequest {
     /// Claim with a lease of this many seconds, renewed while the command
     /// runs (a runner agent); None: the claim holds for `reclaim_after`.
     pub lease: Option<i64>,
+    /// The claim already written for this run (a runner agent's batch); None: claim first.
+    pub claimed: Option<super::claim::PreClaim>,
 }
 
 /// Runs the request's command for its check on its sha (or the first pending commit) in a temporary worktree.
@@ -384,7 +302,10 @@ pub fn run_then(
     let (check, command) = (request.check.as_str(), request.command.as_slice());
     super::report::validate_check_name(check)?;
     let sha = pick_sha(session, request)?;
-    let run_id = super::new_record_id();
+    let run_id = match &request.claimed {
+        Some(pre) => pre.run_id.clone(),
+        None => super::new_record_id(),
+    };
     let sha_hex = sha.to_string();
     if let Some(skipped) = skip_superseded_deploy(session, request, sha, &run_id)? {
         return Ok(skipped);
@@ -395,13 +316,24 @@ pub fn run_then(
     // record nothing (checked before claiming, so the commit stays pending).
     if let Some(why) = cannot_start(program, worktree.dir()) {
         let name = pipeline_name(pipeline);
-        let why = messages::command_cannot_start(program, &why, name, check, &sha_hex, false);
+        let claimed = request.claimed.is_some();
+        if claimed {
+            super::claim::release_claim(session, pipeline, sha, check, &run_id, &why)?;
+        }
+        let why = messages::command_cannot_start(program, &why, name, check, &sha_hex, claimed);
         return Err(CliError::usage(why));
     }
-    let claimed = claim(session, request, sha, &run_id)?
-        .ok_or_else(|| CliError::precondition(messages::already_claimed(check, &sha_hex)))?;
+    let claimed = match &request.claimed {
+        Some(pre) => super::claim::Claimed {
+            attempt: pre.attempt,
+        },
+        None => {
+            super::claim::one_writer(|| super::claim::claim(session, request, sha, &run_id))?
+                .ok_or_else(|| CliError::precondition(messages::already_claimed(check, &sha_hex)))?
+        }
+    };
     let started = Instant::now();
-    let mut lease = LeaseKeeper::new(session, request, sha, &run_id, claimed.attempt);
+    let mut lease = super::claim::LeaseKeeper::new(session, request, sha, &run_id, claimed.attempt);
     let ran = run_command(&worktree, sha, check, &run_id, command, echo, &mut || {
         lease.tick()
     });
@@ -415,7 +347,7 @@ pub fn run_then(
     let (status, message) = match judge_run(ended, check, &sha_hex, duration) {
         Ok(judged) => judged,
         Err(NotARun::CannotStart(why)) => {
-            release_claim(session, pipeline, sha, check, &run_id, &why)?;
+            super::claim::release_claim(session, pipeline, sha, check, &run_id, &why)?;
             let name = pipeline_name(pipeline);
             let why = messages::command_cannot_start(program, &why, name, check, &sha_hex, true);
             return Err(CliError::usage(why));
@@ -424,7 +356,7 @@ pub fn run_then(
             // Draining: the claim goes back at once, so another runner need
             // not wait for it to lapse.
             let why = e.message.clone();
-            release_claim(session, pipeline, sha, check, &run_id, &why)?;
+            super::claim::release_claim(session, pipeline, sha, check, &run_id, &why)?;
             return Err(e);
         }
     };
@@ -437,7 +369,9 @@ pub fn run_then(
     // No refresh first: the append reads the notes it writes and, when
     // another runner wrote them since, fetches just those and tries again.
     let log = crate::core::logs::log_entry(&record, &output);
-    super::report::publish_record_with_log(session, pipeline.notes_ref(), sha, &record, &log)?;
+    super::claim::one_writer(|| {
+        super::report::publish_record_with_log(session, pipeline.notes_ref(), sha, &record, &log)
+    })?;
     Ok(RunOutcome {
         sha: sha_hex,
         check: check.into(),
@@ -565,80 +499,4 @@ fn run_command(
     worktree
         .run_logged(cmd, echo, tick)
         .map_err(|e| anyhow::anyhow!("`{program}`: {e:#}"))
-}
-
-/// Renews a run's lease while its command runs: a `pending` line with the
-/// same run id and a later `expires_at`, once a third of the lease passed,
-/// and only while the claim is still this run's (one taken over is not
-/// taken back). A failed renewal is retried at the next tick.
-struct LeaseKeeper<'s> {
-    session: &'s Session,
-    request: &'s RunRequest,
-    sha: ObjectId,
-    run_id: String,
-    attempt: Option<u32>,
-    renewed: i64,
-}
-
-impl<'s> LeaseKeeper<'s> {
-    fn new(
-        session: &'s Session,
-        request: &'s RunRequest,
-        sha: ObjectId,
-        run_id: &str,
-        attempt: Option<u32>,
-    ) -> LeaseKeeper<'s> {
-        LeaseKeeper {
-            session,
-            request,
-            sha,
-            run_id: run_id.to_owned(),
-            attempt,
-            renewed: super::now_seconds(),
-        }
-    }
-
-    fn tick(&mut self) {
-        let Some(lease) = self.request.lease else {
-            return;
-        };
-        let now = super::now_seconds();
-        if !crate::core::claims::renewal_due(self.renewed, lease, now) {
-            return;
-        }
-        if self.renew(lease, now).is_ok() {
-            self.renewed = now;
-        }
-    }
-
-    fn renew(&self, lease: i64, now: i64) -> CliResult {
-        let (session, request) = (self.session, self.request);
-        let (pipeline, check) = (request.pipeline, request.check.as_str());
-        let subject = format!("renew: {check} on {}", short(&self.sha.to_string()));
-        session
-            .store
-            .transact_hot("deploybot: renew claim", |store| {
-                let (records, _) =
-                    super::release::read_results(store, pipeline.notes_ref(), &self.sha)?;
-                let ours = latest_per_check(&records).get(check).is_some_and(|r| {
-                    r.status == ResultStatus::Pending && r.run_id.as_deref() == Some(&self.run_id)
-                });
-                if !ours {
-                    return Ok(Attempt::Done(()));
-                }
-                let mut line = result(session, check, ResultStatus::Pending, &self.run_id);
-                line.attempt = self.attempt;
-                crate::core::claims::set_lease(&mut line, now, lease);
-                let update = note_append_update(
-                    store,
-                    session,
-                    pipeline.notes_ref(),
-                    &self.sha,
-                    &line.to_line(),
-                    &subject,
-                )?;
-                Ok(Attempt::Write(vec![update], ()))
-            })?;
-        Ok(())
-    }
 }

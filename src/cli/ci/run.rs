@@ -47,6 +47,7 @@ pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: RunArgs) -> CliResult 
         reclaim_after: i64::try_from(args.reclaim_after).unwrap_or(i64::MAX),
         force: sha.is_some(),
         lease: None,
+        claimed: None,
     };
     let outcome = run_check(&session, &request)?;
     if args.json {
