@@ -4,7 +4,7 @@
 //! Every process is the real binary against a bare server with the hook.
 
 mod common;
-use common::{Clone, FAST_POLICY, World};
+use common::{Clone, FAST_POLICY, World, signal, worktrees};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -87,15 +87,6 @@ impl Daemon {
         self.seen.extend(self.lines.try_iter());
         (stderr, self.seen)
     }
-}
-
-fn signal(pid: u32, name: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .expect("kill runs")
-        .success();
-    assert!(ok, "kill -{name} {pid}");
 }
 
 /// Waits (bounded) until `check` holds.
@@ -293,13 +284,6 @@ fn ci_lines(w: &World, sha: &str) -> Vec<Value> {
 
 fn green(w: &World, sha: &str) -> bool {
     ci_lines(w, sha).iter().any(|l| l["status"] == "success")
-}
-
-fn worktrees(c: &Clone) -> usize {
-    c.git(&["worktree", "list", "--porcelain"])
-        .lines()
-        .filter(|l| l.starts_with("worktree "))
-        .count()
 }
 
 #[test]

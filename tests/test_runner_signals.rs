@@ -3,7 +3,7 @@
 //! killed outright (`kill -9`) is removed by the next run.
 
 mod common;
-use common::World;
+use common::{World, signal, worktrees};
 use std::path::{Path, PathBuf};
 
 /// Waits (bounded) until `path` holds a line, then returns it.
@@ -29,15 +29,6 @@ fn alive(pid: &str) -> bool {
     }
 }
 
-fn signal(pid: u32, name: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .expect("kill runs")
-        .success();
-    assert!(ok, "kill -{name} {pid}");
-}
-
 /// Starts `ci run` of a command that records its worktree and a background
 /// sleeper's pid, then sleeps; returns (runner, worktree, sleeper pid).
 fn start_run(
@@ -60,13 +51,6 @@ fn start_run(
     (child, worktree, pid)
 }
 
-fn worktree_count(c: &common::Clone) -> usize {
-    c.git(&["worktree", "list", "--porcelain"])
-        .lines()
-        .filter(|l| l.starts_with("worktree "))
-        .count()
-}
-
 #[test]
 fn sigterm_stops_the_command_and_removes_the_worktree() {
     let w = World::new();
@@ -80,7 +64,7 @@ fn sigterm_stops_the_command_and_removes_the_worktree() {
     assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
     assert!(!alive(&sleeper), "the command's whole group was stopped");
     assert!(!worktree.exists(), "{} was removed", worktree.display());
-    assert_eq!(worktree_count(&runner), 1, "only the clone itself is left");
+    assert_eq!(worktrees(&runner), 1, "only the clone itself is left");
 }
 
 #[test]
@@ -99,5 +83,5 @@ fn a_run_after_a_killed_runner_removes_its_stale_worktree() {
         "the next run removed {}",
         worktree.display()
     );
-    assert_eq!(worktree_count(&runner), 1, "only the clone itself is left");
+    assert_eq!(worktrees(&runner), 1, "only the clone itself is left");
 }

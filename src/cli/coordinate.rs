@@ -70,12 +70,10 @@ pub fn run(global: &GlobalArgs, args: CoordinateArgs) -> CliResult {
         }
         wait_for_next(&watch, poll, &stop);
     }
-    let signal = if stop.load(Ordering::SeqCst) == libc::SIGINT as usize {
-        "SIGINT"
-    } else {
-        "SIGTERM"
-    };
-    eprintln!("{}", messages::coordinator_stopped(signal, passes));
+    eprintln!(
+        "{}",
+        messages::coordinator_stopped(stopped_by(&stop), passes)
+    );
     Ok(())
 }
 
@@ -88,6 +86,15 @@ pub fn stop_flag() -> CliResult<Arc<AtomicUsize>> {
             .map_err(|e| CliError::from(anyhow::anyhow!("cannot handle signals: {e}")))?;
     }
     Ok(flag)
+}
+
+/// The name of the signal that set `stop`.
+pub fn stopped_by(stop: &AtomicUsize) -> &'static str {
+    if stop.load(Ordering::SeqCst) == libc::SIGINT as usize {
+        "SIGINT"
+    } else {
+        "SIGTERM"
+    }
 }
 
 /// Sleeps until the next poll, waking early for a wake or a stop.

@@ -10,7 +10,6 @@ use crate::messages::{self, short};
 use crate::ops::agent::{AgentEvent, AgentOptions, check_jobs, run_agent};
 use crate::ops::runner::Pipeline;
 use clap::Args;
-use std::sync::atomic::Ordering;
 
 /// Arguments of `runner`.
 #[derive(Debug, Args)]
@@ -70,11 +69,7 @@ pub fn run(global: &GlobalArgs, args: RunnerArgs) -> CliResult {
     );
     let json = args.json;
     let ran = run_agent(&options, &stop, &mut |event| emit(json, event))?;
-    let signal = if stop.load(Ordering::SeqCst) == libc::SIGINT as usize {
-        "SIGINT"
-    } else {
-        "SIGTERM"
-    };
+    let signal = super::coordinate::stopped_by(&stop);
     eprintln!("{}", messages::runner_agent_stopped(signal, ran));
     Ok(())
 }

@@ -656,3 +656,21 @@ pub fn wait_ok(child: std::process::Child) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `kill -<name> <pid>`, asserting it was sent.
+pub fn signal(pid: u32, name: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("kill runs")
+        .success();
+    assert!(ok, "kill -{name} {pid}");
+}
+
+/// How many worktrees `c` has (its own checkout included).
+pub fn worktrees(c: &Clone) -> usize {
+    c.git(&["worktree", "list", "--porcelain"])
+        .lines()
+        .filter(|l| l.starts_with("worktree "))
+        .count()
+}
