@@ -76,7 +76,7 @@ fn bad_policy_key() {
         &dev,
         &["status"],
         2,
-        "error: main:.deploybot.toml: unknown key `queue.colour` at line 2, column 1 (expected one of base_branch, remote, required_checks, merge_method, max_batch_size, landing, speculation_depth, max_retries, trusted_actors, coordinator_actors, ci_runners); fix or remove it",
+        "error: main:.deploybot.toml: unknown key `queue.colour` at line 2, column 1 (expected one of base_branch, remote, required_checks, merge_method, max_batch_size, landing, speculation_depth, max_parallel_ci, max_retries, trusted_actors, coordinator_actors, ci_runners); fix or remove it",
     );
 }
 

@@ -78,9 +78,9 @@ fn table(title: &str, s: &Scenario, variants: bool) -> Vec<(String, f64)> {
     }
     println!("### {title}\n");
     println!(
-        "| mode | landed | last landing (min) | landed/hour | vs merge | p50 request→land (min) | p95 (min) | CI runs / landed | main red (min) | pauses |"
+        "| mode | landed | last landing (min) | landed/hour | vs merge | p50 request→land (min) | p95 (min) | max (min) | CI runs / landed | main red (min) | pauses |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut reference = None;
     let mut out = Vec::new();
     for run in &runs {
@@ -144,6 +144,68 @@ fn seeds(culprits: usize) {
     );
 }
 
+/// Issue 22: auto depth against fixed depth 8, over seeds 1 to 40, on the
+/// issue's scenario and with every CI run flaky 3% of the time.
+fn adaptive(culprits: usize) {
+    let configs = [
+        Tested::planner(8, MAX_BATCH, MAX_RETRIES),
+        Tested::auto(8, MAX_BATCH, MAX_RETRIES),
+    ];
+    for (title, per_mille) in [("no flaky runs", 0), ("every CI run flaky 3%", 30)] {
+        println!("### Auto depth, seeds 1 to {SEEDS}, {title}\n");
+        println!(
+            "| mode | median vs merge | p10 | CI runs / landed (median) | p50 request→land (median, min) | p95 (median, min) | longest wait (max, min) | main red (max, min) | innocents blocked (all seeds) |"
+        );
+        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        for config in configs {
+            let mut ratio = Vec::new();
+            let mut runs = Vec::new();
+            let mut p50 = Vec::new();
+            let mut p95 = Vec::new();
+            let (mut longest, mut red, mut blocked, mut innocents) = (0u64, 0u64, 0usize, 0usize);
+            for seed in 1..=SEEDS {
+                let s = Scenario::new(REQUESTS, 3, culprits, seed).flaky(per_mille);
+                let clean = Scenario::new(REQUESTS, 3, culprits, seed);
+                let (_, reference) = simulate_merge(&clean, MAX_BATCH).row(&clean, None);
+                let run = simulate_tested(&s, config);
+                let (_, per_hour) = run.row(&s, Some(reference));
+                ratio.push(100.0 * per_hour / reference);
+                let lat = run.innocent_latencies(&s);
+                let landed = lat.len().max(1);
+                runs.push(run.ci_runs as f64 / landed as f64);
+                let pct = |p: f64| {
+                    lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1] as f64
+                };
+                p50.push(pct(0.5));
+                p95.push(pct(0.95));
+                longest = longest.max(lat.last().copied().unwrap_or(0));
+                red = red.max(run.red_minutes);
+                blocked += run.innocents_blocked;
+                innocents += REQUESTS - culprits;
+            }
+            let at = |v: &mut Vec<f64>, p: f64| {
+                v.sort_by(f64::total_cmp);
+                v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
+            };
+            println!(
+                "| {} | {:.0}% | {:.0}% | {:.2} | {:.0} | {:.0} | {} | {} | {} of {} ({:.1} per 1,000) |",
+                config.label(),
+                at(&mut ratio, 0.5),
+                at(&mut ratio, 0.1),
+                at(&mut runs, 0.5),
+                at(&mut p50, 0.5),
+                at(&mut p95, 0.5),
+                longest,
+                red,
+                blocked,
+                innocents,
+                1000.0 * blocked as f64 / innocents as f64,
+            );
+        }
+        println!();
+    }
+}
+
 fn main() {
     let culprits = REQUESTS * CULPRIT_PERCENT / 100;
     println!(
@@ -170,6 +232,7 @@ fn main() {
         }
     );
     seeds(culprits);
+    adaptive(culprits);
     let backlog = Scenario::new(REQUESTS, 0, culprits, SEED);
     table(
         "All 200 requested at minute 0 (capacity, same culprits)",

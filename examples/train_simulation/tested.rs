@@ -10,13 +10,17 @@ use deploybot::core::train::{
     failure_key, note_discarded, note_dropped, note_landed, plan_train,
 };
 
-use crate::world::{Outcome, Scenario, sha};
+use crate::world::{Outcome, Rng, Scenario, sha};
 use crate::{CI_MINUTES, HORIZON};
+use deploybot::core::train::depth::{SpeculationDepth, effective_depth, hunt_of};
 
 /// One tested-mode configuration.
 #[derive(Clone, Copy)]
 pub struct Tested {
+    /// The fixed depth, or auto's budget (`max_parallel_ci`).
     depth: usize,
+    /// `speculation_depth = "auto"` within `depth`.
+    auto: bool,
     max_batch: usize,
     max_retries: u32,
     /// Not a planner: names every culprit as soon as the first candidate
@@ -29,9 +33,18 @@ impl Tested {
     pub const fn planner(depth: usize, max_batch: usize, max_retries: u32) -> Tested {
         Tested {
             depth,
+            auto: false,
             max_batch,
             max_retries,
             oracle: false,
+        }
+    }
+
+    /// `speculation_depth = "auto"` with `max_parallel_ci = budget`.
+    pub const fn auto(budget: usize, max_batch: usize, max_retries: u32) -> Tested {
+        Tested {
+            auto: true,
+            ..Tested::planner(budget, max_batch, max_retries)
         }
     }
 
@@ -45,11 +58,16 @@ impl Tested {
     pub fn label(&self) -> String {
         let Tested {
             depth,
+            auto,
             max_batch,
             max_retries,
             oracle,
         } = *self;
-        if oracle {
+        if auto {
+            format!(
+                "tested auto depth, max_parallel_ci {depth} (max_batch {max_batch}, max_retries {max_retries})"
+            )
+        } else if oracle {
             format!(
                 "bound: depth {depth} (max_batch {max_batch}), culprit named at its first failure"
             )
@@ -72,7 +90,10 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
         built: u64,
         /// It, or a candidate below it, holds a culprit.
         poisoned: bool,
+        /// Its own CI run fails spuriously (the flaky scenario).
+        flaky: bool,
     }
+    let mut rng = Rng::new(s.seed ^ 0x5eed_f1a4);
     let n = s.names.len();
     let mut landed_at: Vec<Option<u64>> = vec![None; n];
     let mut blocked = vec![false; n];
@@ -116,7 +137,7 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             .map(|l| {
                 let ci = if l.built + CI_MINUTES > t {
                     CandidateCi::Testing
-                } else if l.poisoned {
+                } else if l.poisoned || l.flaky {
                     CandidateCi::Failed {
                         check: "CI".into(),
                         url: None,
@@ -161,7 +182,15 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             may_build,
             only,
             max_batch,
-            depth,
+            depth: if t_cfg.auto {
+                effective_depth(
+                    SpeculationDepth::Auto,
+                    depth,
+                    hunt_of(&entries, &failures, &suspects),
+                )
+            } else {
+                depth
+            },
             max_retries,
         });
         // Discard.
@@ -192,7 +221,7 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             assert_eq!(&l.candidate.candidate_id, id, "lands from the bottom");
             assert_eq!(l.candidate.base_sha, base, "a fast-forward of main");
             assert!(
-                l.built + CI_MINUTES <= t && !l.poisoned,
+                l.built + CI_MINUTES <= t && !l.poisoned && !l.flaky,
                 "lands only a pass"
             );
             base = l.candidate.sha.clone();
@@ -228,14 +257,19 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                     .collect(),
             };
             let poisoned = below_poisoned || group.iter().any(|b| s.culprit[s.index(b)]);
+            let flaky = rng.chance(s.flaky_per_mille);
             train.push(Live {
                 candidate,
                 built: t,
                 poisoned,
+                flaky,
             });
             ci_runs += 1;
         }
-        assert!(train.len() <= depth, "the train never exceeds the depth");
+        assert!(
+            train.len() <= depth,
+            "the train never exceeds the depth (auto: the budget)"
+        );
         red_minutes += u64::from(base_red);
         let arrived = (0..n).all(|i| s.arrival[i] <= t);
         if arrived && train.is_empty() && (0..n).all(|i| landed_at[i].is_some() || blocked[i]) {
@@ -244,7 +278,9 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                     landed_at[i].is_some() != blocked[i],
                     "request {i} landed xor blocked"
                 );
-                assert_eq!(blocked[i], s.culprit[i], "exactly the culprits are blocked");
+                if s.flaky_per_mille == 0 || s.culprit[i] {
+                    assert_eq!(blocked[i], s.culprit[i], "exactly the culprits are blocked");
+                }
             }
             assert_eq!(red_minutes, 0, "tested mode never makes main red");
             return Outcome {
@@ -253,7 +289,8 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                 ci_runs,
                 red_minutes,
                 pauses: 0,
-                culprits_out: blocked.iter().filter(|b| **b).count(),
+                culprits_out: (0..n).filter(|&i| blocked[i] && s.culprit[i]).count(),
+                innocents_blocked: (0..n).filter(|&i| blocked[i] && !s.culprit[i]).count(),
             };
         }
     }

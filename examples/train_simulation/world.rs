@@ -5,6 +5,16 @@
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// True with probability `per_mille` / 1000.
+    pub fn chance(&mut self, per_mille: u64) -> bool {
+        self.next() % 1000 < per_mille
+    }
+
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -32,6 +42,10 @@ pub struct Scenario {
     pub heads: Vec<String>,
     pub arrival: Vec<u64>,
     pub culprit: Vec<bool>,
+    /// Each CI run of a candidate fails spuriously with this probability, per mille.
+    pub flaky_per_mille: u64,
+    /// The seed (the flaky runs are drawn from it).
+    pub seed: u64,
 }
 
 impl Scenario {
@@ -51,7 +65,15 @@ impl Scenario {
             heads: (0..n).map(|i| sha(1_000_000 + i as u64)).collect(),
             arrival: (0..n).map(|i| i as u64 * every).collect(),
             culprit,
+            flaky_per_mille: 0,
+            seed,
         }
+    }
+
+    /// The same requests, with every CI run failing spuriously `per_mille` / 1000 of the time.
+    pub fn flaky(mut self, per_mille: u64) -> Scenario {
+        self.flaky_per_mille = per_mille;
+        self
     }
 
     pub fn index(&self, branch: &str) -> usize {
@@ -72,10 +94,13 @@ pub struct Outcome {
     pub pauses: u32,
     /// Tested: culprits blocked. Merge: culprits merged then reverted.
     pub culprits_out: usize,
+    /// Tested: innocent entries blocked (a flaky CI failed them past their retries).
+    pub innocents_blocked: usize,
 }
 
 impl Outcome {
-    fn innocent_latencies(&self, s: &Scenario) -> Vec<u64> {
+    /// Request→land minutes of the innocent entries that landed, sorted.
+    pub fn innocent_latencies(&self, s: &Scenario) -> Vec<u64> {
         let mut l: Vec<u64> = (0..s.names.len())
             .filter(|&i| !s.culprit[i])
             .filter_map(|i| self.landed_at[i].map(|t| t - s.arrival[i]))
@@ -98,7 +123,7 @@ impl Outcome {
             .map(|r| format!("{:.0}%", 100.0 * per_hour / r))
             .unwrap_or_else(|| "100%".to_owned());
         let row = format!(
-            "| {} | {} | {} | {:.2} | {} | {} | {} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {:.2} | {} | {} | {} | {} | {:.2} | {} | {} |",
             self.label,
             landed,
             last,
@@ -106,6 +131,7 @@ impl Outcome {
             vs,
             pct(0.50),
             pct(0.95),
+            lat.last().copied().unwrap_or(0),
             self.ci_runs as f64 / landed.max(1) as f64,
             self.red_minutes,
             self.pauses,

@@ -63,8 +63,10 @@ pub struct QueuePolicy {
     pub max_batch_size: usize,
     /// How work lands: `merge` (the seed's flow) or `tested` (candidates).
     pub landing: LandingMode,
-    /// Tested landing: candidates under test at once, stacked (3).
-    pub speculation_depth: usize,
+    /// Tested landing: candidates under test at once, stacked (3), or `"auto"`.
+    pub speculation_depth: crate::core::train::depth::SpeculationDepth,
+    /// Tested landing with `speculation_depth = "auto"`: candidates and probes under test at once (8).
+    pub max_parallel_ci: usize,
     /// Tested landing: rebuilds of a failed single-entry candidate before its entry is blocked (1).
     pub max_retries: u32,
     /// May request, pause, unpause (empty: anyone).
@@ -84,7 +86,8 @@ impl Default for QueuePolicy {
             merge_method: MergeMethod::Merge,
             max_batch_size: 3,
             landing: LandingMode::Merge,
-            speculation_depth: 3,
+            speculation_depth: crate::core::train::depth::SpeculationDepth::Fixed(3),
+            max_parallel_ci: 8,
             max_retries: 1,
             trusted_actors: Vec::new(),
             coordinator_actors: Vec::new(),
@@ -243,8 +246,13 @@ impl Policy {
         if queue.max_batch_size < 1 {
             return Err("`queue.max_batch_size` must be at least 1".to_owned());
         }
-        if !(1..=64).contains(&queue.speculation_depth) {
-            return Err("`queue.speculation_depth` must be 1 to 64".to_owned());
+        if let crate::core::train::depth::SpeculationDepth::Fixed(depth) = queue.speculation_depth
+            && !(1..=64).contains(&depth)
+        {
+            return Err("`queue.speculation_depth` must be 1 to 64, or \"auto\"".to_owned());
+        }
+        if !(1..=64).contains(&queue.max_parallel_ci) {
+            return Err("`queue.max_parallel_ci` must be 1 to 64".to_owned());
         }
         if queue.max_retries > 10 {
             return Err("`queue.max_retries` must be 0 to 10".to_owned());
@@ -434,7 +442,8 @@ required_checks = ["CI"]        # checks that must be green on a request's exact
 merge_method = "merge"          # merge | squash
 max_batch_size = 3              # entries merged per react pass (tested: per candidate)
 landing = "merge"               # merge (merge, then test main) | tested (test candidates, land what passed)
-speculation_depth = 3           # tested: candidates under test at once, stacked
+speculation_depth = 3           # tested: candidates under test at once, stacked; or "auto"
+max_parallel_ci = 8             # tested, auto depth: candidates under test at once, at most
 max_retries = 1                 # tested: rebuilds of a failed single-entry candidate before blocking it
 trusted_actors = []             # may request, pause, unpause (empty: anyone)
 coordinator_actors = []         # may move the base branch, write merged records, the watermark

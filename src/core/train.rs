@@ -9,6 +9,8 @@
 //! each next one on the candidate below. `main` only ever fast-forwards to a
 //! candidate's tip that passed CI: what lands is what was tested.
 
+pub mod depth;
+
 use crate::core::queue::{EntryState, EntryView};
 
 // The train's ledger-side data and its fold live with the queue ledger

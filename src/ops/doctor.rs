@@ -451,7 +451,11 @@ fn landing_row(policy: &Policy) -> Option<Row> {
             Level::Ok,
             format!(
                 "tested landing, depth {}, proven by the server (require_tested_base)",
-                policy.queue.speculation_depth
+                match policy.queue.speculation_depth {
+                    crate::core::train::depth::SpeculationDepth::Fixed(n) => n.to_string(),
+                    crate::core::train::depth::SpeculationDepth::Auto =>
+                        format!("auto within {}", policy.queue.max_parallel_ci),
+                }
             ),
             None,
         )),

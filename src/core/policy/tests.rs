@@ -318,7 +318,10 @@ fn the_every_key_fixture_sets_every_key_away_from_its_default() {
     assert_eq!(p.hook.identity_env, ["GL_USER"]);
     assert!(p.hook.protect_base);
     assert_eq!(p.queue.landing, LandingMode::Tested);
-    assert_eq!((p.queue.speculation_depth, p.queue.max_retries), (5, 2));
+    assert_eq!(
+        (p.queue.speculation_depth, p.queue.max_retries),
+        (crate::core::train::depth::SpeculationDepth::Fixed(5), 2)
+    );
     assert!(p.hook.require_tested_base);
     assert_eq!(p.hook.base_override_actors, ["oncall"]);
     assert!(p.control.signed);

@@ -99,7 +99,15 @@ impl PassInputs {
                 pause_on_failure: session.policy.pipeline.pause_on_failure,
                 landing: q.landing,
                 max_batch: q.max_batch_size,
-                depth: q.speculation_depth,
+                depth: crate::core::train::depth::effective_depth(
+                    q.speculation_depth,
+                    q.max_parallel_ci,
+                    crate::core::train::depth::hunt_of(
+                        &self.views,
+                        &self.queue.state.failures,
+                        &self.queue.state.suspects,
+                    ),
+                ),
                 max_retries: q.max_retries,
                 repair_branch: &self.repair_branch,
             },
