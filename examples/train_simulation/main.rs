@@ -150,6 +150,7 @@ fn adaptive(culprits: usize) {
     let configs = [
         Tested::planner(8, MAX_BATCH, MAX_RETRIES),
         Tested::auto(8, MAX_BATCH, MAX_RETRIES),
+        Tested::auto_probes(8, MAX_BATCH, MAX_RETRIES),
     ];
     for (title, per_mille) in [("no flaky runs", 0), ("every CI run flaky 3%", 30)] {
         println!("### Auto depth, seeds 1 to {SEEDS}, {title}\n");

@@ -7,7 +7,7 @@ use deploybot::core::react::{ReactInputs, ReactPlan, plan};
 use deploybot::core::release::{AdmissionMode, ReleaseState};
 use deploybot::core::train::{
     Candidate, CandidateCi, CandidateEntry, Failures, Suspects, TrainInputs, TrainPlan,
-    failure_key, note_discarded, note_dropped, note_landed, plan_train,
+    failure_key, note_cleared, note_discarded, note_dropped, note_landed, plan_train,
 };
 
 use crate::world::{Outcome, Rng, Scenario, sha};
@@ -21,6 +21,8 @@ pub struct Tested {
     depth: usize,
     /// `speculation_depth = "auto"` within `depth`.
     auto: bool,
+    /// With auto: hunted entries are probed beside the train.
+    probes: bool,
     max_batch: usize,
     max_retries: u32,
     /// Not a planner: names every culprit as soon as the first candidate
@@ -34,6 +36,7 @@ impl Tested {
         Tested {
             depth,
             auto: false,
+            probes: false,
             max_batch,
             max_retries,
             oracle: false,
@@ -48,6 +51,14 @@ impl Tested {
         }
     }
 
+    /// Auto depth with probes beside the train.
+    pub const fn auto_probes(budget: usize, max_batch: usize, max_retries: u32) -> Tested {
+        Tested {
+            probes: true,
+            ..Tested::auto(budget, max_batch, max_retries)
+        }
+    }
+
     pub const fn bound(depth: usize, max_batch: usize) -> Tested {
         Tested {
             oracle: true,
@@ -59,13 +70,15 @@ impl Tested {
         let Tested {
             depth,
             auto,
+            probes,
             max_batch,
             max_retries,
             oracle,
         } = *self;
         if auto {
+            let probes = if probes { ", probes" } else { "" };
             format!(
-                "tested auto depth, max_parallel_ci {depth} (max_batch {max_batch}, max_retries {max_retries})"
+                "tested auto depth, max_parallel_ci {depth}{probes} (max_batch {max_batch}, max_retries {max_retries})"
             )
         } else if oracle {
             format!(
@@ -95,6 +108,8 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
     }
     let mut rng = Rng::new(s.seed ^ 0x5eed_f1a4);
     let n = s.names.len();
+    // Probes beside the train (auto depth): tested on the base, never landed.
+    let mut probes: Vec<Live> = Vec::new();
     let mut landed_at: Vec<Option<u64>> = vec![None; n];
     let mut blocked = vec![false; n];
     let mut train: Vec<Live> = Vec::new();
@@ -131,6 +146,22 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                 },
                 why: String::new(),
             })
+            .collect();
+        let ci_of = |l: &Live| {
+            if l.built + CI_MINUTES > t {
+                CandidateCi::Testing
+            } else if l.poisoned || l.flaky {
+                CandidateCi::Failed {
+                    check: "CI".into(),
+                    url: None,
+                }
+            } else {
+                CandidateCi::Passed
+            }
+        };
+        let probe_views: Vec<(Candidate, CandidateCi)> = probes
+            .iter()
+            .map(|l| (l.candidate.clone(), ci_of(l)))
             .collect();
         let candidates: Vec<(Candidate, CandidateCi)> = train
             .iter()
@@ -172,6 +203,15 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             ReactPlan::Held { .. } => (false, true, None),
             _ => (false, false, None),
         };
+        let window = if t_cfg.auto {
+            effective_depth(
+                SpeculationDepth::Auto,
+                depth,
+                hunt_of(&entries, &failures, &suspects),
+            )
+        } else {
+            depth
+        };
         let p: TrainPlan = plan_train(&TrainInputs {
             base_sha: &base,
             entries: &entries,
@@ -182,31 +222,39 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             may_build,
             only,
             max_batch,
-            depth: if t_cfg.auto {
-                effective_depth(
-                    SpeculationDepth::Auto,
-                    depth,
-                    hunt_of(&entries, &failures, &suspects),
-                )
-            } else {
-                depth
-            },
+            depth: window,
             max_retries,
+            probes: &probe_views,
+            probe_budget: if t_cfg.auto && t_cfg.probes { depth } else { 0 },
         });
-        // Discard.
+        // Discard (a candidate of the train, or a probe).
         for d in &p.discard {
-            let at = train
+            let (list, views) = if probes
+                .iter()
+                .any(|l| l.candidate.candidate_id == d.candidate_id)
+            {
+                (&mut probes, &probe_views)
+            } else {
+                (&mut train, &candidates)
+            };
+            let at = list
                 .iter()
                 .position(|l| l.candidate.candidate_id == d.candidate_id)
                 .expect("discards a live candidate");
-            let ci = &candidates
+            let ci = &views
                 .iter()
                 .find(|(c, _)| c.candidate_id == d.candidate_id)
                 .expect("planned from these")
                 .1;
-            let gone = train.remove(at);
+            let gone = list.remove(at);
             assert!(!d.failed || matches!(ci, CandidateCi::Failed { .. }));
-            note_discarded(&mut suspects, &mut failures, &gone.candidate, d.failed);
+            let passed_probe = matches!(ci, CandidateCi::Passed) && !d.failed;
+            if !passed_probe {
+                note_discarded(&mut suspects, &mut failures, &gone.candidate, d.failed);
+            }
+        }
+        for key in &p.cleared {
+            note_cleared(&mut suspects, &mut failures, key);
         }
         // Block.
         for (branch, _, _) in &p.block {
@@ -266,13 +314,44 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             });
             ci_runs += 1;
         }
+        // Probes, beside the train: on the base tip, nothing stacked on them.
+        for group in &p.probe {
+            next += 1;
+            let tip = sha(next);
+            let candidate = Candidate {
+                candidate_id: format!("p{next}"),
+                sha: tip.clone(),
+                base_sha: base.clone(),
+                entries: group
+                    .iter()
+                    .map(|b| CandidateEntry {
+                        branch: b.clone(),
+                        head_sha: s.heads[s.index(b)].clone(),
+                        merge_sha: tip.clone(),
+                    })
+                    .collect(),
+            };
+            let poisoned = base_red || group.iter().any(|b| s.culprit[s.index(b)]);
+            let flaky = rng.chance(s.flaky_per_mille);
+            probes.push(Live {
+                candidate,
+                built: t,
+                poisoned,
+                flaky,
+            });
+            ci_runs += 1;
+        }
         assert!(
-            train.len() <= depth,
-            "the train never exceeds the depth (auto: the budget)"
+            train.len() + probes.len() <= depth,
+            "the train and its probes never exceed the depth (auto: the budget)"
         );
         red_minutes += u64::from(base_red);
         let arrived = (0..n).all(|i| s.arrival[i] <= t);
-        if arrived && train.is_empty() && (0..n).all(|i| landed_at[i].is_some() || blocked[i]) {
+        if arrived
+            && train.is_empty()
+            && probes.is_empty()
+            && (0..n).all(|i| landed_at[i].is_some() || blocked[i])
+        {
             for i in 0..n {
                 assert!(
                     landed_at[i].is_some() != blocked[i],

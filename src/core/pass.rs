@@ -322,6 +322,10 @@ fn train_actions(facts: &PassFacts, decision: &ReactPlan, plan: &mut PassPlan) {
         max_batch: facts.policy.max_batch,
         depth: facts.policy.depth,
         max_retries: facts.policy.max_retries,
+        // Probes are planned (core::train::probes) but not yet executed by
+        // `react`: the ledger has no probe record yet (issue 22).
+        probes: &[],
+        probe_budget: 0,
     });
     plan.actions
         .extend(train.discard.into_iter().map(Action::Discard));

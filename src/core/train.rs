@@ -10,6 +10,7 @@
 //! candidate's tip that passed CI: what lands is what was tested.
 
 pub mod depth;
+pub mod probes;
 
 use crate::core::queue::{EntryState, EntryView};
 
@@ -20,7 +21,8 @@ pub use crate::core::queue::candidates::{
     validate_train_fields,
 };
 pub use crate::core::queue::suspects::{
-    self, Failures, Suspects, held_by, note_discarded, note_dropped, note_failed, note_landed,
+    self, Failures, Suspects, held_by, note_cleared, note_discarded, note_dropped, note_failed,
+    note_landed,
 };
 
 /// Where a candidate's CI stands (from the notes on its tip).
@@ -65,6 +67,12 @@ pub struct TrainInputs<'a> {
     pub depth: usize,
     /// `queue.max_retries`.
     pub max_retries: u32,
+    /// The live probes (auto depth), with their CI.
+    pub probes: &'a [(Candidate, CandidateCi)],
+    /// The CI budget the train and its probes share (`queue.max_parallel_ci`
+    /// with auto depth); 0: no probes, hunted entries are rebuilt inside the
+    /// train, as with a fixed depth.
+    pub probe_budget: usize,
 }
 
 /// Why a candidate leaves the train.
@@ -89,6 +97,10 @@ pub struct TrainPlan {
     pub land: Vec<String>,
     /// New candidates to build on top of the kept ones, each a list of branches in merge order.
     pub build: Vec<Vec<String>>,
+    /// Probes to build on the base tip (after landing), beside the train.
+    pub probe: Vec<Vec<String>>,
+    /// Failure keys a passed probe proved innocent (their evidence is cleared).
+    pub cleared: Vec<String>,
 }
 
 /// Plans one pass of tested landing, in three phases: walk the train bottom
@@ -96,16 +108,52 @@ pub struct TrainPlan {
 /// the passed candidates from the bottom, then build on top ([`builds`]).
 pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     let walked = walk(inputs);
+    let probed = probes::walk_probes(inputs);
     let mut plan = TrainPlan {
         discard: walked.discard.clone(),
         block: walked.block.clone(),
         ..TrainPlan::default()
     };
+    plan.discard.extend(probed.discard.iter().cloned());
+    plan.block.extend(probed.block.iter().cloned());
+    plan.cleared = probed.cleared.clone();
     if inputs.may_land {
         plan.land = passed_from_the_bottom(inputs, &walked.kept);
     }
+    // With probes, the train gets what the live probes leave of the budget.
+    let capped = TrainInputs {
+        depth: if inputs.probe_budget > 0 {
+            inputs
+                .depth
+                .min(inputs.probe_budget.saturating_sub(probed.live))
+        } else {
+            inputs.depth
+        },
+        ..inputs.clone()
+    };
     if inputs.may_build && !walked.waiting_on_failure {
-        plan.build = builds(inputs, &walked, plan.land.len());
+        plan.build = builds(&capped, &walked, plan.land.len(), &probed.under_test);
+    }
+    if inputs.may_build && inputs.probe_budget > 0 {
+        let mut busy: Vec<String> = walked
+            .kept
+            .iter()
+            .flat_map(|c| c.entries.iter().map(|e| e.branch.clone()))
+            .chain(plan.build.iter().flatten().cloned())
+            .chain(probed.under_test.iter().cloned())
+            .collect();
+        busy.extend(plan.block.iter().map(|(b, _, _)| b.clone()));
+        let first: Vec<Vec<String>> = walked
+            .probe_next
+            .iter()
+            .chain(probed.next.iter())
+            .cloned()
+            .collect();
+        let train_after = walked.kept.len() - plan.land.len() + plan.build.len();
+        let room = inputs
+            .probe_budget
+            .saturating_sub(probed.live + train_after);
+        plan.probe = probes::probe_builds(inputs, first, &busy, room);
     }
     plan
 }
@@ -126,6 +174,9 @@ struct Walk<'a> {
     retry_now: Vec<String>,
     /// Entries of candidates failing in this pass (they explain suspects).
     failed_now: Vec<String>,
+    /// With probes: groups to probe beside the train (a failed batch's
+    /// halves, a failed entry's retry).
+    probe_next: Vec<Vec<String>>,
 }
 
 /// True when `branch` at `head` is a ready (queued) entry.
@@ -193,6 +244,7 @@ fn walk<'a>(inputs: &'a TrainInputs) -> Walk<'a> {
         waiting_on_failure: false,
         retry_now: Vec::new(),
         failed_now: Vec::new(),
+        probe_next: Vec::new(),
     };
     let mut expected_base = inputs.base_sha.to_owned();
     let mut broken = false;
@@ -256,8 +308,13 @@ fn failed(
             .iter()
             .map(|e| failure_key(&e.branch, &e.head_sha)),
     );
+    let branches: Vec<String> = candidate.entries.iter().map(|e| e.branch.clone()).collect();
     if candidate.entries.len() > 1 {
-        w.bisect = Some(candidate.entries.iter().map(|e| e.branch.clone()).collect());
+        if inputs.probe_budget > 0 {
+            w.probe_next.extend(halves(branches, 2));
+        } else {
+            w.bisect = Some(branches);
+        }
         return;
     }
     let e = &candidate.entries[0];
@@ -266,7 +323,11 @@ fn failed(
         .get(&failure_key(&e.branch, &e.head_sha))
         .copied()
         .unwrap_or(0);
-    if failed_before < inputs.max_retries {
+    if failed_before < inputs.max_retries && inputs.probe_budget > 0 {
+        // Retried beside the train, at once: it holds nobody back and
+        // waits behind nobody.
+        w.probe_next.push(branches);
+    } else if failed_before < inputs.max_retries {
         // Retried after the entries that have not failed (below): a likely
         // culprit must not hold innocent entries back.
         w.retry_now.push(e.branch.clone());
@@ -286,14 +347,26 @@ fn passed_from_the_bottom(inputs: &TrainInputs, kept: &[&Candidate]) -> Vec<Stri
 /// What to build on top of the kept train: first what a failure asked to
 /// rebuild (the bisected pieces), then ready entries in request order
 /// spread over the free places, then the entries tested alone.
-fn builds(inputs: &TrainInputs, w: &Walk, landed: usize) -> Vec<Vec<String>> {
+fn builds(inputs: &TrainInputs, w: &Walk, landed: usize, probed: &[String]) -> Vec<Vec<String>> {
     let mut build = Vec::new();
     let mut live = w.kept.len() - landed;
     let mut taken: Vec<String> = w
         .kept
         .iter()
         .flat_map(|c| c.entries.iter().map(|e| e.branch.clone()))
+        .chain(probed.iter().cloned())
         .collect();
+    if inputs.probe_budget > 0 {
+        // Hunted entries are probed beside the train, never stacked in it.
+        taken.extend(
+            inputs
+                .entries
+                .iter()
+                .filter(|e| probes::hunted(inputs, &e.branch, &e.head_sha))
+                .map(|e| e.branch.clone()),
+        );
+        taken.extend(w.probe_next.iter().flatten().cloned());
+    }
     // An entry is tested alone, after the others, when it failed alone
     // before (a retry), or when it is the one entry of a failed batch left
     // out of the train, the others under test or landed (a failure in this

@@ -65,6 +65,14 @@ pub fn note_landed(suspects: &mut Suspects, key: &str) {
     });
 }
 
+/// A probe proved `key` innocent (it passed alone, or in a group that
+/// passed): its evidence is cleared, failure count and suspicion alike, and
+/// it goes back into the train in request order.
+pub fn note_cleared(suspects: &mut Suspects, failures: &mut Failures, key: &str) {
+    note_landed(suspects, key);
+    failures.remove(key);
+}
+
 /// The entry `key` left the queue (cancelled, blocked, requested again at
 /// another head): the groups holding it lose their evidence.
 pub fn note_dropped(suspects: &mut Suspects, key: &str) {

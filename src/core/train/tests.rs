@@ -49,6 +49,8 @@ fn inputs<'a>(
         max_batch: 2,
         depth: 3,
         max_retries: 1,
+        probes: &[],
+        probe_budget: 0,
     }
 }
 
@@ -314,6 +316,8 @@ fn simulate(
             max_batch: batch,
             depth,
             max_retries,
+            probes: &[],
+            probe_budget: 0,
         });
         for d in &plan.discard {
             let at = train
