@@ -132,7 +132,16 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
         ..inputs.clone()
     };
     if inputs.may_build && !walked.waiting_on_failure {
-        plan.build = builds(&capped, &walked, plan.land.len(), &probed.under_test);
+        // Not in the train this pass: what is under a probe, about to be
+        // probed again, or just cleared (it rejoins once the fold cleared it).
+        let beside: Vec<String> = probed
+            .under_test
+            .iter()
+            .chain(probed.next.iter().flatten())
+            .chain(probed.cleared_branches.iter())
+            .cloned()
+            .collect();
+        plan.build = builds(&capped, &walked, plan.land.len(), &beside);
     }
     if inputs.may_build && inputs.probe_budget > 0 {
         let mut busy: Vec<String> = walked
@@ -143,6 +152,7 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
             .chain(probed.under_test.iter().cloned())
             .collect();
         busy.extend(plan.block.iter().map(|(b, _, _)| b.clone()));
+        busy.extend(probed.cleared_branches.iter().cloned());
         let first: Vec<Vec<String>> = walked
             .probe_next
             .iter()
@@ -311,7 +321,8 @@ fn failed(
     let branches: Vec<String> = candidate.entries.iter().map(|e| e.branch.clone()).collect();
     if candidate.entries.len() > 1 {
         if inputs.probe_budget > 0 {
-            w.probe_next.extend(halves(branches, 2));
+            // Each entry alone, at once: one CI round names the culprit.
+            w.probe_next.extend(branches.into_iter().map(|b| vec![b]));
         } else {
             w.bisect = Some(branches);
         }

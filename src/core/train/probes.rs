@@ -17,6 +17,9 @@ pub struct ProbeWalk {
     pub discard: Vec<Discard>,
     /// Failure keys a passed probe proved innocent.
     pub cleared: Vec<String>,
+    /// Their branches (not probed again; they rejoin the train next pass,
+    /// once the fold has cleared them).
+    pub cleared_branches: Vec<String>,
     /// Entries whose retries are spent: (branch, head, reason).
     pub block: Vec<(String, String, String)>,
     /// Groups to probe next (a failed probe's halves, a retry).
@@ -57,6 +60,7 @@ pub fn walk_probes(inputs: &TrainInputs) -> ProbeWalk {
                     probe.candidate_id
                 );
                 w.discard.push(gone(why, false));
+                w.cleared_branches.extend(branches);
                 w.cleared.extend(
                     probe
                         .entries
@@ -126,3 +130,6 @@ pub fn probe_builds(
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
