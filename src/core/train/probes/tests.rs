@@ -126,7 +126,7 @@ fn a_passed_probe_clears_its_entry_which_rejoins_the_train() {
         entries,
     };
     let plan = w.plan(4, 8);
-    assert_eq!(plan.cleared, [key.clone()]);
+    assert_eq!(plan.cleared, std::slice::from_ref(&key));
     assert!(plan.discard.iter().all(|d| !d.failed));
     assert!(plan.probe.is_empty(), "nothing to probe again");
     // Once cleared (what the fold does with the plan), it is built in request order.
