@@ -460,3 +460,35 @@ fn a_candidate_failing_within_the_grace_is_retried_once_and_lands_when_the_retry
     assert_eq!(r["landed"][0]["sha"], tip.as_str(), "{r}");
     assert_eq!(w.server_ref("refs/heads/main"), Some(tip));
 }
+
+#[test]
+fn auto_depth_grows_to_the_budget_and_shrinks_while_a_culprit_is_hunted() {
+    // speculation_depth = "auto" within max_parallel_ci = 4, one entry per
+    // candidate: calm, the train fills the budget (a fixed default would
+    // stop at 3); once an entry failed alone, the window halves while it is
+    // hunted.
+    let policy = "[queue]\nlanding = \"tested\"\nmax_batch_size = 1\nspeculation_depth = \"auto\"\nmax_parallel_ci = 4\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
+    let (_w, dev, coord) = world(policy);
+    for i in 0..6 {
+        dev.push_green_request(&format!("feature/{i}"), &format!("f{i}.txt"));
+    }
+    let r = coord.react();
+    assert_eq!(
+        r["built"].as_array().map(Vec::len),
+        Some(4),
+        "grows to the budget: {r}"
+    );
+    let train = candidates(&dev);
+    assert_eq!(train.len(), 4);
+    // The bottom candidate fails alone: it and everything above it go.
+    dev.report_ci(&sha_of(&train[0]), "failure");
+    let r = coord.react();
+    let built = r["built"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(
+        (1..=2).contains(&built),
+        "the window is halved to 2 while feature/0 is hunted: {r}"
+    );
+    assert_eq!(candidates(&dev).len(), built);
+    let doctor = coord.ok(&["doctor"]);
+    assert!(doctor.contains("auto within 4"), "{doctor}");
+}

@@ -12,7 +12,6 @@ use deploybot::core::train::{
 
 use crate::world::{Outcome, Rng, Scenario, sha};
 use crate::{CI_MINUTES, HORIZON};
-use deploybot::core::train::depth::{SpeculationDepth, effective_depth, hunt_of};
 
 /// One tested-mode configuration.
 #[derive(Clone, Copy)]
@@ -203,15 +202,6 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             ReactPlan::Held { .. } => (false, true, None),
             _ => (false, false, None),
         };
-        let window = if t_cfg.auto {
-            effective_depth(
-                SpeculationDepth::Auto,
-                depth,
-                hunt_of(&entries, &failures, &suspects),
-            )
-        } else {
-            depth
-        };
         let p: TrainPlan = plan_train(&TrainInputs {
             base_sha: &base,
             entries: &entries,
@@ -222,7 +212,8 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             may_build,
             only,
             max_batch,
-            depth: window,
+            depth,
+            auto_budget: t_cfg.auto.then_some(depth),
             max_retries,
             probes: &probe_views,
             probe_budget: if t_cfg.auto && t_cfg.probes { depth } else { 0 },

@@ -47,6 +47,8 @@ pub struct PassPolicy<'a> {
     pub max_batch: usize,
     /// `queue.speculation_depth`.
     pub depth: usize,
+    /// `speculation_depth = "auto"`: its budget (`queue.max_parallel_ci`).
+    pub auto_budget: Option<usize>,
     /// `queue.max_retries`.
     pub max_retries: u32,
     /// The repair lease branch of the base tip.
@@ -321,6 +323,7 @@ fn train_actions(facts: &PassFacts, decision: &ReactPlan, plan: &mut PassPlan) {
         only,
         max_batch: facts.policy.max_batch,
         depth: facts.policy.depth,
+        auto_budget: facts.policy.auto_budget,
         max_retries: facts.policy.max_retries,
         // Probes are planned (core::train::probes) but not yet executed by
         // `react`: the ledger has no probe record yet (issue 22).

@@ -63,8 +63,13 @@ pub struct TrainInputs<'a> {
     pub only: Option<&'a str>,
     /// `queue.max_batch_size`.
     pub max_batch: usize,
-    /// `queue.speculation_depth`.
+    /// `queue.speculation_depth` when fixed.
     pub depth: usize,
+    /// `speculation_depth = "auto"`: the budget (`queue.max_parallel_ci`)
+    /// the window adapts within ([`depth::auto_window`]), judged from the
+    /// folded state and from what fails in this very pass; `depth` is then
+    /// ignored.
+    pub auto_budget: Option<usize>,
     /// `queue.max_retries`.
     pub max_retries: u32,
     /// The live probes (auto depth), with their CI.
@@ -120,14 +125,21 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     if inputs.may_land {
         plan.land = passed_from_the_bottom(inputs, &walked.kept);
     }
-    // With probes, the train gets what the live probes leave of the budget.
+    // Auto depth: the window from the hunt, including what fails now;
+    // with probes, the train gets what the live probes leave of the budget.
+    let window = match inputs.auto_budget {
+        Some(budget) => {
+            let mut hunt = depth::hunt_of(inputs.entries, inputs.failures, inputs.suspects);
+            hunt.failed_entries += walked.failed_now.len() + probed.next.len();
+            depth::auto_window(budget, hunt)
+        }
+        None => inputs.depth,
+    };
     let capped = TrainInputs {
         depth: if inputs.probe_budget > 0 {
-            inputs
-                .depth
-                .min(inputs.probe_budget.saturating_sub(probed.live))
+            window.min(inputs.probe_budget.saturating_sub(probed.live))
         } else {
-            inputs.depth
+            window
         },
         ..inputs.clone()
     };

@@ -443,7 +443,7 @@ fn landing_row(policy: &Policy) -> Option<Row> {
         (true, false) => Some(row(
             "landing",
             Level::Warn,
-            "tested landing is on, but the server does not prove it: anyone who may move main can still push an untested commit",
+            format!("tested landing (depth {}) is on, but the server does not prove it: anyone who may move main can still push an untested commit", depth_text(policy)),
             Some("set `require_tested_base = true` under [hook] (with base_override_actors for break-glass)".to_string()),
         )),
         (true, true) => Some(row(
@@ -451,14 +451,20 @@ fn landing_row(policy: &Policy) -> Option<Row> {
             Level::Ok,
             format!(
                 "tested landing, depth {}, proven by the server (require_tested_base)",
-                match policy.queue.speculation_depth {
-                    crate::core::train::depth::SpeculationDepth::Fixed(n) => n.to_string(),
-                    crate::core::train::depth::SpeculationDepth::Auto =>
-                        format!("auto within {}", policy.queue.max_parallel_ci),
-                }
+                depth_text(policy)
             ),
             None,
         )),
+    }
+}
+
+/// `3`, or `auto within 8`.
+fn depth_text(policy: &Policy) -> String {
+    match policy.queue.speculation_depth {
+        crate::core::train::depth::SpeculationDepth::Fixed(n) => n.to_string(),
+        crate::core::train::depth::SpeculationDepth::Auto => {
+            format!("auto within {}", policy.queue.max_parallel_ci)
+        }
     }
 }
 

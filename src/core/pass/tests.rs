@@ -61,6 +61,7 @@ impl World {
                 landing: self.landing,
                 max_batch: 2,
                 depth: 3,
+                auto_budget: None,
                 max_retries: 1,
                 repair_branch: REPAIR,
             },

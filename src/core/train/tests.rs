@@ -50,6 +50,7 @@ fn inputs<'a>(
         depth: 3,
         max_retries: 1,
         probes: &[],
+        auto_budget: None,
         probe_budget: 0,
     }
 }
@@ -317,6 +318,7 @@ fn simulate(
             depth,
             max_retries,
             probes: &[],
+            auto_budget: None,
             probe_budget: 0,
         });
         for d in &plan.discard {

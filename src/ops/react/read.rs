@@ -6,6 +6,7 @@ use crate::core::control::ControlState;
 use crate::core::pass::{PassFacts, PassPolicy};
 use crate::core::queue::{EntryView, QueueState};
 use crate::core::release::Release;
+use crate::core::train::depth::SpeculationDepth;
 use crate::core::train::{Candidate, CandidateCi};
 use crate::git::store::Store;
 use crate::git::{ObjectId, names};
@@ -99,15 +100,12 @@ impl PassInputs {
                 pause_on_failure: session.policy.pipeline.pause_on_failure,
                 landing: q.landing,
                 max_batch: q.max_batch_size,
-                depth: crate::core::train::depth::effective_depth(
-                    q.speculation_depth,
-                    q.max_parallel_ci,
-                    crate::core::train::depth::hunt_of(
-                        &self.views,
-                        &self.queue.state.failures,
-                        &self.queue.state.suspects,
-                    ),
-                ),
+                depth: match q.speculation_depth {
+                    SpeculationDepth::Fixed(n) => n,
+                    SpeculationDepth::Auto => q.max_parallel_ci,
+                },
+                auto_budget: (q.speculation_depth == SpeculationDepth::Auto)
+                    .then_some(q.max_parallel_ci),
                 max_retries: q.max_retries,
                 repair_branch: &self.repair_branch,
             },

@@ -76,6 +76,7 @@ impl World {
             only: None,
             max_batch: 3,
             depth,
+            auto_budget: None,
             max_retries: 1,
             probes: &self.probes,
             probe_budget: budget,
