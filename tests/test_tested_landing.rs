@@ -483,12 +483,86 @@ fn auto_depth_grows_to_the_budget_and_shrinks_while_a_culprit_is_hunted() {
     // The bottom candidate fails alone: it and everything above it go.
     dev.report_ci(&sha_of(&train[0]), "failure");
     let r = coord.react();
-    let built = r["built"].as_array().map(Vec::len).unwrap_or(0);
+    let built = r["built"].as_array().expect("built");
+    let (probes, stacked): (Vec<&Value>, Vec<&Value>) =
+        built.iter().partition(|c| c["probe"] == true);
     assert!(
-        (1..=2).contains(&built),
-        "the window is halved to 2 while feature/0 is hunted: {r}"
+        (1..=2).contains(&stacked.len()),
+        "the train's window is halved to 2 while feature/0 is hunted: {r}"
     );
-    assert_eq!(candidates(&dev).len(), built);
+    assert_eq!(
+        probes.len(),
+        1,
+        "feature/0 is retried beside the train: {r}"
+    );
+    assert_eq!(branches(probes[0]), ["feature/0"]);
+    assert_eq!(probes[0]["base_sha"], r["base_sha"], "on main, not stacked");
+    assert!(built.len() <= 4, "within the budget");
+    assert_eq!(candidates(&dev).len(), built.len());
     let doctor = coord.ok(&["doctor"]);
     assert!(doctor.contains("auto within 4"), "{doctor}");
+}
+
+#[test]
+fn with_auto_depth_a_failed_batch_is_probed_beside_the_train_and_the_culprit_blocked() {
+    // Budget 2, batches of 2: a and b share a candidate, c gets the other.
+    // b breaks CI. The failed batch's entries are probed one by one on main
+    // beside the train (never stacked, never landed); the innocent a is
+    // cleared by its probe and lands; b fails its probe and its retry and is
+    // blocked; main never holds b.
+    let policy = "[queue]\nlanding = \"tested\"\nmax_batch_size = 2\nspeculation_depth = \"auto\"\nmax_parallel_ci = 2\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
+    let (w, dev, coord) = world(policy);
+    for b in ["a", "b", "c"] {
+        dev.push_green_request(&format!("feature/{b}"), &format!("{b}.txt"));
+    }
+    let mut probes_seen: Vec<Vec<String>> = Vec::new();
+    let mut landed: Vec<String> = Vec::new();
+    for _pass in 0..12 {
+        let r = coord.react();
+        for l in r["landed"].as_array().into_iter().flatten() {
+            landed.push(l["candidate_id"].as_str().unwrap().to_string());
+        }
+        let live = candidates(&dev);
+        if live.is_empty()
+            && dev.status()["queue"]
+                .as_array()
+                .is_some_and(|q| q.iter().all(|e| e["state"] == "blocked"))
+        {
+            break;
+        }
+        for c in &live {
+            if c["probe"] == true {
+                probes_seen.push(branches(c));
+            }
+            if c["state"] != "testing" {
+                continue;
+            }
+            let culprit = branches(c).iter().any(|b| b == "feature/b");
+            dev.report_ci(&sha_of(c), if culprit { "failure" } else { "success" });
+        }
+    }
+    assert!(
+        probes_seen.iter().any(|p| p == &["feature/a"]),
+        "a was probed alone: {probes_seen:?}"
+    );
+    assert!(
+        probes_seen.iter().any(|p| p == &["feature/b"]),
+        "b was probed alone: {probes_seen:?}"
+    );
+    assert!(
+        landed.iter().all(|id| !id.starts_with('p')),
+        "no probe ever lands: {landed:?}"
+    );
+    let status = dev.status();
+    let queue = status["queue"].as_array().expect("queue");
+    assert_eq!(queue.len(), 1, "{status}");
+    assert_eq!(queue[0]["branch"], "feature/b");
+    assert_eq!(queue[0]["state"], "blocked", "{status}");
+    let main = w.server_ref("refs/heads/main").expect("main");
+    let tree = w.server_git(&["ls-tree", "--name-only", &main]);
+    assert!(tree.contains("a.txt") && tree.contains("c.txt"), "{tree}");
+    assert!(
+        !tree.contains("b.txt"),
+        "main never held the culprit: {tree}"
+    );
 }

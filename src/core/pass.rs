@@ -79,6 +79,8 @@ pub struct PassFacts<'a> {
     pub entries: &'a [EntryView],
     /// Tested landing: the live candidates with their CI, bottom first.
     pub train: &'a [(Candidate, CandidateCi)],
+    /// Tested landing with auto depth: the live probes with their CI.
+    pub probes: &'a [(Candidate, CandidateCi)],
     /// Tested landing: failure counts.
     pub failures: &'a Failures,
     /// Tested landing: failed batches not explained yet.
@@ -140,6 +142,12 @@ pub enum Action {
     },
     /// Tested landing: build a candidate of these entries on the top of the train.
     Build {
+        /// Branches in merge order.
+        branches: Vec<String>,
+    },
+    /// Tested landing, auto depth: build a probe of these entries on the
+    /// base (after this pass's landings), beside the train; never landed.
+    Probe {
         /// Branches in merge order.
         branches: Vec<String>,
     },
@@ -325,10 +333,9 @@ fn train_actions(facts: &PassFacts, decision: &ReactPlan, plan: &mut PassPlan) {
         depth: facts.policy.depth,
         auto_budget: facts.policy.auto_budget,
         max_retries: facts.policy.max_retries,
-        // Probes are planned (core::train::probes) but not yet executed by
-        // `react`: the ledger has no probe record yet (issue 22).
-        probes: &[],
-        probe_budget: 0,
+        probes: facts.probes,
+        // Probes beside the train come with auto depth, within its budget.
+        probe_budget: facts.policy.auto_budget.unwrap_or(0),
     });
     plan.actions
         .extend(train.discard.into_iter().map(Action::Discard));
@@ -353,6 +360,12 @@ fn train_actions(facts: &PassFacts, decision: &ReactPlan, plan: &mut PassPlan) {
             .build
             .into_iter()
             .map(|branches| Action::Build { branches }),
+    );
+    plan.actions.extend(
+        train
+            .probe
+            .into_iter()
+            .map(|branches| Action::Probe { branches }),
     );
 }
 

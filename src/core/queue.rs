@@ -90,6 +90,10 @@ pub struct QueueRecord {
     /// `discarded`: `failed` (its CI failed) or `stale` (its base or an entry changed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// `candidate`: true for a probe beside the train (auto depth), tested
+    /// on the base and never landed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<bool>,
     /// Who wrote the record.
     pub actor: String,
     /// When (RFC 3339 UTC).
@@ -114,6 +118,7 @@ impl QueueRecord {
             base_sha: None,
             entries: None,
             outcome: None,
+            probe: None,
             actor: actor.to_owned(),
             at: at.to_owned(),
             extra: serde_json::Map::new(),
@@ -243,6 +248,9 @@ pub struct QueueState {
     /// Tested landing: failed batches whose culprit is not named yet.
     #[serde(default)]
     pub suspects: suspects::Suspects,
+    /// Tested landing with auto depth: probes beside the train (never landed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<Candidate>,
 }
 
 impl QueueState {

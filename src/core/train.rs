@@ -89,6 +89,8 @@ pub struct Discard {
     pub reason: String,
     /// True when its CI failed (false: stale, or above one that failed).
     pub failed: bool,
+    /// True for a probe that passed: its entries are cleared.
+    pub passed: bool,
 }
 
 /// What one pass does, in this order: discard, block, land, build.
@@ -277,6 +279,7 @@ fn walk<'a>(inputs: &'a TrainInputs) -> Walk<'a> {
                 reason: "discarded with the candidate below it; its entries go back to the queue"
                     .to_owned(),
                 failed: false,
+                passed: false,
             });
             continue;
         }
@@ -285,6 +288,7 @@ fn walk<'a>(inputs: &'a TrainInputs) -> Walk<'a> {
                 candidate_id: candidate.candidate_id.clone(),
                 reason,
                 failed: false,
+                passed: false,
             });
             broken = true;
             continue;
@@ -323,6 +327,7 @@ fn failed(
         candidate_id: candidate.candidate_id.clone(),
         reason: why.clone(),
         failed: true,
+        passed: false,
     });
     w.failed_now.extend(
         candidate

@@ -31,7 +31,12 @@ pub fn one_writer<T>(write: impl FnOnce() -> T) -> T {
 fn is_candidate_tip(store: &crate::git::store::Store, sha: &ObjectId) -> anyhow::Result<bool> {
     let queue = super::queue::read_queue(store)?;
     let sha = sha.to_string();
-    Ok(queue.state.candidates.iter().any(|c| c.sha == sha))
+    let state = &queue.state;
+    Ok(state
+        .candidates
+        .iter()
+        .chain(&state.probes)
+        .any(|c| c.sha == sha))
 }
 
 /// The grace within which a failure of `sha` is due for one retry: only the

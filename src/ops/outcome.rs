@@ -116,6 +116,9 @@ pub struct CandidateView {
     pub state: String,
     /// One line for people.
     pub why: String,
+    /// True for a probe beside the train (auto depth): tested on the base, never landed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub probe: bool,
 }
 
 /// An entry of a candidate, as shown.
@@ -168,5 +171,6 @@ pub fn view_of(candidate: &Candidate, ci: &CandidateCi) -> CandidateView {
             .collect(),
         state: state.into(),
         why,
+        probe: false,
     }
 }

@@ -136,7 +136,8 @@ fn pending_candidates(session: &Session, due: &Due) -> CliResult<Vec<PendingRun>
         }
     }
     let mut out = Vec::new();
-    for candidate in &queue.state.candidates {
+    // Probes (auto depth) are tested like candidates.
+    for candidate in queue.state.candidates.iter().chain(&queue.state.probes) {
         let Some(tip) = crate::git::parse_oid(&candidate.sha) else {
             continue;
         };

@@ -155,6 +155,11 @@ struct Read {
         crate::core::train::Candidate,
         crate::core::train::CandidateCi,
     )>,
+    /// Tested landing, auto depth: live probes with their CI.
+    probes: Vec<(
+        crate::core::train::Candidate,
+        crate::core::train::CandidateCi,
+    )>,
     /// With a base: the pass's inputs (judgement, release) and its decision.
     pass: Option<(super::react::read::PassInputs, ReactPlan)>,
 }
@@ -167,7 +172,8 @@ fn read(session: &Session) -> CliResult<Read> {
         return Ok(Read {
             control: super::control::read_control(store)?,
             views: super::queue::entry_views(store, required, &queue.state)?,
-            train: super::train::live_candidates(session, store, &queue.state)?,
+            train: super::train::live_candidates(session, store, &queue.state.candidates)?,
+            probes: super::train::live_candidates(session, store, &queue.state.probes)?,
             queue,
             pass: None,
         });
@@ -179,6 +185,7 @@ fn read(session: &Session) -> CliResult<Read> {
         queue: inputs.queue.clone(),
         views: std::mem::take(&mut inputs.views),
         train: std::mem::take(&mut inputs.train),
+        probes: std::mem::take(&mut inputs.probes),
         pass: Some((inputs, decision)),
     })
 }
@@ -222,6 +229,7 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
         queue,
         mut views,
         train,
+        probes,
         pass,
     } = read(session)?;
     let (judgement, plan) = match pass {
@@ -235,7 +243,8 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     };
     let pause_resumable = bind_pause(store, &mut control.state, base)?;
     let recovery_owns_main = base.is_some() && control.state.recovery_owns(&base_hex);
-    super::train::overlay_testing(&mut views, &train, &queue.state);
+    let under_test: Vec<_> = train.iter().chain(probes.iter()).cloned().collect();
+    super::train::overlay_testing(&mut views, &under_test, &queue.state);
     let repair = match base {
         Some(sha) => {
             let branch =
@@ -275,6 +284,10 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
         candidates: train
             .iter()
             .map(|(c, ci)| super::outcome::view_of(c, ci))
+            .chain(probes.iter().map(|(c, ci)| super::outcome::CandidateView {
+                probe: true,
+                ..super::outcome::view_of(c, ci)
+            }))
             .collect(),
         pause_resumable,
         plan,

@@ -67,10 +67,9 @@ pub fn candidate_ci(session: &Session, store: &Store, sha: &str) -> anyhow::Resu
 pub fn live_candidates(
     session: &Session,
     store: &Store,
-    queue: &QueueState,
+    candidates: &[Candidate],
 ) -> anyhow::Result<Vec<(Candidate, CandidateCi)>> {
-    queue
-        .candidates
+    candidates
         .iter()
         .map(|c| Ok((c.clone(), candidate_ci(session, store, &c.sha)?)))
         .collect()
@@ -147,7 +146,14 @@ pub fn discard(
     );
     rec.candidate_id = Some(c.candidate_id.clone());
     rec.reason = Some(d.reason.clone());
-    rec.outcome = Some(if d.failed { "failed" } else { "stale" }.into());
+    rec.outcome = Some(
+        match (d.failed, d.passed) {
+            (true, _) => "failed",
+            (false, true) => "passed",
+            (false, false) => "stale",
+        }
+        .into(),
+    );
     rec.entries = Some(c.entries.clone());
     out.records.push(rec);
     out.report.discarded.push(DiscardedView {
@@ -205,8 +211,34 @@ pub fn build(
     views: &[EntryView],
     out: &mut TrainOut,
 ) -> anyhow::Result<ObjectId> {
+    build_as(session, store, group, below, views, out, false)
+}
+
+/// Builds a probe: `group` on `base` beside the train (auto depth), a
+/// candidate record marked `probe` that is never landed.
+pub fn probe(
+    session: &Session,
+    store: &Store,
+    group: &[String],
+    base: ObjectId,
+    views: &[EntryView],
+    out: &mut TrainOut,
+) -> anyhow::Result<ObjectId> {
+    build_as(session, store, group, base, views, out, true)
+}
+
+fn build_as(
+    session: &Session,
+    store: &Store,
+    group: &[String],
+    below: ObjectId,
+    views: &[EntryView],
+    out: &mut TrainOut,
+    is_probe: bool,
+) -> anyhow::Result<ObjectId> {
     let id = format!(
-        "c{:012x}",
+        "{}{:012x}",
+        if is_probe { 'p' } else { 'c' },
         crate::git::store::random_u64() & 0xffff_ffff_ffff
     );
     let mut tip = below;
@@ -251,10 +283,12 @@ pub fn build(
     rec.sha = Some(candidate.sha.clone());
     rec.base_sha = Some(candidate.base_sha.clone());
     rec.entries = Some(candidate.entries.clone());
+    rec.probe = is_probe.then_some(true);
     out.records.push(rec);
-    out.report
-        .built
-        .push(view_of(&candidate, &CandidateCi::Testing));
+    out.report.built.push(crate::ops::outcome::CandidateView {
+        probe: is_probe,
+        ..view_of(&candidate, &CandidateCi::Testing)
+    });
     Ok(tip)
 }
 

@@ -53,6 +53,7 @@ impl World {
             superseded: false,
             entries: &self.entries,
             train: &self.train,
+            probes: &[],
             failures: &self.failures,
             suspects: &self.suspects,
             policy: PassPolicy {

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::suspects::note_discarded;
+use super::suspects::{note_cleared, note_discarded};
 use super::{QueueAction, QueueRecord, QueueState};
 
 /// The try-branch prefix, under `refs/heads/`.
@@ -103,8 +103,9 @@ pub fn validate_train_fields(record: &QueueRecord) -> Result<(), String> {
             if let Some(outcome) = &record.outcome
                 && outcome != "failed"
                 && outcome != "stale"
+                && outcome != "passed"
             {
-                return Err("`outcome` must be `failed` or `stale`".to_owned());
+                return Err("`outcome` must be `failed`, `stale` or `passed`".to_owned());
             }
         }
     }
@@ -118,7 +119,8 @@ pub fn fold_train(state: &mut QueueState, record: &QueueRecord) {
     };
     match record.action {
         QueueAction::Candidate => {
-            if state.candidates.iter().any(|c| &c.candidate_id == id) {
+            let known = |list: &[Candidate]| list.iter().any(|c| &c.candidate_id == id);
+            if known(&state.candidates) || known(&state.probes) {
                 return;
             }
             let (Some(sha), Some(base), Some(entries)) =
@@ -126,20 +128,38 @@ pub fn fold_train(state: &mut QueueState, record: &QueueRecord) {
             else {
                 return;
             };
-            state.candidates.push(Candidate {
+            let candidate = Candidate {
                 candidate_id: id.clone(),
                 sha: sha.clone(),
                 base_sha: base.clone(),
                 entries: entries.clone(),
-            });
+            };
+            if record.probe == Some(true) {
+                state.probes.push(candidate);
+            } else {
+                state.candidates.push(candidate);
+            }
         }
         QueueAction::Discarded => {
-            let Some(at) = state.candidates.iter().position(|c| &c.candidate_id == id) else {
-                return;
+            let position = |list: &[Candidate]| list.iter().position(|c| &c.candidate_id == id);
+            let gone = match (position(&state.candidates), position(&state.probes)) {
+                (Some(at), _) => state.candidates.remove(at),
+                (None, Some(at)) => state.probes.remove(at),
+                (None, None) => return,
             };
-            let gone = state.candidates.remove(at);
-            let failed = record.outcome.as_deref() == Some("failed");
-            note_discarded(&mut state.suspects, &mut state.failures, &gone, failed);
+            match record.outcome.as_deref() {
+                // A probe that passed: its entries are innocent.
+                Some("passed") => {
+                    for e in &gone.entries {
+                        let key = failure_key(&e.branch, &e.head_sha);
+                        note_cleared(&mut state.suspects, &mut state.failures, &key);
+                    }
+                }
+                outcome => {
+                    let failed = outcome == Some("failed");
+                    note_discarded(&mut state.suspects, &mut state.failures, &gone, failed);
+                }
+            }
         }
         _ => {}
     }

@@ -38,6 +38,7 @@ pub fn walk_probes(inputs: &TrainInputs) -> ProbeWalk {
             candidate_id: probe.candidate_id.clone(),
             reason,
             failed,
+            passed: false,
         };
         if let Some(e) = probe
             .entries
@@ -59,7 +60,10 @@ pub fn walk_probes(inputs: &TrainInputs) -> ProbeWalk {
                     "probe {} passed: its entries are innocent",
                     probe.candidate_id
                 );
-                w.discard.push(gone(why, false));
+                w.discard.push(Discard {
+                    passed: true,
+                    ..gone(why, false)
+                });
                 w.cleared_branches.extend(branches);
                 w.cleared.extend(
                     probe

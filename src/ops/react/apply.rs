@@ -103,6 +103,7 @@ impl Execution<'_> {
             }
             Action::Land { candidate_id } => self.land(candidate_id),
             Action::Build { branches } => self.build(branches),
+            Action::Probe { branches } => self.probe(branches),
         }
     }
 
@@ -118,6 +119,7 @@ impl Execution<'_> {
         self.inputs
             .train
             .iter()
+            .chain(self.inputs.probes.iter())
             .find(|(c, _)| c.candidate_id == id)
             .map(|(c, _)| c)
             .expect("the plan names live candidates")
@@ -235,6 +237,17 @@ impl Execution<'_> {
         self.inputs.views = views;
         self.below = Some(built?);
         Ok(())
+    }
+
+    /// Tested landing, auto depth: a probe on the base as this pass leaves
+    /// it, beside the train.
+    fn probe(&mut self, branches: &[String]) -> anyhow::Result<()> {
+        let (session, store, base) = (self.session, self.store, self.tip);
+        let views = std::mem::take(&mut self.inputs.views);
+        let mut out = self.train_out();
+        let built = crate::ops::train::probe(session, store, branches, base, &views, &mut out);
+        self.inputs.views = views;
+        built.map(|_| ())
     }
 
     /// Moves the base branch to `tip` (compare-and-swap) and leases the

@@ -32,6 +32,8 @@ pub struct PassInputs {
     pub views: Vec<EntryView>,
     /// The live candidates with their CI, bottom first.
     pub train: Vec<(Candidate, CandidateCi)>,
+    /// Tested landing with auto depth: live probes and their CI.
+    pub probes: Vec<(Candidate, CandidateCi)>,
     /// The current controller pause is superseded by the verified main.
     pub superseded: bool,
     /// The repair lease branch of the tip.
@@ -55,7 +57,8 @@ pub fn read_pass(session: &Session, store: &Store) -> anyhow::Result<PassInputs>
     let views = crate::ops::queue::entry_views(store, &policy.queue.required_checks, &queue.state)?;
     // Live candidates (none in merge mode unless the mode just changed):
     // `status` shows them, tested landing plans with them.
-    let train = crate::ops::train::live_candidates(session, store, &queue.state)?;
+    let train = crate::ops::train::live_candidates(session, store, &queue.state.candidates)?;
+    let probes = crate::ops::train::live_candidates(session, store, &queue.state.probes)?;
     let repair_branch = names::repair_branch(&policy.pipeline.repair_branch_prefix, &base_hex);
     Ok(PassInputs {
         watermark: judgement.watermark.map(|w| w.to_string()),
@@ -68,6 +71,7 @@ pub fn read_pass(session: &Session, store: &Store) -> anyhow::Result<PassInputs>
         release,
         views,
         train,
+        probes,
         superseded,
         repair_branch,
     })
@@ -93,6 +97,7 @@ impl PassInputs {
             superseded: self.superseded,
             entries: &self.views,
             train: &self.train,
+            probes: &self.probes,
             failures: &self.queue.state.failures,
             suspects: &self.queue.state.suspects,
             policy: PassPolicy {
