@@ -499,6 +499,23 @@ fn auto_depth_grows_to_the_budget_and_shrinks_while_a_culprit_is_hunted() {
     assert_eq!(probes[0]["base_sha"], r["base_sha"], "on main, not stacked");
     assert!(built.len() <= 4, "within the budget");
     assert_eq!(candidates(&dev).len(), built.len());
+    // status and why say it is tested alone beside the train and may be overtaken.
+    let status = dev.status();
+    let entry = status["queue"]
+        .as_array()
+        .expect("queue")
+        .iter()
+        .find(|e| e["branch"] == "feature/0")
+        .expect("feature/0 queued")
+        .clone();
+    assert_eq!(entry["state"], "testing", "{status}");
+    let why = entry["why"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("beside the train") && why.contains("may land first"),
+        "{why}"
+    );
+    let told = dev.ok(&["why", "feature/0"]);
+    assert!(told.contains("beside the train"), "{told}");
     let doctor = coord.ok(&["doctor"]);
     assert!(doctor.contains("auto within 4"), "{doctor}");
 }

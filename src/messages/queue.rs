@@ -161,6 +161,14 @@ pub fn server_refused_entry(lines: &[String]) -> String {
     )
 }
 
+/// An entry under a probe beside the train (auto depth).
+pub fn in_probe(probe_id: &str, state: &str) -> String {
+    format!(
+        "in probe {probe_id} ({state}): tested alone on main beside the train after a failure; \
+         entries requested later may land first, and it rejoins the train in request order once cleared"
+    )
+}
+
 /// Why a ready entry waits for a test of its own (tested landing): it failed
 /// alone before (`failures` times), or it is suspected in failed candidate
 /// `group` whose other entries passed or are under test.

@@ -244,6 +244,7 @@ pub fn gather(session: &Session) -> CliResult<StatusReport> {
     let pause_resumable = bind_pause(store, &mut control.state, base)?;
     let recovery_owns_main = base.is_some() && control.state.recovery_owns(&base_hex);
     let under_test: Vec<_> = train.iter().chain(probes.iter()).cloned().collect();
+    super::train::overlay_probes(&mut views, &probes);
     super::train::overlay_testing(&mut views, &under_test, &queue.state);
     let repair = match base {
         Some(sha) => {

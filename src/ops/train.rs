@@ -103,6 +103,24 @@ pub fn overlay_testing(
     overlay_candidates(views, candidates);
 }
 
+/// Entries under a probe (auto depth) read `testing` and say they are
+/// tested alone beside the train, so later requests may land first.
+pub fn overlay_probes(views: &mut [EntryView], probes: &[(Candidate, CandidateCi)]) {
+    for view in views.iter_mut() {
+        let holder = probes.iter().find(|(c, _)| {
+            c.entries
+                .iter()
+                .any(|e| e.branch == view.branch && e.head_sha == view.head_sha)
+        });
+        if let Some((c, ci)) = holder
+            && view.state == EntryState::Queued
+        {
+            view.state = EntryState::Testing;
+            view.why = crate::messages::in_probe(&c.candidate_id, view_of(c, ci).state.as_str());
+        }
+    }
+}
+
 fn overlay_candidates(views: &mut [EntryView], candidates: &[(Candidate, CandidateCi)]) {
     for view in views.iter_mut() {
         let holder = candidates.iter().find(|(c, _)| {
