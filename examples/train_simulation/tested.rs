@@ -115,6 +115,7 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
     // The queue fold's bookkeeping of failed candidates (core::train::suspects).
     let mut failures = Failures::new();
     let mut suspects = Suspects::new();
+    let mut cleared = Failures::new();
     let mut base = sha(1);
     let mut base_red = false;
     let mut base_tested = false;
@@ -208,6 +209,7 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             candidates: &candidates,
             failures: &failures,
             suspects: &suspects,
+            cleared: &cleared,
             may_land,
             may_build,
             only,
@@ -245,7 +247,7 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             }
         }
         for key in &p.cleared {
-            note_cleared(&mut suspects, &mut failures, key);
+            note_cleared(&mut suspects, &failures, &mut cleared, key);
         }
         // Block.
         for (branch, _, _) in &p.block {

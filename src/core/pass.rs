@@ -81,6 +81,8 @@ pub struct PassFacts<'a> {
     pub train: &'a [(Candidate, CandidateCi)],
     /// Tested landing with auto depth: the live probes with their CI.
     pub probes: &'a [(Candidate, CandidateCi)],
+    /// Tested landing, auto depth: failure counts a passed probe cleared.
+    pub cleared: &'a Failures,
     /// Tested landing: failure counts.
     pub failures: &'a Failures,
     /// Tested landing: failed batches not explained yet.
@@ -326,6 +328,7 @@ fn train_actions(facts: &PassFacts, decision: &ReactPlan, plan: &mut PassPlan) {
         candidates: facts.train,
         failures: facts.failures,
         suspects: facts.suspects,
+        cleared: facts.cleared,
         may_land,
         may_build,
         only,

@@ -248,6 +248,12 @@ pub struct QueueState {
     /// Tested landing: failed batches whose culprit is not named yet.
     #[serde(default)]
     pub suspects: suspects::Suspects,
+    /// Tested landing with auto depth: per `branch head_sha`, the failure
+    /// count at which a probe proved the entry innocent alone; it is hunted
+    /// again only if it fails again (then the count goes on, so an entry that
+    /// passes alone but fails in the train is blocked once its retries are spent).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub cleared: suspects::Failures,
     /// Tested landing with auto depth: probes beside the train (never landed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<Candidate>,

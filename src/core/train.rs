@@ -21,8 +21,8 @@ pub use crate::core::queue::candidates::{
     validate_train_fields,
 };
 pub use crate::core::queue::suspects::{
-    self, Failures, Suspects, held_by, note_cleared, note_discarded, note_dropped, note_failed,
-    note_landed,
+    self, Failures, Suspects, failed_uncleared, held_by, note_cleared, note_discarded,
+    note_dropped, note_failed, note_landed,
 };
 
 /// Where a candidate's CI stands (from the notes on its tip).
@@ -54,6 +54,8 @@ pub struct TrainInputs<'a> {
     pub failures: &'a Failures,
     /// Failed batches whose culprit is not named yet.
     pub suspects: &'a Suspects,
+    /// Failure counts a passed probe cleared (auto depth).
+    pub cleared: &'a Failures,
     /// Whether landing is allowed now (the base release admits a merge, or a
     /// recovery lets its repair through).
     pub may_land: bool,
@@ -131,7 +133,12 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     // with probes, the train gets what the live probes leave of the budget.
     let window = match inputs.auto_budget {
         Some(budget) => {
-            let mut hunt = depth::hunt_of(inputs.entries, inputs.failures, inputs.suspects);
+            let mut hunt = depth::hunt_of(
+                inputs.entries,
+                inputs.failures,
+                inputs.cleared,
+                inputs.suspects,
+            );
             hunt.failed_entries += walked.failed_now.len() + probed.next.len();
             depth::auto_window(budget, hunt)
         }
@@ -407,7 +414,7 @@ fn builds(inputs: &TrainInputs, w: &Walk, landed: usize, probed: &[String]) -> V
         .collect();
     let solo = |e: &EntryView| {
         let key = failure_key(&e.branch, &e.head_sha);
-        inputs.failures.contains_key(&key)
+        failed_uncleared(inputs.failures, inputs.cleared, &key)
             || held_by(
                 inputs.suspects,
                 &key,

@@ -24,6 +24,7 @@ struct World {
     train: Vec<(Candidate, CandidateCi)>,
     failures: Failures,
     suspects: Suspects,
+    cleared: Failures,
     landing: LandingMode,
 }
 
@@ -37,6 +38,7 @@ impl World {
             train: Vec::new(),
             failures: Failures::default(),
             suspects: Suspects::default(),
+            cleared: Failures::default(),
             landing: LandingMode::Merge,
         }
     }
@@ -56,6 +58,7 @@ impl World {
             probes: &[],
             failures: &self.failures,
             suspects: &self.suspects,
+            cleared: &self.cleared,
             policy: PassPolicy {
                 admission: AdmissionMode::Merged,
                 pause_on_failure: true,

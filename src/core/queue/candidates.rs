@@ -152,7 +152,12 @@ pub fn fold_train(state: &mut QueueState, record: &QueueRecord) {
                 Some("passed") => {
                     for e in &gone.entries {
                         let key = failure_key(&e.branch, &e.head_sha);
-                        note_cleared(&mut state.suspects, &mut state.failures, &key);
+                        note_cleared(
+                            &mut state.suspects,
+                            &state.failures,
+                            &mut state.cleared,
+                            &key,
+                        );
                     }
                 }
                 outcome => {

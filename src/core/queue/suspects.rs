@@ -65,12 +65,26 @@ pub fn note_landed(suspects: &mut Suspects, key: &str) {
     });
 }
 
-/// A probe proved `key` innocent (it passed alone, or in a group that
-/// passed): its evidence is cleared, failure count and suspicion alike, and
-/// it goes back into the train in request order.
-pub fn note_cleared(suspects: &mut Suspects, failures: &mut Failures, key: &str) {
+/// A probe proved `key` innocent alone (it passed alone, or in a group that
+/// passed): its suspicion is lifted and its failure count so far is marked
+/// cleared, so it goes back into the train in request order. The count
+/// itself stays: failing again in the train counts on toward the block, so
+/// an entry that passes alone but fails with others cannot cycle forever.
+pub fn note_cleared(
+    suspects: &mut Suspects,
+    failures: &Failures,
+    cleared: &mut Failures,
+    key: &str,
+) {
     note_landed(suspects, key);
-    failures.remove(key);
+    if let Some(count) = failures.get(key) {
+        cleared.insert(key.to_owned(), *count);
+    }
+}
+
+/// True when `key` failed alone more often than a probe has cleared it.
+pub fn failed_uncleared(failures: &Failures, cleared: &Failures, key: &str) -> bool {
+    failures.get(key).copied().unwrap_or(0) > cleared.get(key).copied().unwrap_or(0)
 }
 
 /// The entry `key` left the queue (cancelled, blocked, requested again at

@@ -76,6 +76,7 @@ pub struct Hunt {
 pub fn hunt_of(
     entries: &[crate::core::queue::EntryView],
     failures: &super::Failures,
+    cleared: &super::Failures,
     suspects: &super::Suspects,
 ) -> Hunt {
     let queued = |key: &str| {
@@ -85,7 +86,10 @@ pub fn hunt_of(
         })
     };
     Hunt {
-        failed_entries: failures.keys().filter(|k| queued(k)).count(),
+        failed_entries: failures
+            .keys()
+            .filter(|k| queued(k) && super::failed_uncleared(failures, cleared, k))
+            .count(),
         open_suspects: suspects
             .values()
             .filter(|keys| keys.iter().any(|k| queued(k)))

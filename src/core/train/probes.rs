@@ -98,7 +98,8 @@ pub fn walk_probes(inputs: &TrainInputs) -> ProbeWalk {
 /// not stacked.
 pub fn hunted(inputs: &TrainInputs, branch: &str, head: &str) -> bool {
     let key = failure_key(branch, head);
-    inputs.failures.contains_key(&key) || inputs.suspects.values().any(|g| g.contains(&key))
+    super::failed_uncleared(inputs.failures, inputs.cleared, &key)
+        || inputs.suspects.values().any(|g| g.contains(&key))
 }
 
 /// The probes to build: `first` (a failure's pieces and retries found in

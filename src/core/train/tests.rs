@@ -43,6 +43,7 @@ fn inputs<'a>(
         candidates: train,
         failures,
         suspects: Box::leak(Box::default()),
+        cleared: Box::leak(Box::default()),
         may_land: true,
         may_build: true,
         only: None,
@@ -282,7 +283,12 @@ fn simulate(
     depth: usize,
     batch: usize,
     max_retries: u32,
+    auto: bool,
 ) -> Result<(), TestCaseError> {
+    // With auto depth, `depth` is the budget and hunted entries are probed
+    // beside the train (core::train::probes).
+    let mut probes: Vec<(Candidate, CandidateCi)> = Vec::new();
+    let mut cleared = Failures::new();
     let names: Vec<String> = (0..n).map(|i| format!("b{i:02}")).collect();
     let mut blocked: Vec<String> = Vec::new();
     let mut landed: Vec<String> = Vec::new();
@@ -311,29 +317,42 @@ fn simulate(
             candidates: &train,
             failures: &failures,
             suspects: &suspects,
+            cleared: &cleared,
             may_land: true,
             may_build: true,
             only: None,
             max_batch: batch,
             depth,
             max_retries,
-            probes: &[],
-            auto_budget: None,
-            probe_budget: 0,
+            probes: &probes,
+            auto_budget: auto.then_some(depth),
+            probe_budget: if auto { depth } else { 0 },
         });
         for d in &plan.discard {
-            let at = train
+            let in_probes = probes.iter().any(|(c, _)| c.candidate_id == d.candidate_id);
+            let list = if in_probes { &mut probes } else { &mut train };
+            let at = list
                 .iter()
                 .position(|(c, _)| c.candidate_id == d.candidate_id);
-            let (gone, ci) = train.remove(at.expect("discards a live candidate"));
+            let (gone, ci) = list.remove(at.expect("discards a live candidate"));
             if d.failed {
                 prop_assert!(
                     matches!(ci, CandidateCi::Failed { .. }),
                     "only a failure is discarded as failed"
                 );
             }
+            if d.passed {
+                prop_assert!(
+                    in_probes && ci == CandidateCi::Passed,
+                    "only a passed probe clears"
+                );
+                continue;
+            }
             // The queue fold's bookkeeping (core::queue::fold_queue).
             note_discarded(&mut suspects, &mut failures, &gone, d.failed);
+        }
+        for key in &plan.cleared {
+            note_cleared(&mut suspects, &failures, &mut cleared, key);
         }
         for (branch, _, _) in &plan.block {
             prop_assert!(!blocked.contains(branch));
@@ -341,6 +360,10 @@ fn simulate(
             note_dropped(&mut suspects, &failure_key(branch, &sha(7)));
         }
         for id in &plan.land {
+            prop_assert!(
+                !probes.iter().any(|(c, _)| &c.candidate_id == id),
+                "a probe never lands"
+            );
             let (c, ci) = train.remove(0);
             prop_assert_eq!(&c.candidate_id, id, "lands from the bottom");
             prop_assert_eq!(ci, CandidateCi::Passed, "nothing untested lands");
@@ -363,7 +386,36 @@ fn simulate(
             c.base_sha = below;
             train.push((c, CandidateCi::Testing));
         }
-        prop_assert!(train.len() <= depth);
+        for group in &plan.probe {
+            next += 1;
+            let refs: Vec<&str> = group.iter().map(String::as_str).collect();
+            let mut c = candidate(&format!("p{next}"), next, 0, &refs);
+            c.base_sha = base.clone();
+            probes.push((c, CandidateCi::Testing));
+        }
+        prop_assert!(
+            train.len() + probes.len() <= depth,
+            "within the depth (auto: the budget)"
+        );
+        // A probe's CI: only its own entries (nothing below it but main).
+        for (c, ci) in probes
+            .iter_mut()
+            .filter(|(_, ci)| *ci == CandidateCi::Testing)
+        {
+            let culprit = c.entries.iter().any(|e| {
+                let i = names.iter().position(|n| *n == e.branch).expect("known");
+                culprits[i]
+            });
+            let flake = *flakes.next().unwrap_or(&false);
+            *ci = if culprit || flake {
+                CandidateCi::Failed {
+                    check: "CI".into(),
+                    url: None,
+                }
+            } else {
+                CandidateCi::Passed
+            };
+        }
         // CI runs on everything under test.
         let mut broken_below = false;
         for (c, ci) in train.iter_mut() {
@@ -384,7 +436,10 @@ fn simulate(
                 };
             }
         }
-        if train.is_empty() && entries.iter().all(|e| e.state == EntryState::Blocked) {
+        if train.is_empty()
+            && probes.is_empty()
+            && entries.iter().all(|e| e.state == EntryState::Blocked)
+        {
             break;
         }
     }
@@ -396,7 +451,13 @@ fn simulate(
             prop_assert!(b, "a culprit never lands");
         }
     }
-    if !flaky.iter().any(|f| *f) {
+    if !flaky.iter().any(|f| *f) && auto {
+        // Every innocent entry lands (a probed one may be overtaken).
+        for (i, name) in names.iter().enumerate() {
+            prop_assert!(culprits[i] || landed.contains(name), "{name} never landed");
+        }
+    }
+    if !flaky.iter().any(|f| *f) && !auto {
         // Innocent entries land, in request order.
         let innocents: Vec<&String> = names
             .iter()
@@ -420,7 +481,19 @@ proptest! {
         batch in 1usize..5,
         max_retries in 0u32..3,
     ) {
-        simulate(culprits.len(), &culprits, &[false], depth, batch, max_retries)?;
+        simulate(culprits.len(), &culprits, &[false], depth, batch, max_retries, false)?;
+    }
+
+    #[test]
+    fn probes_beside_an_auto_train_keep_the_train_rules(
+        culprits in prop::collection::vec(prop::bool::weighted(0.2), 1..24),
+        budget in 1usize..7,
+        batch in 1usize..5,
+        max_retries in 0u32..3,
+        flaky in prop::collection::vec(prop::bool::weighted(0.1), 1..7),
+    ) {
+        simulate(culprits.len(), &culprits, &[false], budget, batch, max_retries, true)?;
+        simulate(culprits.len(), &culprits, &flaky, budget, batch, max_retries, true)?;
     }
 
     #[test]
@@ -431,6 +504,6 @@ proptest! {
         batch in 1usize..4,
         max_retries in 0u32..3,
     ) {
-        simulate(culprits.len(), &culprits, &flaky, depth, batch, max_retries)?;
+        simulate(culprits.len(), &culprits, &flaky, depth, batch, max_retries, false)?;
     }
 }

@@ -100,6 +100,7 @@ impl PassInputs {
             probes: &self.probes,
             failures: &self.queue.state.failures,
             suspects: &self.queue.state.suspects,
+            cleared: &self.queue.state.cleared,
             policy: PassPolicy {
                 admission: session.policy.pipeline.release_admission,
                 pause_on_failure: session.policy.pipeline.pause_on_failure,

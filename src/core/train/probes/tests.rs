@@ -61,6 +61,7 @@ struct World {
     probes: Vec<(Candidate, CandidateCi)>,
     failures: Failures,
     suspects: Suspects,
+    cleared: Failures,
 }
 
 impl World {
@@ -71,6 +72,7 @@ impl World {
             candidates: &self.train,
             failures: &self.failures,
             suspects: &self.suspects,
+            cleared: &self.cleared,
             may_land: true,
             may_build: true,
             only: None,
@@ -100,6 +102,7 @@ fn a_failed_batch_is_probed_entry_by_entry_beside_a_train_that_goes_on() {
         probes: Vec::new(),
         failures: BTreeMap::new(),
         suspects: Suspects::new(),
+        cleared: Failures::new(),
         entries,
     };
     let plan = w.plan(4, 8);
@@ -124,6 +127,7 @@ fn a_passed_probe_clears_its_entry_which_rejoins_the_train() {
         probes: vec![(probe, CandidateCi::Passed)],
         failures: BTreeMap::from([(key.clone(), 1)]),
         suspects: Suspects::new(),
+        cleared: Failures::new(),
         entries,
     };
     let plan = w.plan(4, 8);
@@ -131,7 +135,7 @@ fn a_passed_probe_clears_its_entry_which_rejoins_the_train() {
     assert!(plan.discard.iter().all(|d| !d.failed));
     assert!(plan.probe.is_empty(), "nothing to probe again");
     // Once cleared (what the fold does with the plan), it is built in request order.
-    note_cleared(&mut w.suspects, &mut w.failures, &key);
+    note_cleared(&mut w.suspects, &w.failures, &mut w.cleared, &key);
     w.probes.clear();
     let again = w.plan(4, 8);
     assert_eq!(names(&again.build).concat(), ["a", "bb"]);
@@ -147,6 +151,7 @@ fn a_failed_single_probe_retries_once_then_blocks() {
         probes: vec![(probe.clone(), failed())],
         failures: BTreeMap::new(),
         suspects: Suspects::new(),
+        cleared: Failures::new(),
         entries: entries.clone(),
     };
     let plan = first.plan(4, 8);
@@ -176,6 +181,7 @@ fn the_train_and_its_probes_stay_within_the_budget() {
         probes: Vec::new(),
         failures,
         suspects: Suspects::new(),
+        cleared: Failures::new(),
         entries,
     };
     for budget in 1..=6 {
@@ -206,6 +212,7 @@ fn without_a_budget_nothing_is_probed_and_failures_rebuild_in_the_train() {
         probes: Vec::new(),
         failures: BTreeMap::new(),
         suspects: Suspects::new(),
+        cleared: Failures::new(),
         entries,
     };
     let plan = w.plan(4, 0);
