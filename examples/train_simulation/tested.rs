@@ -6,8 +6,8 @@ use deploybot::core::queue::{EntryState, EntryView};
 use deploybot::core::react::{ReactInputs, ReactPlan, plan};
 use deploybot::core::release::{AdmissionMode, ReleaseState};
 use deploybot::core::train::{
-    Candidate, CandidateCi, CandidateEntry, Failures, Suspects, TrainInputs, TrainPlan,
-    failure_key, note_cleared, note_discarded, note_dropped, note_landed, plan_train,
+    Candidate, CandidateCi, Failures, Suspects, TrainInputs, TrainPlan, failure_key, note_cleared,
+    note_discarded, note_dropped, note_landed, plan_train,
 };
 
 use crate::world::{Outcome, Rng, Scenario, sha};
@@ -110,6 +110,9 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
     // Probes beside the train (auto depth): tested on the base, never landed.
     let mut probes: Vec<Live> = Vec::new();
     let mut landed_at: Vec<Option<u64>> = vec![None; n];
+    // Minutes each entry was ready (queued, not blocked) and in no candidate
+    // or probe: what the fairness bound limits.
+    let mut idle = vec![0u64; n];
     let mut blocked = vec![false; n];
     let mut train: Vec<Live> = Vec::new();
     // The queue fold's bookkeeping of failed candidates (core::train::suspects).
@@ -277,61 +280,26 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             }
         }
         // Build, stacked on the top of what stays.
-        for group in &p.build {
-            let (below, below_poisoned) = train
-                .last()
-                .map(|l| (l.candidate.sha.clone(), l.poisoned))
-                .unwrap_or_else(|| (base.clone(), base_red));
-            next += 1;
-            let tip = sha(next);
-            let candidate = Candidate {
-                candidate_id: format!("c{next}"),
-                sha: tip.clone(),
-                base_sha: below,
-                entries: group
-                    .iter()
-                    .map(|b| CandidateEntry {
-                        branch: b.clone(),
-                        head_sha: s.heads[s.index(b)].clone(),
-                        merge_sha: tip.clone(),
-                    })
-                    .collect(),
+        // Builds stack on the top of what stays; probes go beside the train,
+        // on the base tip, with nothing stacked on them.
+        let builds = p.build.iter().map(|g| (g, false));
+        for (group, is_probe) in builds.chain(p.probe.iter().map(|g| (g, true))) {
+            let (below, below_poisoned) = match (is_probe, train.last()) {
+                (false, Some(l)) => (l.candidate.sha.clone(), l.poisoned),
+                _ => (base.clone(), base_red),
             };
-            let poisoned = below_poisoned || group.iter().any(|b| s.culprit[s.index(b)]);
-            let flaky = rng.chance(s.flaky_per_mille);
-            train.push(Live {
-                candidate,
-                built: t,
-                poisoned,
-                flaky,
-            });
-            ci_runs += 1;
-        }
-        // Probes, beside the train: on the base tip, nothing stacked on them.
-        for group in &p.probe {
             next += 1;
-            let tip = sha(next);
-            let candidate = Candidate {
-                candidate_id: format!("p{next}"),
-                sha: tip.clone(),
-                base_sha: base.clone(),
-                entries: group
-                    .iter()
-                    .map(|b| CandidateEntry {
-                        branch: b.clone(),
-                        head_sha: s.heads[s.index(b)].clone(),
-                        merge_sha: tip.clone(),
-                    })
-                    .collect(),
-            };
-            let poisoned = base_red || group.iter().any(|b| s.culprit[s.index(b)]);
-            let flaky = rng.chance(s.flaky_per_mille);
-            probes.push(Live {
-                candidate,
+            let live = Live {
+                candidate: s.candidate(group, next, &below, is_probe),
                 built: t,
-                poisoned,
-                flaky,
-            });
+                poisoned: below_poisoned || group.iter().any(|b| s.culprit[s.index(b)]),
+                flaky: rng.chance(s.flaky_per_mille),
+            };
+            if is_probe {
+                probes.push(live);
+            } else {
+                train.push(live);
+            }
             ci_runs += 1;
         }
         assert!(
@@ -339,6 +307,14 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             "the train and its probes never exceed the depth (auto: the budget)"
         );
         red_minutes += u64::from(base_red);
+        for i in 0..n {
+            let waiting = s.arrival[i] <= t && landed_at[i].is_none() && !blocked[i];
+            let in_test = train
+                .iter()
+                .chain(&probes)
+                .any(|l| l.candidate.entries.iter().any(|e| e.branch == s.names[i]));
+            idle[i] += u64::from(waiting && !in_test);
+        }
         let arrived = (0..n).all(|i| s.arrival[i] <= t);
         if arrived
             && train.is_empty()
@@ -363,6 +339,11 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                 pauses: 0,
                 culprits_out: (0..n).filter(|&i| blocked[i] && s.culprit[i]).count(),
                 innocents_blocked: (0..n).filter(|&i| blocked[i] && !s.culprit[i]).count(),
+                longest_idle: (0..n)
+                    .filter(|&i| !s.culprit[i])
+                    .map(|i| idle[i])
+                    .max()
+                    .unwrap_or(0),
             };
         }
     }

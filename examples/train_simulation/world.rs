@@ -76,6 +76,30 @@ impl Scenario {
         self
     }
 
+    /// A candidate (`c…`) or probe (`p…`) of `group` on `base`, numbered `n`.
+    pub fn candidate(
+        &self,
+        group: &[String],
+        n: u64,
+        base: &str,
+        probe: bool,
+    ) -> deploybot::core::train::Candidate {
+        let tip = sha(n);
+        deploybot::core::train::Candidate {
+            candidate_id: format!("{}{n}", if probe { 'p' } else { 'c' }),
+            sha: tip.clone(),
+            base_sha: base.to_owned(),
+            entries: group
+                .iter()
+                .map(|b| deploybot::core::train::CandidateEntry {
+                    branch: b.clone(),
+                    head_sha: self.heads[self.index(b)].clone(),
+                    merge_sha: tip.clone(),
+                })
+                .collect(),
+        }
+    }
+
     pub fn index(&self, branch: &str) -> usize {
         self.names
             .iter()
@@ -96,6 +120,9 @@ pub struct Outcome {
     pub culprits_out: usize,
     /// Tested: innocent entries blocked (a flaky CI failed them past their retries).
     pub innocents_blocked: usize,
+    /// Tested: the most minutes an innocent entry was ready but in no
+    /// candidate or probe (the fairness bound: at most two CI rounds).
+    pub longest_idle: u64,
 }
 
 impl Outcome {
