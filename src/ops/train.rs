@@ -106,24 +106,24 @@ pub fn overlay_testing(
 /// Entries under a probe (auto depth) read `testing` and say they are
 /// tested alone beside the train, so later requests may land first.
 pub fn overlay_probes(views: &mut [EntryView], probes: &[(Candidate, CandidateCi)]) {
-    for view in views.iter_mut() {
-        let holder = probes.iter().find(|(c, _)| {
-            c.entries
-                .iter()
-                .any(|e| e.branch == view.branch && e.head_sha == view.head_sha)
-        });
-        if let Some((c, ci)) = holder
-            && view.state == EntryState::Queued
-        {
-            view.state = EntryState::Testing;
-            view.why = crate::messages::in_probe(&c.candidate_id, view_of(c, ci).state.as_str());
-        }
-    }
+    overlay_held(views, probes, crate::messages::in_probe);
 }
 
 fn overlay_candidates(views: &mut [EntryView], candidates: &[(Candidate, CandidateCi)]) {
+    overlay_held(views, candidates, |id, state| {
+        format!("in candidate {id} ({state})")
+    });
+}
+
+/// Queued entries held by one of `held` read `testing`, with `why` from
+/// the holder's id and CI state.
+fn overlay_held(
+    views: &mut [EntryView],
+    held: &[(Candidate, CandidateCi)],
+    why: impl Fn(&str, &str) -> String,
+) {
     for view in views.iter_mut() {
-        let holder = candidates.iter().find(|(c, _)| {
+        let holder = held.iter().find(|(c, _)| {
             c.entries
                 .iter()
                 .any(|e| e.branch == view.branch && e.head_sha == view.head_sha)
@@ -132,7 +132,7 @@ fn overlay_candidates(views: &mut [EntryView], candidates: &[(Candidate, Candida
             && view.state == EntryState::Queued
         {
             view.state = EntryState::Testing;
-            view.why = format!("in candidate {} ({})", c.candidate_id, view_of(c, ci).state);
+            view.why = why(&c.candidate_id, view_of(c, ci).state.as_str());
         }
     }
 }

@@ -398,14 +398,17 @@ fn simulate(
             "within the depth (auto: the budget)"
         );
         // A probe's CI: only its own entries (nothing below it but main).
+        let holds_culprit = |c: &Candidate| {
+            c.entries.iter().any(|e| {
+                let i = names.iter().position(|n| *n == e.branch).expect("known");
+                culprits[i]
+            })
+        };
         for (c, ci) in probes
             .iter_mut()
             .filter(|(_, ci)| *ci == CandidateCi::Testing)
         {
-            let culprit = c.entries.iter().any(|e| {
-                let i = names.iter().position(|n| *n == e.branch).expect("known");
-                culprits[i]
-            });
+            let culprit = holds_culprit(c);
             let flake = *flakes.next().unwrap_or(&false);
             *ci = if culprit || flake {
                 CandidateCi::Failed {
@@ -419,11 +422,7 @@ fn simulate(
         // CI runs on everything under test.
         let mut broken_below = false;
         for (c, ci) in train.iter_mut() {
-            let culprit = c.entries.iter().any(|e| {
-                let i = names.iter().position(|n| *n == e.branch).expect("known");
-                culprits[i]
-            });
-            broken_below |= culprit;
+            broken_below |= holds_culprit(c);
             if *ci == CandidateCi::Testing {
                 let flake = *flakes.next().unwrap_or(&false);
                 *ci = if broken_below || flake {
