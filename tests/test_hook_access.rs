@@ -223,3 +223,16 @@ fn the_locked_recheck_refuses_moving_main_while_paused_even_on_the_server() {
     w.server_git(&["update-ref", "refs/heads/main", &next]);
     assert_eq!(w.server_ref("refs/heads/main"), Some(next));
 }
+
+#[test]
+fn install_keeps_small_pushes_packed_unless_the_admin_chose_otherwise() {
+    let w = World::new();
+    let c = w.clone_as("alice");
+    let server = w.server.display().to_string();
+    c.ok(&["hook", "install", &server]);
+    assert_eq!(w.server_git(&["config", "receive.unpackLimit"]), "1");
+    // An administrator's own setting stays.
+    w.server_git(&["config", "receive.unpackLimit", "50"]);
+    c.ok(&["hook", "install", &server]);
+    assert_eq!(w.server_git(&["config", "receive.unpackLimit"]), "50");
+}
