@@ -140,6 +140,20 @@ pub struct PipelinePolicy {
     pub deploy_command: String,
     /// HTTP checks after a deploy; none by default.
     pub verifications: Vec<Verification>,
+    /// `"tree"`: a result proven on a commit counts for another commit of
+    /// the same tree (a line with `reused_from`); `"off"` (default).
+    pub reuse_results: ReuseResults,
+}
+
+/// `pipeline.reuse_results`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReuseResults {
+    /// Every commit is run for itself; reuse lines are refused and ignored.
+    #[default]
+    Off,
+    /// A result counts for every commit with the identical tree.
+    Tree,
 }
 
 impl Default for PipelinePolicy {
@@ -154,6 +168,7 @@ impl Default for PipelinePolicy {
             ci_dispatch_command: String::new(),
             deploy_command: String::new(),
             verifications: Vec::new(),
+            reuse_results: ReuseResults::Off,
         }
     }
 }
@@ -458,6 +473,7 @@ pause_on_failure = true
 repair_branch_prefix = "deploybot/repair"
 ci_dispatch_command = ""        # optional, run with the new base sha after a merge
 deploy_command = ""             # optional, run to deploy an exact base sha
+reuse_results = "off"           # "tree": a result counts for every commit with the identical tree
 
 # [[pipeline.verifications]]    # optional HTTP checks after a deploy; none by default
 # name = "health"

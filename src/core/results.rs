@@ -135,6 +135,16 @@ pub fn parse_note(text: &str) -> ParsedNote {
 /// of control characters; `status` one of the pinned names; `at` RFC 3339.
 pub fn validate_line(line: &str) -> Result<ResultRecord, String> {
     let record = read_record(line.trim())?;
+    if let Some(from) = record.extra.get(REUSED_FROM) {
+        let full_sha = from.as_str().is_some_and(|s| {
+            s.len() == 40 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
+        if !full_sha {
+            return Err(format!(
+                "`{REUSED_FROM}` is not a full sha (40 lowercase hex)"
+            ));
+        }
+    }
     if record.check.is_empty() {
         return Err("`check` is empty".to_owned());
     }
@@ -145,6 +155,33 @@ pub fn validate_line(line: &str) -> Result<ResultRecord, String> {
         return Err("`check` contains control characters".to_owned());
     }
     Ok(record)
+}
+
+/// The field of a result line that repeats another commit's own result
+/// (`pipeline.reuse_results = "tree"`).
+pub const REUSED_FROM: &str = "reused_from";
+
+/// The commit a line repeats the result of, if it is a reuse line.
+pub fn reused_from(record: &ResultRecord) -> Option<&str> {
+    record.extra.get(REUSED_FROM).and_then(|v| v.as_str())
+}
+
+/// True when the reuse line `line` holds: its commit and the commit it
+/// names have the same tree (`same_tree`), and that commit's own deciding
+/// result for the check (among `source`, its reuse lines left out) has the
+/// line's status. The one rule the hook and every reader apply.
+pub fn reuse_holds(line: &ResultRecord, same_tree: bool, source: &[ResultRecord]) -> bool {
+    if !same_tree || reused_from(line).is_none() {
+        return false;
+    }
+    let own: Vec<ResultRecord> = source
+        .iter()
+        .filter(|r| reused_from(r).is_none())
+        .cloned()
+        .collect();
+    latest_per_check(&own)
+        .get(&line.check)
+        .is_some_and(|decided| decided.status == line.status)
 }
 
 /// Reads one non-blank line into a record with a valid status and `at`.

@@ -194,7 +194,9 @@ pub fn check_push(
                     RefKind::LogNotes => notes_check::NotesKind::Logs,
                     _ => notes_check::NotesKind::Results,
                 };
-                let v = notes_check::check_notes(repo, change, notes_kind)?;
+                let reuse =
+                    policy.pipeline.reuse_results == crate::core::policy::ReuseResults::Tree;
+                let v = notes_check::check_notes(repo, change, notes_kind, reuse)?;
                 refs_check::RefVerdict {
                     problems: v.problems,
                     needs: v.needs,

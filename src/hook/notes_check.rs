@@ -40,7 +40,12 @@ pub enum NotesKind {
 }
 
 /// Checks one notes update under the line rule of `kind`.
-pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<NotesVerdict> {
+pub fn check_notes(
+    repo: &Repo,
+    change: &RefChange,
+    kind: NotesKind,
+    reuse: bool,
+) -> Result<NotesVerdict> {
     let name = change.name.as_str();
     // A success on the CI notes certifies a commit as tested: ci_runners only.
     let certifies = kind == NotesKind::Results && name == crate::git::names::NOTES_CI;
@@ -163,7 +168,8 @@ pub fn check_notes(repo: &Repo, change: &RefChange, kind: NotesKind) -> Result<N
                 NotesKind::Recovery => check_recovery_line(&line),
                 NotesKind::Receipts => check_receipt_line(&line)
                     .and_then(|()| one_receipt_per_merge(&line, &target, &mut receipts_seen)),
-                NotesKind::Results => check_result_line(&line),
+                NotesKind::Results => check_result_line(&line)
+                    .and_then(|()| check_reuse(repo, change.old, &target, &line, reuse)),
                 NotesKind::Logs => Ok(()),
             };
             if let Err(why) = checked {
@@ -273,4 +279,41 @@ fn check_prune(
         }
     }
     Ok(verdict)
+}
+
+/// A result line carrying `reused_from` (`pipeline.reuse_results`): refused
+/// unless the policy turns reuse on, the named commit has the same tree as
+/// the note's commit, and that commit's own deciding result on the server
+/// (the notes before this push) has the line's status.
+fn check_reuse(
+    repo: &Repo,
+    server_notes: Option<ObjectId>,
+    target: &str,
+    line: &str,
+    reuse: bool,
+) -> Result<(), String> {
+    let Ok(record) = crate::core::results::validate_line(line) else {
+        return Ok(());
+    };
+    let Some(from) = crate::core::results::reused_from(&record) else {
+        return Ok(());
+    };
+    if !reuse {
+        return Err(format!(
+            "reuses the result of {} but `pipeline.reuse_results` is \"off\"",
+            crate::messages::short(from)
+        ));
+    }
+    let Some(target) = crate::git::parse_oid(target) else {
+        return Err("is on an object that is not a commit".to_owned());
+    };
+    match crate::ops::reuse::holds(repo, server_notes, &target, &record) {
+        Ok(true) => Ok(()),
+        _ => Err(format!(
+            "reuses the result of {} but that commit's tree differs or its own `{}` result on the server is not `{}`",
+            crate::messages::short(from),
+            record.check,
+            record.status.as_str()
+        )),
+    }
 }

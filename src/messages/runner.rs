@@ -127,3 +127,12 @@ pub fn runner_agent_stopped(signal: &str, runs: u64) -> String {
         "stopped by {signal} after {runs} runs; runs cut short gave their claims back, no worktree is left"
     )
 }
+
+/// A CI result reused from a commit with the identical tree.
+pub fn reused_result(check: &str, sha: &str, from: &str) -> String {
+    format!(
+        "{check} reused on {} from {} (the identical tree passed there; pipeline.reuse_results = \"tree\")",
+        super::short(sha),
+        super::short(from)
+    )
+}

@@ -24,6 +24,7 @@ pub mod react;
 pub mod release;
 pub mod repair;
 pub mod report;
+pub mod reuse;
 pub mod runner;
 pub mod stats;
 pub mod status;

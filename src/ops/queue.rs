@@ -162,9 +162,12 @@ pub fn change(
 /// Every queue entry with its state (queued, waiting-checks, blocked, stale) and why, FIFO.
 pub fn entry_views(
     store: &Store,
-    required_checks: &[String],
+    policy: &crate::core::policy::Policy,
     state: &QueueState,
 ) -> anyhow::Result<Vec<EntryView>> {
+    let required_checks = &policy.queue.required_checks;
+    let reuse = policy.pipeline.reuse_results == crate::core::policy::ReuseResults::Tree;
+    let notes = store.tip(names::NOTES_CI)?;
     let mut views = Vec::with_capacity(state.entries.len());
     for entry in &state.entries {
         let tip = store
@@ -172,7 +175,10 @@ pub fn entry_views(
             .map(|o| o.to_string());
         let head = crate::git::parse_oid(&entry.head_sha);
         let records = match head {
-            Some(head) => super::release::read_results(store, names::NOTES_CI, &head)?.0,
+            Some(head) => {
+                let records = super::release::read_results(store, names::NOTES_CI, &head)?.0;
+                super::reuse::effective(&store.repo, notes, &head, records, reuse)?
+            }
             None => Vec::new(),
         };
         let checks = checks_green(&records, required_checks);

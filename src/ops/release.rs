@@ -55,8 +55,11 @@ pub fn release_in(
     now: i64,
     cancelled: CancelRule,
 ) -> Result<Release> {
+    let reuse = policy.pipeline.reuse_results == crate::core::policy::ReuseResults::Tree;
     let read = |notes_ref: &str| -> Result<Vec<ResultRecord>> {
-        Ok(parse_note(&repo.read_note(tip_of(notes_ref)?, sha)?).records)
+        let tip = tip_of(notes_ref)?;
+        let records = parse_note(&repo.read_note(tip, sha)?).records;
+        super::reuse::effective(repo, tip, sha, records, reuse)
     };
     let (ci, deploy) = (read(names::NOTES_CI)?, read(names::NOTES_DEPLOY)?);
     let verifications = policy.verification_names();

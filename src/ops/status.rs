@@ -168,10 +168,9 @@ fn read(session: &Session) -> CliResult<Read> {
     let store = &session.store;
     if session.base_sha()?.is_none() {
         let queue = super::queue::read_queue(store)?;
-        let required = &session.policy.queue.required_checks;
         return Ok(Read {
             control: super::control::read_control(store)?,
-            views: super::queue::entry_views(store, required, &queue.state)?,
+            views: super::queue::entry_views(store, &session.policy, &queue.state)?,
             train: super::train::live_candidates(session, store, &queue.state.candidates)?,
             probes: super::train::live_candidates(session, store, &queue.state.probes)?,
             queue,

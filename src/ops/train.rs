@@ -24,6 +24,9 @@ pub fn candidate_ci(session: &Session, store: &Store, sha: &str) -> anyhow::Resu
     };
     let (records, _) = super::release::read_results(store, names::NOTES_CI, &oid)?;
     let policy = &session.policy;
+    let reuse = policy.pipeline.reuse_results == crate::core::policy::ReuseResults::Tree;
+    let tip = store.tip(names::NOTES_CI)?;
+    let records = super::reuse::effective(&store.repo, tip, &oid, records, reuse)?;
     let mut checks = policy.pipeline.ci_checks.clone();
     for c in &policy.queue.required_checks {
         if !checks.contains(c) {

@@ -112,7 +112,7 @@ fn isolate_refused_entry(
         .store
         .transact("deploybot: block refused entry", |store| {
             let queue = read_queue(store)?;
-            let views = entry_views(store, &session.policy.queue.required_checks, &queue.state)?;
+            let views = entry_views(store, &session.policy, &queue.state)?;
             let Some(view) = views
                 .iter()
                 .find(|v| v.state == EntryState::Queued && !landed.contains(&v.branch))

@@ -54,7 +54,7 @@ pub fn read_pass(session: &Session, store: &Store) -> anyhow::Result<PassInputs>
     let judgement = judge_base(session, store, base, now, !queue.state.merged.is_empty())?;
     let release = judgement.acting_release();
     let superseded = supersedes(store, &control.state, base, judgement.effective_watermark())?;
-    let views = crate::ops::queue::entry_views(store, &policy.queue.required_checks, &queue.state)?;
+    let views = crate::ops::queue::entry_views(store, policy, &queue.state)?;
     // Live candidates (none in merge mode unless the mode just changed):
     // `status` shows them, tested landing plans with them.
     let train = crate::ops::train::live_candidates(session, store, &queue.state.candidates)?;

@@ -1,0 +1,90 @@
+//! Results reused for identical trees (`pipeline.reuse_results = "tree"`):
+//! which reuse lines hold (readers and the hook judge them by one rule,
+//! [`crate::core::results::reuse_holds`]), and which commit a runner may
+//! reuse a result from instead of running.
+
+use crate::core::results::{ResultRecord, parse_note, reuse_holds, reused_from};
+use crate::git::{ObjectId, Repo};
+use anyhow::Result;
+
+/// The tree of commit `oid`, if it is a commit here.
+fn tree_of(repo: &Repo, oid: ObjectId) -> Option<ObjectId> {
+    repo.find_commit_info(oid).ok().map(|c| c.tree)
+}
+
+/// True when the reuse line `line` on `sha` holds, judged from the notes at
+/// `notes_tip` (the commit it names must be here, with the same tree, and
+/// its own deciding result must have the line's status).
+pub fn holds(
+    repo: &Repo,
+    notes_tip: Option<ObjectId>,
+    sha: &ObjectId,
+    line: &ResultRecord,
+) -> Result<bool> {
+    let Some(from) = reused_from(line).and_then(crate::git::parse_oid) else {
+        return Ok(false);
+    };
+    let same_tree = match (tree_of(repo, *sha), tree_of(repo, from)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    };
+    if !same_tree {
+        return Ok(false);
+    }
+    let source = parse_note(&repo.read_note(notes_tip, &from)?).records;
+    Ok(reuse_holds(line, same_tree, &source))
+}
+
+/// `records` of `sha` as they count: a reuse line is kept only when reuse is
+/// `enabled` and it [`holds`]; every other line as it is.
+pub fn effective(
+    repo: &Repo,
+    notes_tip: Option<ObjectId>,
+    sha: &ObjectId,
+    records: Vec<ResultRecord>,
+    enabled: bool,
+) -> Result<Vec<ResultRecord>> {
+    if records.iter().all(|r| reused_from(r).is_none()) {
+        return Ok(records);
+    }
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        if reused_from(&r).is_none() || (enabled && holds(repo, notes_tip, sha, &r)?) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// A commit with the same tree as `sha` whose own deciding result for
+/// `check` is a success, among `candidates` (bounded: a merge's parents, the
+/// queued heads, the live candidates): the one a runner may reuse.
+pub fn proven_twin(
+    repo: &Repo,
+    notes_tip: Option<ObjectId>,
+    sha: &ObjectId,
+    check: &str,
+    candidates: &[ObjectId],
+) -> Result<Option<ObjectId>> {
+    let Some(tree) = tree_of(repo, *sha) else {
+        return Ok(None);
+    };
+    for twin in candidates.iter().filter(|c| *c != sha) {
+        if tree_of(repo, *twin) != Some(tree) {
+            continue;
+        }
+        let records = parse_note(&repo.read_note(notes_tip, twin)?).records;
+        let own: Vec<ResultRecord> = records
+            .into_iter()
+            .filter(|r| reused_from(r).is_none())
+            .collect();
+        let decided = crate::core::results::latest_per_check(&own);
+        if decided
+            .get(check)
+            .is_some_and(|r| r.status == crate::core::results::ResultStatus::Success)
+        {
+            return Ok(Some(*twin));
+        }
+    }
+    Ok(None)
+}
