@@ -210,6 +210,53 @@ fn adaptive(culprits: usize) {
     }
 }
 
+/// Issue 22, item 4: CI runs per landed entry with and without
+/// `reuse_results = "tree"`, both modes, medians over seeds 1 to 40.
+fn reuse(culprits: usize) {
+    println!("### Reused results, seeds 1 to {SEEDS} (medians)\n");
+    println!(
+        "| mode | CI runs / landed, reuse off | reuse tree | median vs merge, reuse off | reuse tree |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    let modes: [(&str, Option<Tested>); 2] = [
+        ("merge (max_batch 3)", None),
+        (
+            "tested auto depth, max_parallel_ci 8, probes",
+            Some(Tested::auto_probes(8, MAX_BATCH, MAX_RETRIES)),
+        ),
+    ];
+    for (label, tested) in modes {
+        let mut cells = Vec::new();
+        let mut ratios = Vec::new();
+        for reuse in [false, true] {
+            let mut runs = Vec::new();
+            let mut ratio = Vec::new();
+            for seed in 1..=SEEDS {
+                let clean = Scenario::new(REQUESTS, 3, culprits, seed);
+                let (_, reference) = simulate_merge(&clean, MAX_BATCH).row(&clean, None);
+                let s = if reuse { clean.reusing() } else { clean };
+                let run = match tested {
+                    Some(t) => simulate_tested(&s, t),
+                    None => simulate_merge(&s, MAX_BATCH),
+                };
+                let (_, per_hour) = run.row(&s, Some(reference));
+                let landed = run.innocent_latencies(&s).len().max(1);
+                runs.push(run.ci_runs as f64 / landed as f64);
+                ratio.push(100.0 * per_hour / reference);
+            }
+            runs.sort_by(f64::total_cmp);
+            ratio.sort_by(f64::total_cmp);
+            cells.push(format!("{:.2}", runs[runs.len() / 2]));
+            ratios.push(format!("{:.0}%", ratio[ratio.len() / 2]));
+        }
+        println!(
+            "| {label} | {} | {} | {} | {} |",
+            cells[0], cells[1], ratios[0], ratios[1]
+        );
+    }
+    println!();
+}
+
 fn main() {
     let culprits = REQUESTS * CULPRIT_PERCENT / 100;
     println!(
@@ -237,6 +284,7 @@ fn main() {
     );
     seeds(culprits);
     adaptive(culprits);
+    reuse(culprits);
     let backlog = Scenario::new(REQUESTS, 0, culprits, SEED);
     table(
         "All 200 requested at minute 0 (capacity, same culprits)",

@@ -113,6 +113,8 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
     // Minutes each entry was ready (queued, not blocked) and in no candidate
     // or probe: what the fairness bound limits.
     let mut idle = vec![0u64; n];
+    // The main each request branched from (see `Scenario::reuse`).
+    let mut branched_from: Vec<Option<String>> = vec![None; n];
     let mut blocked = vec![false; n];
     let mut train: Vec<Live> = Vec::new();
     // The queue fold's bookkeeping of failed candidates (core::train::suspects).
@@ -136,6 +138,9 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                     blocked[i] |= s.culprit[i];
                 }
             }
+        }
+        for i in (0..n).filter(|&i| s.arrival[i] == t) {
+            branched_from[i] = Some(base.clone());
         }
         let entries: Vec<EntryView> = (0..n)
             .filter(|&i| s.arrival[i] <= t && landed_at[i].is_none())
@@ -295,12 +300,27 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                 poisoned: below_poisoned || group.iter().any(|b| s.culprit[s.index(b)]),
                 flaky: rng.chance(s.flaky_per_mille),
             };
+            // One innocent entry built alone on the main it branched from:
+            // the candidate has its head's tree, whose CI passed.
+            let reused = s.reuse && group.len() == 1 && {
+                let i = s.index(&group[0]);
+                !s.culprit[i] && branched_from[i].as_deref() == Some(below.as_str())
+            };
+            let live = Live {
+                built: if reused {
+                    t.saturating_sub(CI_MINUTES)
+                } else {
+                    t
+                },
+                flaky: live.flaky && !reused,
+                ..live
+            };
             if is_probe {
                 probes.push(live);
             } else {
                 train.push(live);
             }
-            ci_runs += 1;
+            ci_runs += u64::from(!reused);
         }
         assert!(
             train.len() + probes.len() <= depth,

@@ -46,6 +46,11 @@ pub struct Scenario {
     pub flaky_per_mille: u64,
     /// The seed (the flaky runs are drawn from it).
     pub seed: u64,
+    /// `pipeline.reuse_results = "tree"`: each request branches from main
+    /// as it is when requested and its head passed CI there, so a commit
+    /// with the identical tree (that head merged alone onto that same main,
+    /// or built alone on it) reuses the result instead of running CI.
+    pub reuse: bool,
 }
 
 impl Scenario {
@@ -67,7 +72,14 @@ impl Scenario {
             culprit,
             flaky_per_mille: 0,
             seed,
+            reuse: false,
         }
+    }
+
+    /// The same requests with `reuse_results = "tree"`.
+    pub fn reusing(mut self) -> Scenario {
+        self.reuse = true;
+        self
     }
 
     /// The same requests, with every CI run failing spuriously `per_mille` / 1000 of the time.
