@@ -343,8 +343,17 @@ fn failed(
             .map(|e| failure_key(&e.branch, &e.head_sha)),
     );
     let branches: Vec<String> = candidate.entries.iter().map(|e| e.branch.clone()).collect();
+    // A batch failing again with an entry a probe already cleared is an
+    // interaction (each passes alone, not together): probing would clear
+    // them again forever, so it is bisected inside the train, where the
+    // entry that breaks on top of the others is named.
+    let cleared_before = candidate.entries.iter().any(|e| {
+        inputs
+            .cleared
+            .contains_key(&failure_key(&e.branch, &e.head_sha))
+    });
     if candidate.entries.len() > 1 {
-        if inputs.probe_budget > 0 {
+        if inputs.probe_budget > 0 && !cleared_before {
             // Each entry alone, at once: one CI round names the culprit.
             w.probe_next.extend(branches.into_iter().map(|b| vec![b]));
         } else {

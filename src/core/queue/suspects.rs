@@ -77,9 +77,8 @@ pub fn note_cleared(
     key: &str,
 ) {
     note_landed(suspects, key);
-    if let Some(count) = failures.get(key) {
-        cleared.insert(key.to_owned(), *count);
-    }
+    let count = failures.get(key).copied().unwrap_or(0);
+    cleared.insert(key.to_owned(), count);
 }
 
 /// True when `key` failed alone more often than a probe has cleared it.
