@@ -583,3 +583,40 @@ fn with_auto_depth_a_failed_batch_is_probed_beside_the_train_and_the_culprit_blo
         "main never held the culprit: {tree}"
     );
 }
+
+#[test]
+fn two_entries_that_pass_alone_but_fail_together_end_with_one_blocked() {
+    // A semantic conflict under auto depth with probes: a and b each pass on
+    // main alone, and fail together. Their probes clear both; when their
+    // batch fails again it is bisected inside the train, so the one that
+    // breaks on top of the other is named and blocked: no endless cycle.
+    let policy = "[queue]\nlanding = \"tested\"\nmax_batch_size = 2\nspeculation_depth = \"auto\"\nmax_parallel_ci = 1\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
+    let (w, dev, coord) = world(policy);
+    dev.push_green_request("feature/a", "a.txt");
+    dev.push_green_request("feature/b", "b.txt");
+    let both = |sha: &str| {
+        let files = w.server_git(&["ls-tree", "--name-only", sha]);
+        files.contains("a.txt") && files.contains("b.txt")
+    };
+    let mut passes = 0;
+    loop {
+        passes += 1;
+        assert!(passes < 30, "no end after 30 passes: {}", dev.status());
+        coord.react();
+        let live = candidates(&dev);
+        let queue = dev.status()["queue"].as_array().expect("queue").clone();
+        if live.is_empty() && queue.iter().all(|e| e["state"] == "blocked") {
+            break;
+        }
+        for c in live.iter().filter(|c| c["state"] == "testing") {
+            let sha = sha_of(c);
+            dev.report_ci(&sha, if both(&sha) { "failure" } else { "success" });
+        }
+    }
+    let status = dev.status();
+    let queue = status["queue"].as_array().expect("queue");
+    assert_eq!(queue.len(), 1, "one of the two is blocked: {status}");
+    assert_eq!(queue[0]["state"], "blocked");
+    let main = w.server_ref("refs/heads/main").expect("main");
+    assert!(!both(&main), "main never holds the conflict");
+}
