@@ -5,22 +5,9 @@
 //! status. Through the real binary against a bare server with the hook.
 
 mod common;
-use common::{Clone, World, guarded_team};
-use serde_json::Value;
+use common::{Clone, guarded_team};
 
 const REUSE: &str = "[pipeline]\nci_failure_grace_seconds = 0\nreuse_results = \"tree\"\n";
-
-fn ci_note(w: &World, sha: &str) -> Vec<Value> {
-    let out = std::process::Command::new("git")
-        .current_dir(&w.server)
-        .args(["notes", "--ref=deploybot/ci", "show", sha])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
 
 /// Appends `line` to `sha`'s CI note with plain git and pushes it.
 fn push_raw_line(c: &Clone, sha: &str, line: &str) -> Vec<&'static str> {
@@ -50,7 +37,7 @@ fn a_merge_of_a_branch_tested_on_the_tip_reuses_its_result_and_runs_nothing() {
     let out = dev.ok(&["ci", "run", "--check", "CI", "--", "sh", "-c", &script]);
     assert!(out.contains("reused"), "{out}");
     assert!(!ran.exists(), "nothing ran for the same bytes");
-    let lines = ci_note(&w, &main);
+    let lines = w.note_lines("ci", &main);
     let last = lines.last().expect("a line");
     assert_eq!(last["status"], "success");
     assert_eq!(last["reused_from"], head.as_str());

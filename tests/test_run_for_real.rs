@@ -269,21 +269,10 @@ fn queue_of(w: &World, dev: &Clone, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// The CI note of `sha` on the server, parsed.
-fn ci_lines(w: &World, sha: &str) -> Vec<Value> {
-    let out = std::process::Command::new("git")
-        .current_dir(&w.server)
-        .args(["notes", "--ref=deploybot/ci", "show", sha])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
 fn green(w: &World, sha: &str) -> bool {
-    ci_lines(w, sha).iter().any(|l| l["status"] == "success")
+    w.note_lines("ci", sha)
+        .iter()
+        .any(|l| l["status"] == "success")
 }
 
 #[test]
@@ -348,7 +337,7 @@ fn sigterm_drains_a_runner_and_its_claim_goes_back_at_once() {
             .any(|l| l.contains("\"failed\"") && l.contains("SIGTERM")),
         "{lines:#?}"
     );
-    let note = ci_lines(&w, &heads[0]);
+    let note = w.note_lines("ci", &heads[0]);
     let last = note.last().expect("a claim and its release");
     assert_eq!(last["status"], "pending", "{note:?}");
     assert!(
@@ -391,7 +380,7 @@ fn a_killed_runners_claim_is_renewed_while_it_lives_and_taken_over_once_it_lapse
     let agent_b = Daemon::start(&b, &b_args.iter().map(String::as_str).collect::<Vec<_>>());
     std::thread::sleep(Duration::from_secs(4));
     assert!(!green(&w, &head), "B took over a live claim");
-    let claims = ci_lines(&w, &head);
+    let claims = w.note_lines("ci", &head);
     let a_run = claims[0]["run_id"].as_str().unwrap().to_owned();
     let renewals = claims
         .iter()
@@ -410,7 +399,7 @@ fn a_killed_runners_claim_is_renewed_while_it_lives_and_taken_over_once_it_lapse
     let killed = Instant::now();
     eventually("B takes the lapsed claim over", || green(&w, &head));
     assert!(killed.elapsed() < Duration::from_secs(60));
-    let lines = ci_lines(&w, &head);
+    let lines = w.note_lines("ci", &head);
     let winner = lines.iter().find(|l| l["status"] == "success").unwrap();
     assert_eq!(winner["runner"], "runner-b@example.com", "{lines:?}");
     assert_ne!(winner["run_id"], a_run.as_str());

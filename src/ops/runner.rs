@@ -312,7 +312,7 @@ pub fn run_then(
         return Ok(skipped);
     }
     if request.claimed.is_none()
-        && let Some(reused) = reuse_instead(session, request, sha, &run_id)?
+        && let Some(reused) = super::reuse::reuse_instead(session, request, sha, &run_id)?
     {
         return Ok(reused);
     }
@@ -437,52 +437,6 @@ fn skip_superseded_deploy(
         run_id: run_id.to_owned(),
         duration_seconds: 0.0,
         message: why,
-    }))
-}
-
-/// With `pipeline.reuse_results = "tree"`, a CI check whose result is
-/// already proven on a commit with the identical tree (a merge's parent, a
-/// queued head, a live candidate) is recorded as reused from it instead of
-/// run: a `success` line with `reused_from`, which the hook checks.
-fn reuse_instead(
-    session: &Session,
-    request: &RunRequest,
-    sha: ObjectId,
-    run_id: &str,
-) -> CliResult<Option<RunOutcome>> {
-    let reuse = session.policy.pipeline.reuse_results == crate::core::policy::ReuseResults::Tree;
-    if !reuse || request.pipeline != Pipeline::Ci {
-        return Ok(None);
-    }
-    let store = &session.store;
-    let mut twins: Vec<ObjectId> = store.repo.find_commit_info(sha)?.parents;
-    let queue = super::queue::read_queue(store)?;
-    let state = &queue.state;
-    let heads = state.entries.iter().map(|e| e.head_sha.as_str());
-    let tips = state
-        .candidates
-        .iter()
-        .chain(&state.probes)
-        .map(|c| c.sha.as_str());
-    twins.extend(heads.chain(tips).filter_map(crate::git::parse_oid));
-    let notes = store.tip(names::NOTES_CI)?;
-    let check = request.check.as_str();
-    let Some(twin) = super::reuse::proven_twin(&store.repo, notes, &sha, check, &twins)? else {
-        return Ok(None);
-    };
-    let mut line = result(session, check, ResultStatus::Success, run_id);
-    line.extra.insert(
-        crate::core::results::REUSED_FROM.into(),
-        twin.to_string().into(),
-    );
-    super::claim::one_writer(|| report_line(session, Pipeline::Ci, sha, &line))?;
-    Ok(Some(RunOutcome {
-        sha: sha.to_string(),
-        check: check.into(),
-        status: ResultStatus::Success,
-        run_id: run_id.to_owned(),
-        duration_seconds: 0.0,
-        message: messages::reused_result(check, &sha.to_string(), &twin.to_string()),
     }))
 }
 

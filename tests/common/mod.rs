@@ -674,3 +674,18 @@ pub fn worktrees(c: &Clone) -> usize {
         .filter(|l| l.starts_with("worktree "))
         .count()
 }
+
+impl World {
+    /// The JSON lines of `sha`'s note in `refs/notes/deploybot/<kind>` on the server.
+    pub fn note_lines(&self, kind: &str, sha: &str) -> Vec<Value> {
+        let out = std::process::Command::new("git")
+            .current_dir(&self.server)
+            .args(["notes", &format!("--ref=deploybot/{kind}"), "show", sha])
+            .output()
+            .expect("git runs");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
