@@ -74,6 +74,9 @@ fn the_server_refuses_a_forged_reuse_line_and_readers_ignore_one_past_it() {
     let entry = &status["queue"].as_array().expect("queue")[0];
     assert_eq!(entry["branch"], "feature/other");
     assert_eq!(entry["state"], "waiting-checks", "{status}");
+    // And runners still run it: the line is no result of it.
+    let pending = dev.ok(&["ci", "pending", "--json"]);
+    assert!(pending.contains(&other), "{pending}");
 }
 
 #[test]

@@ -77,7 +77,8 @@ pub fn claim(
     let claimed = session
         .store
         .transact_hot("deploybot: claim run", |store| {
-            let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &sha)?;
+            let records =
+                super::reuse::counted_results(store, &session.policy, pipeline.notes_ref(), &sha)?;
             // Only the base tip and candidates get the retry within the grace.
             let grace = retry_grace(session, store, pipeline, &sha)?;
             if !force && !needs_run(&records, check, reclaim_after, grace) {
@@ -231,7 +232,8 @@ pub fn claim_batch(
                 let mut top = tip;
                 let mut claimed = Vec::new();
                 for sha in shas {
-                    let (records, _) = super::release::read_results(store, notes_ref, sha)?;
+                    let records =
+                        super::reuse::counted_results(store, &session.policy, notes_ref, sha)?;
                     if !needs_run(
                         &records,
                         check,

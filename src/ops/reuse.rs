@@ -60,6 +60,19 @@ pub fn effective(
     Ok(out)
 }
 
+/// The results on `sha` in `notes_ref` as they count under `policy` (a
+/// reuse line only when it holds): what a runner decides a run on.
+pub fn counted_results(
+    store: &crate::git::store::Store,
+    policy: &crate::core::policy::Policy,
+    notes_ref: &str,
+    sha: &ObjectId,
+) -> Result<Vec<ResultRecord>> {
+    let (records, _) = super::release::read_results(store, notes_ref, sha)?;
+    let enabled = policy.pipeline.reuse_results == crate::core::policy::ReuseResults::Tree;
+    effective(&store.repo, store.tip(notes_ref)?, sha, records, enabled)
+}
+
 /// A commit with the same tree as `sha` whose own deciding result for
 /// `check` is a success, among `candidates` (bounded: a merge's parents, the
 /// queued heads, the live candidates): the one a runner may reuse.

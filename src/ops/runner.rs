@@ -141,7 +141,7 @@ fn pending_candidates(session: &Session, due: &Due) -> CliResult<Vec<PendingRun>
         let Some(tip) = crate::git::parse_oid(&candidate.sha) else {
             continue;
         };
-        let (records, _) = super::release::read_results(store, names::NOTES_CI, &tip)?;
+        let records = super::reuse::counted_results(store, policy, names::NOTES_CI, &tip)?;
         let branch = crate::core::train::try_branch(&candidate.candidate_id);
         out.extend(due_runs(
             &records,
@@ -162,7 +162,7 @@ fn pending_main(
     due: &Due,
 ) -> CliResult<Vec<PendingRun>> {
     let (store, policy) = (&session.store, &session.policy);
-    let (records, _) = super::release::read_results(store, pipeline.notes_ref(), &base)?;
+    let records = super::reuse::counted_results(store, policy, pipeline.notes_ref(), &base)?;
     let checks = match pipeline {
         Pipeline::Ci => policy.pipeline.ci_checks.clone(),
         Pipeline::Deploy => {
@@ -207,7 +207,7 @@ fn pending_requests(session: &Session, reclaim_after: i64) -> CliResult<Vec<Pend
         let Some(head) = crate::git::parse_oid(&view.head_sha) else {
             continue;
         };
-        let (records, _) = super::release::read_results(store, names::NOTES_CI, &head)?;
+        let records = super::reuse::counted_results(store, policy, names::NOTES_CI, &head)?;
         let required = &policy.queue.required_checks;
         out.extend(due_runs(
             &records,
