@@ -173,19 +173,7 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
             .collect();
         let candidates: Vec<(Candidate, CandidateCi)> = train
             .iter()
-            .map(|l| {
-                let ci = if l.built + CI_MINUTES > t {
-                    CandidateCi::Testing
-                } else if l.poisoned || l.flaky {
-                    CandidateCi::Failed {
-                        check: "CI".into(),
-                        url: None,
-                    }
-                } else {
-                    CandidateCi::Passed
-                };
-                (l.candidate.clone(), ci)
-            })
+            .map(|l| (l.candidate.clone(), ci_of(l)))
             .collect();
         // The gate, from the merge-mode decision (src/ops/react.rs tested_pass).
         let control = ControlState::default();
