@@ -222,33 +222,10 @@ pub fn land(
 }
 
 /// Executes a build: `group` merged in memory on `below` (an entry that
-/// conflicts is blocked), its try branch created and a `candidate` record;
-/// returns the new top of the train (`below` when nothing was built).
+/// conflicts is blocked), its try branch created and a `candidate` record,
+/// marked `probe` for a probe (built on main beside the train, never
+/// landed); returns its tip (`below` when nothing was built).
 pub fn build(
-    session: &Session,
-    store: &Store,
-    group: &[String],
-    below: ObjectId,
-    views: &[EntryView],
-    out: &mut TrainOut,
-) -> anyhow::Result<ObjectId> {
-    build_as(session, store, group, below, views, out, false)
-}
-
-/// Builds a probe: `group` on `base` beside the train (auto depth), a
-/// candidate record marked `probe` that is never landed.
-pub fn probe(
-    session: &Session,
-    store: &Store,
-    group: &[String],
-    base: ObjectId,
-    views: &[EntryView],
-    out: &mut TrainOut,
-) -> anyhow::Result<ObjectId> {
-    build_as(session, store, group, base, views, out, true)
-}
-
-fn build_as(
     session: &Session,
     store: &Store,
     group: &[String],

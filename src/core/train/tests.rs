@@ -404,20 +404,19 @@ fn simulate(
                 culprits[i]
             })
         };
+        let ci_of = |failed: bool| match failed {
+            true => CandidateCi::Failed {
+                check: "CI".into(),
+                url: None,
+            },
+            false => CandidateCi::Passed,
+        };
         for (c, ci) in probes
             .iter_mut()
             .filter(|(_, ci)| *ci == CandidateCi::Testing)
         {
-            let culprit = holds_culprit(c);
             let flake = *flakes.next().unwrap_or(&false);
-            *ci = if culprit || flake {
-                CandidateCi::Failed {
-                    check: "CI".into(),
-                    url: None,
-                }
-            } else {
-                CandidateCi::Passed
-            };
+            *ci = ci_of(holds_culprit(c) || flake);
         }
         // CI runs on everything under test.
         let mut broken_below = false;
@@ -425,14 +424,7 @@ fn simulate(
             broken_below |= holds_culprit(c);
             if *ci == CandidateCi::Testing {
                 let flake = *flakes.next().unwrap_or(&false);
-                *ci = if broken_below || flake {
-                    CandidateCi::Failed {
-                        check: "CI".into(),
-                        url: None,
-                    }
-                } else {
-                    CandidateCi::Passed
-                };
+                *ci = ci_of(broken_below || flake);
             }
         }
         if train.is_empty()

@@ -233,7 +233,8 @@ impl Execution<'_> {
         let (session, store) = (self.session, self.store);
         let views = std::mem::take(&mut self.inputs.views);
         let mut out = self.train_out();
-        let built = crate::ops::train::build(session, store, branches, below, &views, &mut out);
+        let built =
+            crate::ops::train::build(session, store, branches, below, &views, &mut out, false);
         self.inputs.views = views;
         self.below = Some(built?);
         Ok(())
@@ -245,7 +246,8 @@ impl Execution<'_> {
         let (session, store, base) = (self.session, self.store, self.tip);
         let views = std::mem::take(&mut self.inputs.views);
         let mut out = self.train_out();
-        let built = crate::ops::train::probe(session, store, branches, base, &views, &mut out);
+        let built =
+            crate::ops::train::build(session, store, branches, base, &views, &mut out, true);
         self.inputs.views = views;
         built.map(|_| ())
     }
