@@ -66,7 +66,7 @@ finish contrib/gitlab/deploybot-ci.yml
 bin="${DEPLOYBOT_BIN:-}"
 if [ -z "$bin" ]; then
   bin="$root/target/debug/git-deploybot"
-  [ -x "$bin" ] || bin="$(command -v true)"
+  [ -x "$bin" ] || bin="$(type -P true)" # a path: `command -v true` names the builtin
 fi
 [ -x "$bin" ] || fail "DEPLOYBOT_BIN=$bin is not executable"
 tmp="$(mktemp -d)"
