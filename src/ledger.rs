@@ -32,6 +32,11 @@ pub trait LedgerKind {
     type State: Serialize + DeserializeOwned + Default + Clone + PartialEq;
     /// The full ref name.
     const REF: &'static str;
+    /// The fold version: written as a snapshot's `schema`, and raised
+    /// whenever the state a fold produces changes for the same records.
+    /// Readers trust only snapshots of their own version, and the hook
+    /// verifies only those, so writers of two versions can share a ledger.
+    const FOLD_VERSION: u32;
     /// Checks a record's shape; Err is one line.
     fn validate(record: &Self::Record) -> Result<(), String>;
     /// One fold step; takes the state by value so a step costs the record, not the state.
@@ -62,7 +67,8 @@ pub trait LedgerKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "S: Serialize + DeserializeOwned")]
 pub struct Snapshot<S> {
-    /// Snapshot format version.
+    /// The fold version that wrote it ([`LedgerKind::FOLD_VERSION`]); a
+    /// snapshot of another version is folded past, never trusted.
     pub schema: u32,
     /// The blob id of the `record.json` this snapshot folded in; a mismatch means "do not trust".
     pub record_blob: String,
@@ -140,7 +146,8 @@ pub fn reader_snapshot<S: Serialize + DeserializeOwned>(bytes: &[u8]) -> Option<
     serde_json::from_value(value).ok()
 }
 
-/// A snapshot in `tree` that matches the record blob beside it.
+/// A snapshot in `tree` of this reader's fold version that matches the
+/// record blob and the parent beside it.
 fn trusted_snapshot<K: LedgerKind>(
     repo: &Repo,
     tree: ObjectId,
@@ -156,7 +163,7 @@ fn trusted_snapshot<K: LedgerKind>(
         return Ok(None);
     };
     let parent = parent.map(|p| p.to_string()).unwrap_or_default();
-    let trusted = snapshot.schema == 1
+    let trusted = snapshot.schema == K::FOLD_VERSION
         && crate::git::parse_oid(&snapshot.record_blob) == Some(record_blob)
         && snapshot.parent == parent;
     Ok(trusted.then_some(snapshot))
@@ -213,11 +220,14 @@ struct CachedFold<S> {
     problems: Vec<String>,
 }
 
-/// The fold cache of ledger `K` in `repo` (apart per check configuration).
+/// The fold cache of ledger `K` in `repo`, apart per fold version (two
+/// versions may share a repository during an upgrade) and per check
+/// configuration.
 fn cache_of<K: LedgerKind>(repo: &Repo, check: Option<&dyn CommitCheck>) -> FoldCache {
-    let name = K::REF.rsplit('/').next().unwrap_or("ledger");
+    let ledger = K::REF.rsplit('/').next().unwrap_or("ledger");
+    let name = format!("{ledger}-fold{}", K::FOLD_VERSION);
     match check {
-        None => FoldCache::of(repo, name),
+        None => FoldCache::of(repo, &name),
         Some(check) => FoldCache::of(repo, &format!("{name}-{}", check.cache_key())),
     }
 }
@@ -394,7 +404,7 @@ fn append_commits_as<K: LedgerKind>(
         let mut files = vec![(RECORD_FILE, record_blob)];
         if i + 1 == records.len() {
             let snapshot = Snapshot {
-                schema: 1,
+                schema: K::FOLD_VERSION,
                 record_blob: record_blob.to_string(),
                 parent: folded.tip.map(|p| p.to_string()).unwrap_or_default(),
                 commits: folded.commits + 1,
@@ -449,6 +459,7 @@ impl LedgerKind for ControlLedger {
     type Record = crate::core::control::ControlRecord;
     type State = crate::core::control::ControlState;
     const REF: &'static str = crate::git::names::CONTROL;
+    const FOLD_VERSION: u32 = 1;
     fn validate(record: &Self::Record) -> Result<(), String> {
         record.validate()
     }
@@ -482,6 +493,8 @@ impl LedgerKind for QueueLedger {
     type Record = crate::core::queue::QueueRecord;
     type State = crate::core::queue::QueueState;
     const REF: &'static str = crate::git::names::QUEUE;
+    /// 2: failure counts of entries that left the queue are pruned.
+    const FOLD_VERSION: u32 = 2;
     fn validate(record: &Self::Record) -> Result<(), String> {
         record.validate()
     }
@@ -502,7 +515,7 @@ impl LedgerKind for QueueLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::control::ControlRecord;
+    use crate::core::control::{ControlRecord, ControlState};
 
     fn pause(id: &str) -> ControlRecord {
         ControlRecord {
@@ -575,5 +588,44 @@ mod tests {
         let read = read_state::<ControlLedger>(&repo, Some(foreign)).expect("read");
         assert_eq!(read.state.control_id.as_deref(), Some("b"));
         assert_eq!((read.commits, read.folded_without_snapshot), (2, 1));
+    }
+
+    #[test]
+    fn a_snapshot_of_another_fold_version_is_folded_past_whatever_it_says() {
+        let (_dir, repo) = bare_repo();
+        let who = Identity::for_actor("t");
+        let empty = read_state::<ControlLedger>(&repo, None).expect("empty");
+        let folded =
+            append_commits::<ControlLedger>(&repo, &empty, &[pause("a")], &who).expect("append");
+        let record = repo
+            .write_blob(&serde_json::to_vec(&pause("b")).expect("json"))
+            .expect("blob");
+        for version in [
+            ControlLedger::FOLD_VERSION - 1,
+            ControlLedger::FOLD_VERSION + 1,
+        ] {
+            // Bound to its commit like any snapshot, but of another version,
+            // and saying something this version's fold would not.
+            let other = Snapshot {
+                schema: version,
+                record_blob: record.to_string(),
+                parent: folded.tip.expect("tip").to_string(),
+                commits: 2,
+                state: ControlState::default(),
+                problems: Vec::new(),
+            };
+            let state = repo
+                .write_blob(&serde_json::to_vec(&other).expect("json"))
+                .expect("blob");
+            let tree = repo
+                .write_flat_tree(&[(RECORD_FILE, record), (STATE_FILE, state)])
+                .expect("tree");
+            let commit = repo
+                .write_commit(tree, &[folded.tip.expect("tip")], "pause: b", &who)
+                .expect("commit");
+            let read = read_state::<ControlLedger>(&repo, Some(commit)).expect("read");
+            assert_eq!(read.state.control_id.as_deref(), Some("b"), "v{version}");
+            assert_eq!((read.commits, read.folded_without_snapshot), (2, 1));
+        }
     }
 }

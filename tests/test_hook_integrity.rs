@@ -325,7 +325,7 @@ fn a_long_unsnapshotted_ledger_is_folded_once() {
     let tip = w.server_ref("refs/deploybot/control").expect("ledger");
     let cache = w
         .server
-        .join("deploybot-cache/fold-v1/control")
+        .join("deploybot-cache/fold-v1/control-fold1")
         .join(&tip[..2])
         .join(&tip[2..]);
     assert!(!cache.exists());

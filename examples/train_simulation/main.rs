@@ -155,16 +155,16 @@ fn adaptive(culprits: usize) {
     for (title, per_mille) in [("no flaky runs", 0), ("every CI run flaky 3%", 30)] {
         println!("### Auto depth, seeds 1 to {SEEDS}, {title}\n");
         println!(
-            "| mode | median vs merge | p10 | CI runs / landed (median) | p50 request→land (median, min) | p95 (median, min) | longest wait (max, min) | longest ready-but-untested (max, min; bound 40) | main red (max, min) | innocents blocked (all seeds) |"
+            "| mode | median vs merge | p10 | CI runs / landed (median) | p50 request→land (median, min) | p95 (median, min) | longest wait (max, min) | longest wait to be built (max, min; bound 40) | most ready-but-untested in all (max, min) | main red (max, min) | innocents blocked (all seeds) |"
         );
-        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for config in configs {
             let mut ratio = Vec::new();
             let mut runs = Vec::new();
             let mut p50 = Vec::new();
             let mut p95 = Vec::new();
             let (mut longest, mut red, mut blocked, mut innocents) = (0u64, 0u64, 0usize, 0usize);
-            let mut idle = 0u64;
+            let (mut idle, mut wait) = (0u64, 0u64);
             for seed in 1..=SEEDS {
                 let s = Scenario::new(REQUESTS, 3, culprits, seed).flaky(per_mille);
                 let clean = Scenario::new(REQUESTS, 3, culprits, seed);
@@ -183,6 +183,7 @@ fn adaptive(culprits: usize) {
                 longest = longest.max(lat.last().copied().unwrap_or(0));
                 red = red.max(run.red_minutes);
                 idle = idle.max(run.longest_idle);
+                wait = wait.max(run.longest_wait_to_build);
                 blocked += run.innocents_blocked;
                 innocents += REQUESTS - culprits;
             }
@@ -191,7 +192,7 @@ fn adaptive(culprits: usize) {
                 v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
             };
             println!(
-                "| {} | {:.0}% | {:.0}% | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} of {} ({:.1} per 1,000) |",
+                "| {} | {:.0}% | {:.0}% | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} | {} of {} ({:.1} per 1,000) |",
                 config.label(),
                 at(&mut ratio, 0.5),
                 at(&mut ratio, 0.1),
@@ -199,6 +200,7 @@ fn adaptive(culprits: usize) {
                 at(&mut p50, 0.5),
                 at(&mut p95, 0.5),
                 longest,
+                wait,
                 idle,
                 red,
                 blocked,

@@ -176,6 +176,7 @@ pub fn simulate_merge(s: &Scenario, max_batch: usize) -> Outcome {
                 culprits_out: (0..n).filter(|&i| s.culprit[i]).count(),
                 innocents_blocked: 0,
                 longest_idle: 0,
+                longest_wait_to_build: 0,
                 landed_at,
                 ci_runs,
                 red_minutes,

@@ -113,6 +113,11 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
     // Minutes each entry was ready (queued, not blocked) and in no candidate
     // or probe: what the fairness bound limits.
     let mut idle = vec![0u64; n];
+    // The current and the longest unbroken such wait per entry: how long an
+    // entry waited from the moment it was ready to be built (requested,
+    // back from a discarded candidate, cleared) until it was built.
+    let mut stretch = vec![0u64; n];
+    let mut longest_stretch = vec![0u64; n];
     // The main each request branched from (see `Scenario::reuse`).
     let mut branched_from: Vec<Option<String>> = vec![None; n];
     let mut blocked = vec![false; n];
@@ -322,6 +327,12 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                 .chain(&probes)
                 .any(|l| l.candidate.entries.iter().any(|e| e.branch == s.names[i]));
             idle[i] += u64::from(waiting && !in_test);
+            stretch[i] = if waiting && !in_test {
+                stretch[i] + 1
+            } else {
+                0
+            };
+            longest_stretch[i] = longest_stretch[i].max(stretch[i]);
         }
         let arrived = (0..n).all(|i| s.arrival[i] <= t);
         if arrived
@@ -350,6 +361,11 @@ pub fn simulate_tested(s: &Scenario, t_cfg: Tested) -> Outcome {
                 longest_idle: (0..n)
                     .filter(|&i| !s.culprit[i])
                     .map(|i| idle[i])
+                    .max()
+                    .unwrap_or(0),
+                longest_wait_to_build: (0..n)
+                    .filter(|&i| !s.culprit[i])
+                    .map(|i| longest_stretch[i])
                     .max()
                     .unwrap_or(0),
             };

@@ -132,9 +132,13 @@ pub struct Outcome {
     pub culprits_out: usize,
     /// Tested: innocent entries blocked (a flaky CI failed them past their retries).
     pub innocents_blocked: usize,
-    /// Tested: the most minutes an innocent entry was ready but in no
-    /// candidate or probe (the fairness bound: at most two CI rounds).
+    /// Tested: the most minutes, in all, an innocent entry was ready but in
+    /// no candidate or probe.
     pub longest_idle: u64,
+    /// Tested: the longest unbroken such wait, from the moment an innocent
+    /// entry was ready to be built until it was (the fairness bound: at most
+    /// two CI rounds).
+    pub longest_wait_to_build: u64,
 }
 
 impl Outcome {

@@ -242,7 +242,8 @@ pub struct QueueState {
     #[serde(default)]
     pub candidates: Vec<Candidate>,
     /// Tested landing: failed single-entry candidates per `branch head_sha`
-    /// (and entries named by elimination, see [`suspects`]).
+    /// (and entries named by elimination, see [`suspects`]), kept only while
+    /// that entry is queued at that head.
     #[serde(default)]
     pub failures: suspects::Failures,
     /// Tested landing: failed batches whose culprit is not named yet.
@@ -341,7 +342,22 @@ pub fn fold_queue(mut state: QueueState, record: &QueueRecord) -> QueueState {
             candidates::fold_train(&mut state, record);
         }
     }
+    prune_failures(&mut state);
     state
+}
+
+/// Failure counts (and their clearings) live only as long as their entry is
+/// queued at that head: a landed, cancelled or re-requested entry's count
+/// goes with it, and a candidate discarded after its entry left counts
+/// nothing. Queue fold version 2 (version 1 kept them forever).
+fn prune_failures(state: &mut QueueState) {
+    let entries = &state.entries;
+    let queued = |key: &String| {
+        key.rsplit_once(' ')
+            .is_some_and(|(branch, head)| entries.get(branch).is_some_and(|e| e.head_sha == head))
+    };
+    state.failures.retain(|key, _| queued(key));
+    state.cleared.retain(|key, _| queued(key));
 }
 
 /// The branch's queued entry leaves (or changes): the failed batches that

@@ -213,13 +213,13 @@ proptest! {
     #[test]
     fn snapshots_the_hook_accepts_are_what_readers_trust(
         paused in any::<bool>(), id in text(), problems in prop::collection::vec(text(), 0..2),
-        m in mutation(), queue in any::<bool>(),
+        m in mutation(), queue in any::<bool>(), version in 1u32..=3,
     ) {
         let blob = commit();
         if queue {
             let state = QueueState::default();
             let facts = SnapshotFacts { record_blob: blob, parent: None, commits: 1, state: &state, problems: &problems };
-            let snapshot = Snapshot { schema: 1, record_blob: COMMIT.to_owned(), parent: String::new(), commits: 1, state: state.clone(), problems: problems.clone() };
+            let snapshot = Snapshot { schema: version, record_blob: COMMIT.to_owned(), parent: String::new(), commits: 1, state: state.clone(), problems: problems.clone() };
             let bytes = mutate(serde_json::to_string(&snapshot).expect("json"), &m);
             check_one::<QueueLedger>(&bytes, &facts)?;
         } else {
@@ -229,15 +229,15 @@ proptest! {
                 ..ControlState::default()
             };
             let facts = SnapshotFacts { record_blob: blob, parent: None, commits: 1, state: &state, problems: &problems };
-            let snapshot = Snapshot { schema: 1, record_blob: COMMIT.to_owned(), parent: String::new(), commits: 1, state: state.clone(), problems: problems.clone() };
+            let snapshot = Snapshot { schema: version, record_blob: COMMIT.to_owned(), parent: String::new(), commits: 1, state: state.clone(), problems: problems.clone() };
             let bytes = mutate(serde_json::to_string(&snapshot).expect("json"), &m);
             check_one::<ControlLedger>(&bytes, &facts)?;
         }
     }
 }
 
-/// The hook accepts a snapshot ⇒ readers either ignore it (another schema)
-/// or read exactly the facts from it.
+/// The hook accepts a snapshot ⇒ readers either ignore it (another fold
+/// version, whatever it says) or read exactly the facts from it.
 fn check_one<K: LedgerKind>(
     bytes: &[u8],
     facts: &SnapshotFacts<K::State>,
@@ -247,7 +247,7 @@ where
 {
     if check_snapshot::<K>(bytes, facts).is_ok()
         && let Some(read) = reader_snapshot::<K::State>(bytes)
-        && read.schema == 1
+        && read.schema == K::FOLD_VERSION
     {
         prop_assert_eq!(&read.state, facts.state);
         prop_assert_eq!(&read.problems[..], facts.problems);

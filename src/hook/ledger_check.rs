@@ -1,7 +1,10 @@
 //! Checking what a push appends to a ledger (`refs/deploybot/control`,
 //! `refs/deploybot/queue`): a fast-forward of single-parent commits, each with
-//! a valid `record.json` and, when present, a `state.json` snapshot equal to
-//! the fold of the parent's state and this record.
+//! a valid `record.json` and, when present, a `state.json` snapshot: one of
+//! the hook's own fold version must equal the fold of the parent's state and
+//! this record; one of another version (an older or newer writer during a
+//! rolling upgrade) is bounded and strict JSON, and only its record is
+//! checked: no reader of this version trusts it.
 //!
 //! Cost: one trusted snapshot at the old tip (`ledger::read_state`) plus the
 //! pushed commits. A rewrite is usually caught at the first commit whose
@@ -251,13 +254,15 @@ pub fn check_ledger<K: HookLedger>(
     Ok(verdict)
 }
 
-/// The `commits` a schema-1 snapshot claims, if it is one written for this
-/// very parent (a snapshot copied from elsewhere claims nothing here).
+/// The `commits` a snapshot of any fold version claims, if it is one written
+/// for this very parent (a snapshot copied from elsewhere claims nothing
+/// here). Positions mean the same in every version; a false claim can only
+/// get its own push refused.
 fn claimed_position(bytes: &[u8], parent: Option<ObjectId>) -> Option<u64> {
     let value: Value = serde_json::from_slice(bytes).ok()?;
     let parent_hex = parent.map(|p| p.to_string()).unwrap_or_default();
     let positioned =
-        value.get("schema")?.as_u64()? == 1 && value.get("parent")?.as_str()? == parent_hex;
+        value.get("schema")?.as_u64()? >= 1 && value.get("parent")?.as_str()? == parent_hex;
     positioned.then(|| value.get("commits")?.as_u64()).flatten()
 }
 
@@ -299,8 +304,10 @@ pub struct SnapshotFacts<'a, S> {
 }
 
 /// Checks a `state.json` against what the fold says it must hold, decoded
-/// strictly like every record. A snapshot of another schema is left alone:
-/// readers do not trust it and fold past it.
+/// strictly like every record. A snapshot of another fold version is left
+/// alone (its record is checked like any other): readers of this version do
+/// not trust it and fold past it, and this version cannot tell what another
+/// version's fold says.
 pub fn check_snapshot<K: LedgerKind>(
     bytes: &[u8],
     facts: &SnapshotFacts<K::State>,
@@ -314,7 +321,7 @@ pub fn check_snapshot<K: LedgerKind>(
     let value =
         crate::core::json::strict_value(bytes).map_err(|why| format!("state.json {why}"))?;
     match value.get("schema").and_then(Value::as_u64) {
-        Some(1) => {}
+        Some(version) if version == u64::from(K::FOLD_VERSION) => {}
         Some(_) => return Ok(()),
         None => return Err("state.json has no numeric `schema`".to_string()),
     }
@@ -436,10 +443,60 @@ mod tests {
     }
 
     #[test]
+    fn only_the_hooks_own_fold_version_is_verified() {
+        use crate::core::queue::QueueState;
+        let queue = |schema: u32, state: &QueueState| {
+            serde_json::to_vec(&Snapshot {
+                schema,
+                record_blob: BLOB.into(),
+                parent: PARENT.into(),
+                commits: 3,
+                state: state.clone(),
+                problems: Vec::new(),
+            })
+            .expect("serializes")
+        };
+        let expected = QueueState::default();
+        let other = QueueState {
+            applied: 99,
+            ..QueueState::default()
+        };
+        let facts = SnapshotFacts {
+            record_blob: oid(BLOB),
+            parent: Some(oid(PARENT)),
+            commits: 3,
+            state: &expected,
+            problems: &[],
+        };
+        let own = QueueLedger::FOLD_VERSION;
+        assert_eq!(
+            check_snapshot::<QueueLedger>(&queue(own, &expected), &facts),
+            Ok(())
+        );
+        let lie = check_snapshot::<QueueLedger>(&queue(own, &other), &facts);
+        assert!(lie.expect_err("own version").contains("`state`"));
+        for version in [own - 1, own + 1] {
+            assert_eq!(
+                check_snapshot::<QueueLedger>(&queue(version, &other), &facts),
+                Ok(()),
+                "version {version}: an older or newer writer's fold is its own business"
+            );
+        }
+    }
+
+    #[test]
     fn only_snapshots_written_for_their_parent_claim_a_position() {
         let bytes = snapshot(BLOB, PARENT, 7, &paused());
         assert_eq!(claimed_position(&bytes, Some(oid(PARENT))), Some(7));
         assert_eq!(claimed_position(&bytes, None), None, "copied elsewhere");
         assert_eq!(claimed_position(b"{}", Some(oid(PARENT))), None);
+        let mut newer: Value = serde_json::from_slice(&bytes).expect("json");
+        newer["schema"] = 5.into();
+        let newer = serde_json::to_vec(&newer).expect("json");
+        assert_eq!(
+            claimed_position(&newer, Some(oid(PARENT))),
+            Some(7),
+            "positions mean the same in every fold version"
+        );
     }
 }

@@ -210,7 +210,13 @@ impl Clone {
 
     /// The binary as a plain process (for spawning several at once).
     pub fn std_command(&self, args: &[&str]) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("git-deploybot"));
+        self.command_of(assert_cmd::cargo::cargo_bin!("git-deploybot"), args)
+    }
+
+    /// Another build of git-deploybot (an older release) run in this clone
+    /// with the pinned environment.
+    pub fn command_of(&self, binary: &Path, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(binary);
         cmd.current_dir(&self.path).args(args);
         pinned(&mut cmd, &self.home);
         cmd
@@ -400,7 +406,13 @@ impl World {
 
     /// `hook install <flags> <server>`.
     pub fn install_deploybot_hooks_with(&self, flags: &[&str]) {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("git-deploybot"));
+        self.install_hooks_of(assert_cmd::cargo::cargo_bin!("git-deploybot"), flags);
+    }
+
+    /// `hook install <flags> <server>` by another build of git-deploybot
+    /// (an older release's hook).
+    pub fn install_hooks_of(&self, binary: &Path, flags: &[&str]) {
+        let mut cmd = std::process::Command::new(binary);
         cmd.current_dir(self.dir.path())
             .arg("hook")
             .arg("install")

@@ -441,3 +441,93 @@ fn the_fold_names_the_entry_left_out_of_a_failed_batch_once_the_others_land() {
     let state = fold_all(&cancelled);
     assert!(state.suspects.is_empty() && state.failures.is_empty());
 }
+
+/// A single-entry candidate `id` for `branch` at head `head`, and its discard.
+fn single(id: &str, branch: &str, head: char, probe: bool) -> [QueueRecord; 2] {
+    let mut built = QueueRecord::new(
+        QueueAction::Candidate,
+        &format!("deploybot/try/{id}"),
+        "bot",
+        AT,
+    );
+    built.candidate_id = Some(id.into());
+    built.sha = Some(sha('e'));
+    built.base_sha = Some(sha('0'));
+    built.probe = probe.then_some(true);
+    built.entries = Some(vec![crate::core::train::CandidateEntry {
+        branch: branch.into(),
+        head_sha: sha(head),
+        merge_sha: sha('e'),
+    }]);
+    let mut gone = QueueRecord::new(
+        QueueAction::Discarded,
+        &format!("deploybot/try/{id}"),
+        "bot",
+        AT,
+    );
+    gone.candidate_id = Some(id.into());
+    gone.reason = Some("failed CI in candidate".into());
+    gone.outcome = Some(if probe { "passed" } else { "failed" }.into());
+    [built, gone]
+}
+
+#[test]
+fn failure_counts_leave_with_their_entry() {
+    let key = |branch: &str, head: char| format!("{branch} {}", sha(head));
+    let mut records = vec![request("a", '1'), request("b", '1')];
+    records.extend(single("x", "a", '1', false));
+    records.extend(single("y", "b", '1', false));
+    records.extend(single("z", "b", '1', true));
+    let state = fold_all(&records);
+    assert_eq!(state.failures[&key("a", '1')], 1);
+    assert_eq!(state.cleared[&key("b", '1')], 1);
+    // a lands, b is requested again at a new head: both counts go.
+    records.extend([merged("a", '1', 'f'), request("b", '2')]);
+    let state = fold_all(&records);
+    assert!(state.failures.is_empty(), "{:?}", state.failures);
+    assert!(state.cleared.is_empty(), "{:?}", state.cleared);
+    // A candidate discarded after its entry was cancelled counts nothing.
+    records.push(action(QueueAction::Cancel, "b"));
+    records.push(single("w", "b", '2', false)[0].clone());
+    let mut late = records.clone();
+    late.push(single("w", "b", '2', false)[1].clone());
+    assert!(fold_all(&late).failures.is_empty());
+    // A blocked entry keeps its count: unblocking does not buy new retries.
+    let mut blocked = vec![request("c", '1')];
+    blocked.extend(single("v", "c", '1', false));
+    blocked.extend([
+        block("c", "failed twice"),
+        action(QueueAction::Unblock, "c"),
+    ]);
+    assert_eq!(fold_all(&blocked).failures[&key("c", '1')], 1);
+}
+
+fn any_train_record() -> impl Strategy<Value = Vec<QueueRecord>> {
+    let branch = prop::sample::select(vec!["a", "b", "c"]);
+    let head = prop::sample::select(vec!['1', '2']);
+    (0u8..5, branch, head, any::<bool>(), 0u32..1000).prop_map(|(kind, branch, head, probe, id)| {
+        match kind {
+            0 => vec![request(branch, head)],
+            1 => vec![action(QueueAction::Cancel, branch)],
+            2 => vec![merged(branch, head, 'f')],
+            _ => single(&format!("c{id}"), branch, head, probe).to_vec(),
+        }
+    })
+}
+
+proptest! {
+    #[test]
+    fn no_failure_count_outlives_its_queued_entry(steps in prop::collection::vec(any_train_record(), 0..30)) {
+        let records: Vec<QueueRecord> = steps.into_iter().flatten().collect();
+        let mut state = QueueState::default();
+        for r in &records {
+            state = fold_queue(state, r);
+            let queued: Vec<String> = state.entries.iter()
+                .map(|e| format!("{} {}", e.branch, e.head_sha))
+                .collect();
+            for key in state.failures.keys().chain(state.cleared.keys()) {
+                prop_assert!(queued.contains(key), "{key} outlived its entry");
+            }
+        }
+    }
+}
