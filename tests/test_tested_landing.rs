@@ -620,3 +620,73 @@ fn two_entries_that_pass_alone_but_fail_together_end_with_one_blocked() {
     let main = w.server_ref("refs/heads/main").expect("main");
     assert!(!both(&main), "main never holds the conflict");
 }
+
+#[test]
+fn a_retry_cleared_by_its_probe_is_built_next_ahead_of_every_later_request() {
+    // The fairness rule through the real binary: feature/0 fails alone (a
+    // flaky run); its retry is probed at once beside the train instead of
+    // waiting behind later requests; once the probe passes it is built in
+    // the very next pass, ahead of every later request not yet under test,
+    // and lands before them. Requests built while it was probed may
+    // overtake it, as status said while it was probed.
+    let policy = "[queue]\nlanding = \"tested\"\nmax_batch_size = 1\nspeculation_depth = \"auto\"\nmax_parallel_ci = 4\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
+    let (_w, dev, coord) = world(policy);
+    for i in 0..3 {
+        dev.push_green_request(&format!("feature/{i}"), &format!("f{i}.txt"));
+    }
+    coord.react();
+    let train = candidates(&dev);
+    dev.report_ci(&sha_of(&train[0]), "failure");
+    let r = coord.react();
+    let built = r["built"].as_array().expect("built").clone();
+    let probe = built
+        .iter()
+        .find(|c| c["probe"] == true)
+        .expect("a probe")
+        .clone();
+    assert_eq!(branches(&probe), ["feature/0"], "{r}");
+    // Later requests arrive while the probe runs.
+    for i in 3..6 {
+        dev.push_green_request(&format!("feature/{i}"), &format!("f{i}.txt"));
+    }
+    let mut landed: Vec<String> = Vec::new();
+    let mut built_after_clearing: Vec<Vec<String>> = Vec::new();
+    let mut cleared = false;
+    for _pass in 0..10 {
+        for c in candidates(&dev) {
+            if c["state"] == "testing" {
+                dev.report_ci(&sha_of(&c), "success");
+            }
+        }
+        let r = coord.react();
+        for l in r["landed"].as_array().into_iter().flatten() {
+            landed.extend(branches(l));
+        }
+        if cleared {
+            for c in r["built"].as_array().into_iter().flatten() {
+                built_after_clearing.push(branches(c));
+            }
+        }
+        cleared |= r["discarded"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| d["candidate_id"] == probe["candidate_id"]);
+        if dev.status()["queue"].as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+    }
+    assert!(cleared, "the probe passed and left");
+    assert_eq!(
+        built_after_clearing.first().map(|g| g.as_slice()),
+        Some(&["feature/0".to_string()][..]),
+        "built next, ahead of later requests: {built_after_clearing:?}"
+    );
+    let at = |b: &str| landed.iter().position(|l| l == b).expect(b);
+    assert!(at("feature/0") < at("feature/5"), "{landed:?}");
+    assert!(
+        at("feature/1") < at("feature/0"),
+        "overtaken by a request under test while it was probed: {landed:?}"
+    );
+    assert_eq!(landed.len(), 6, "{landed:?}");
+}
