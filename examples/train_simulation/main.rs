@@ -151,20 +151,21 @@ fn adaptive(culprits: usize) {
         Tested::planner(8, MAX_BATCH, MAX_RETRIES),
         Tested::auto(8, MAX_BATCH, MAX_RETRIES),
         Tested::auto_probes(8, MAX_BATCH, MAX_RETRIES),
+        Tested::bound(8, MAX_BATCH),
     ];
     for (title, per_mille) in [("no flaky runs", 0), ("every CI run flaky 3%", 30)] {
         println!("### Auto depth, seeds 1 to {SEEDS}, {title}\n");
         println!(
-            "| mode | median vs merge | p10 | CI runs / landed (median) | p50 request→land (median, min) | p95 (median, min) | longest wait (max, min) | longest wait to be built (max, min; bound 40) | most ready-but-untested in all (max, min) | main red (max, min) | innocents blocked (all seeds) |"
+            "| mode | median vs merge | p10 | CI runs / landed (median) | p50 request→land (median, min) | p95 (median, min) | longest wait (max, min) | longest wait to be built (max, min) | longest behind later requests (max, min; bound 40) | most ready-but-untested in all (max, min) | main red (max, min) | innocents blocked (all seeds) |"
         );
-        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for config in configs {
             let mut ratio = Vec::new();
             let mut runs = Vec::new();
             let mut p50 = Vec::new();
             let mut p95 = Vec::new();
             let (mut longest, mut red, mut blocked, mut innocents) = (0u64, 0u64, 0usize, 0usize);
-            let (mut idle, mut wait) = (0u64, 0u64);
+            let (mut idle, mut wait, mut behind) = (0u64, 0u64, 0u64);
             for seed in 1..=SEEDS {
                 let s = Scenario::new(REQUESTS, 3, culprits, seed).flaky(per_mille);
                 let clean = Scenario::new(REQUESTS, 3, culprits, seed);
@@ -184,6 +185,7 @@ fn adaptive(culprits: usize) {
                 red = red.max(run.red_minutes);
                 idle = idle.max(run.longest_idle);
                 wait = wait.max(run.longest_wait_to_build);
+                behind = behind.max(run.longest_behind_later);
                 blocked += run.innocents_blocked;
                 innocents += REQUESTS - culprits;
             }
@@ -192,7 +194,7 @@ fn adaptive(culprits: usize) {
                 v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
             };
             println!(
-                "| {} | {:.0}% | {:.0}% | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} | {} of {} ({:.1} per 1,000) |",
+                "| {} | {:.0}% | {:.0}% | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} of {} ({:.1} per 1,000) |",
                 config.label(),
                 at(&mut ratio, 0.5),
                 at(&mut ratio, 0.1),
@@ -201,6 +203,7 @@ fn adaptive(culprits: usize) {
                 at(&mut p95, 0.5),
                 longest,
                 wait,
+                behind,
                 idle,
                 red,
                 blocked,

@@ -177,6 +177,7 @@ pub fn simulate_merge(s: &Scenario, max_batch: usize) -> Outcome {
                 innocents_blocked: 0,
                 longest_idle: 0,
                 longest_wait_to_build: 0,
+                longest_behind_later: 0,
                 landed_at,
                 ci_runs,
                 red_minutes,

@@ -139,6 +139,10 @@ pub struct Outcome {
     /// entry was ready to be built until it was (the fairness bound: at most
     /// two CI rounds).
     pub longest_wait_to_build: u64,
+    /// Tested: the most minutes, in all, an innocent entry was ready and
+    /// untested while an entry requested after it was under test (waiting
+    /// behind later requests: what the fairness rule forbids).
+    pub longest_behind_later: u64,
 }
 
 impl Outcome {

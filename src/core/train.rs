@@ -106,8 +106,14 @@ pub struct TrainPlan {
     pub discard: Vec<Discard>,
     /// Entries to block: (branch, head_sha, reason).
     pub block: Vec<(String, String, String)>,
-    /// Candidates to land, bottom first (consecutive passed ones from the bottom).
+    /// Candidates to land, bottom first (consecutive passed ones from the
+    /// bottom; a failed one among them is overruled, see `overruled`).
     pub land: Vec<String>,
+    /// Failed candidates that land anyway, each with the passed candidate
+    /// above it that overrules its failure: that one holds every change of
+    /// the failed one and passed, so the failure was spurious (or is fixed
+    /// above), and `main` only ever becomes the passed tip.
+    pub overruled: Vec<(String, String)>,
     /// New candidates to build on top of the kept ones, each a list of branches in merge order.
     pub build: Vec<Vec<String>>,
     /// Probes to build on the base tip (after landing), beside the train.
@@ -131,10 +137,26 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     plan.block.extend(probed.block.iter().cloned());
     plan.cleared = probed.cleared.clone();
     if inputs.may_land {
-        plan.land = passed_from_the_bottom(inputs, &walked.kept);
+        plan.land = passed_from_the_bottom(inputs, &walked);
+        plan.overruled = walked
+            .overruled
+            .iter()
+            .filter(|(failed, _)| plan.land.contains(failed))
+            .cloned()
+            .collect();
     }
-    // Auto depth: the window from the hunt, including what fails now;
-    // with probes, the train gets what the live probes leave of the budget.
+    // What a passed probe clears counts at once (the fold records it with
+    // this pass): the entry rejoins the train in this very pass.
+    let (mut suspects, mut cleared) = (inputs.suspects.clone(), inputs.cleared.clone());
+    for key in &probed.cleared {
+        note_cleared(&mut suspects, inputs.failures, &mut cleared, key);
+    }
+    let inputs = &TrainInputs {
+        suspects: &suspects,
+        cleared: &cleared,
+        ..inputs.clone()
+    };
+    // Auto depth: the window from the hunt, including what fails now.
     let window = match inputs.auto_budget {
         Some(budget) => {
             let mut hunt = depth::hunt_of(
@@ -148,47 +170,46 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
         }
         None => inputs.depth,
     };
-    let capped = TrainInputs {
-        depth: if inputs.probe_budget > 0 {
-            window.min(inputs.probe_budget.saturating_sub(probed.live))
-        } else {
-            window
-        },
-        ..inputs.clone()
-    };
-    if inputs.may_build && !walked.waiting_on_failure {
-        // Not in the train this pass: what is under a probe, about to be
-        // probed again, or just cleared (it rejoins once the fold cleared it).
-        let beside: Vec<String> = probed
-            .under_test
-            .iter()
-            .chain(probed.next.iter().flatten())
-            .chain(probed.cleared_branches.iter())
-            .cloned()
-            .collect();
-        plan.build = builds(&capped, &walked, plan.land.len(), &beside);
-    }
+    // Probes first: a hunted entry was ready before anything the train
+    // would add now (the fairness rule), so the train gets what the live
+    // and new probes leave of the budget.
     if inputs.may_build && inputs.probe_budget > 0 {
         let mut busy: Vec<String> = walked
             .kept
             .iter()
             .flat_map(|c| c.entries.iter().map(|e| e.branch.clone()))
-            .chain(plan.build.iter().flatten().cloned())
             .chain(probed.under_test.iter().cloned())
             .collect();
         busy.extend(plan.block.iter().map(|(b, _, _)| b.clone()));
-        busy.extend(probed.cleared_branches.iter().cloned());
         let first: Vec<Vec<String>> = walked
             .probe_next
             .iter()
             .chain(probed.next.iter())
             .cloned()
             .collect();
-        let train_after = walked.kept.len() - plan.land.len() + plan.build.len();
-        let room = inputs
-            .probe_budget
-            .saturating_sub(probed.live + train_after);
+        let train_kept = walked.kept.len() - plan.land.len();
+        let room = inputs.probe_budget.saturating_sub(probed.live + train_kept);
         plan.probe = probes::probe_builds(inputs, first, &busy, room);
+    }
+    let capped = TrainInputs {
+        depth: if inputs.probe_budget > 0 {
+            let probing = probed.live + plan.probe.len();
+            window.min(inputs.probe_budget.saturating_sub(probing))
+        } else {
+            window
+        },
+        ..inputs.clone()
+    };
+    if inputs.may_build && !walked.waiting_on_failure {
+        // Not in the train this pass: what is under a probe, or about to be.
+        let beside: Vec<String> = probed
+            .under_test
+            .iter()
+            .chain(probed.next.iter().flatten())
+            .chain(plan.probe.iter().flatten())
+            .cloned()
+            .collect();
+        plan.build = builds(&capped, &walked, plan.land.len(), &beside);
     }
     plan
 }
@@ -205,6 +226,9 @@ struct Walk<'a> {
     bisect: Option<Vec<String>>,
     /// A failure above a candidate still under test: wait, build nothing.
     waiting_on_failure: bool,
+    /// Failed candidates kept because a passed candidate above them holds
+    /// their changes: (failed, passed above).
+    overruled: Vec<(String, String)>,
     /// Entries that failed alone and are retried after the others.
     retry_now: Vec<String>,
     /// Entries of candidates failing in this pass (they explain suspects).
@@ -277,13 +301,14 @@ fn walk<'a>(inputs: &'a TrainInputs) -> Walk<'a> {
         block: Vec::new(),
         bisect: None,
         waiting_on_failure: false,
+        overruled: Vec::new(),
         retry_now: Vec::new(),
         failed_now: Vec::new(),
         probe_next: Vec::new(),
     };
     let mut expected_base = inputs.base_sha.to_owned();
     let mut broken = false;
-    for (candidate, ci) in inputs.candidates {
+    for (index, (candidate, ci)) in inputs.candidates.iter().enumerate() {
         if broken {
             w.discard.push(Discard {
                 candidate_id: candidate.candidate_id.clone(),
@@ -307,7 +332,18 @@ fn walk<'a>(inputs: &'a TrainInputs) -> Walk<'a> {
         // A failure above a candidate still under test proves nothing yet: the
         // culprit may be below it. Wait (and build nothing on top) until every
         // candidate below has passed.
-        let below_passed = w.kept.iter().all(|k| passed(inputs, &k.candidate_id));
+        let below_passed = w.kept.iter().all(|k| {
+            passed(inputs, &k.candidate_id)
+                || w.overruled.iter().any(|(id, _)| *id == k.candidate_id)
+        });
+        if let (CandidateCi::Failed { .. }, true) = (ci, below_passed)
+            && let Some(above) = overruled_by(inputs, index)
+        {
+            w.overruled.push((candidate.candidate_id.clone(), above));
+            expected_base = candidate.sha.clone();
+            w.kept.push(candidate);
+            continue;
+        }
         if let (CandidateCi::Failed { check, url }, true) = (ci, below_passed) {
             failed(inputs, candidate, check, url.as_deref(), &mut w);
             broken = true;
@@ -384,12 +420,43 @@ fn failed(
     }
 }
 
-/// The passed candidates from the bottom, consecutively.
-fn passed_from_the_bottom(inputs: &TrainInputs, kept: &[&Candidate]) -> Vec<String> {
-    kept.iter()
-        .take_while(|c| passed(inputs, &c.candidate_id))
+/// The passed candidate that overrules the failure of the candidate at
+/// `index`, if one does: the first candidate above it, in an unbroken chain
+/// (each built on the one below, every entry still ready), that did not
+/// fail, when that one passed. It holds every change of the failed one, so
+/// the failure did not come from those changes alone: a spurious run, or one
+/// fixed by what is stacked on it. Nothing waits for a candidate still under
+/// test: then the failure stands.
+fn overruled_by(inputs: &TrainInputs, index: usize) -> Option<String> {
+    let mut below = &inputs.candidates[index].0.sha;
+    for (above, ci) in &inputs.candidates[index + 1..] {
+        if stale_reason(inputs, above, below, false).is_some() {
+            return None;
+        }
+        match ci {
+            CandidateCi::Failed { .. } => below = &above.sha,
+            CandidateCi::Passed => return Some(above.candidate_id.clone()),
+            CandidateCi::Testing => return None,
+        }
+    }
+    None
+}
+
+/// The candidates to land: passed (or overruled) ones from the bottom,
+/// consecutively, ending on a passed one, so `main` only ever becomes a tip
+/// whose CI passed.
+fn passed_from_the_bottom(inputs: &TrainInputs, w: &Walk) -> Vec<String> {
+    let overruled = |id: &str| w.overruled.iter().any(|(o, _)| o == id);
+    let mut land: Vec<String> = w
+        .kept
+        .iter()
+        .take_while(|c| passed(inputs, &c.candidate_id) || overruled(&c.candidate_id))
         .map(|c| c.candidate_id.clone())
-        .collect()
+        .collect();
+    while land.last().is_some_and(|id| overruled(id)) {
+        land.pop();
+    }
+    land
 }
 
 #[cfg(test)]

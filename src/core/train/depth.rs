@@ -4,13 +4,16 @@
 //! Auto depth reads only the folded queue state, never the ledger's
 //! history, so reading it does not grow with the ledger: while a failure is
 //! being hunted (a failed single entry waiting for its retry, or a failed
-//! batch whose culprit is not named yet) the window is halved, so fewer
-//! candidates are stacked on what may still hold the culprit; once the
-//! hunt ends it is the whole budget again. A multiplicative decrease on
+//! batch whose culprit is not named yet) the window narrows to three
+//! quarters of the budget, so fewer candidates are stacked while a culprit
+//! may be about and the entries waiting meanwhile form fuller batches; once
+//! the hunt ends it is the whole budget again. A multiplicative decrease on
 //! evidence of a culprit and an immediate return to the budget (not an
 //! additive climb): failures in a queue are independent, so the window
 //! after one should not stay small for the many passes an additive
-//! increase would take (`bench/train/RESULTS.md` compares both).
+//! increase would take. Probes (the hunted entries, tested beside the
+//! train) take their share of the budget first. `bench/train/RESULTS.md`
+//! compares the windows tried.
 
 use serde::{Deserialize, Serialize};
 
@@ -105,12 +108,12 @@ pub fn effective_depth(setting: SpeculationDepth, budget: usize, hunt: Hunt) -> 
     }
 }
 
-/// Auto's window: the budget, halved (not below [`AUTO_FLOOR`]) while a
-/// culprit is hunted.
+/// Auto's window: the budget, cut to three quarters (not below
+/// [`AUTO_FLOOR`]) while a culprit is hunted.
 pub fn auto_window(budget: usize, hunt: Hunt) -> usize {
     let budget = budget.max(1);
     if hunt.failed_entries + hunt.open_suspects > 0 {
-        (budget / 2).max(AUTO_FLOOR).min(budget)
+        (budget * 3 / 4).max(AUTO_FLOOR).min(budget)
     } else {
         budget
     }
@@ -130,14 +133,14 @@ mod tests {
     }
 
     #[test]
-    fn auto_uses_the_budget_and_halves_while_hunting() {
+    fn auto_uses_the_budget_and_narrows_while_hunting() {
         let calm = Hunt::default();
         let hunting = Hunt {
             failed_entries: 0,
             open_suspects: 1,
         };
         assert_eq!(auto_window(8, calm), 8);
-        assert_eq!(auto_window(8, hunting), 4);
+        assert_eq!(auto_window(8, hunting), 6);
         assert_eq!(auto_window(3, hunting), AUTO_FLOOR);
         assert_eq!(auto_window(1, hunting), 1, "never above the budget");
         assert_eq!(auto_window(0, calm), 1, "never zero");

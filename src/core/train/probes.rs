@@ -17,9 +17,6 @@ pub struct ProbeWalk {
     pub discard: Vec<Discard>,
     /// Failure keys a passed probe proved innocent.
     pub cleared: Vec<String>,
-    /// Their branches (not probed again; they rejoin the train next pass,
-    /// once the fold has cleared them).
-    pub cleared_branches: Vec<String>,
     /// Entries whose retries are spent: (branch, head, reason).
     pub block: Vec<(String, String, String)>,
     /// Groups to probe next (a failed probe's halves, a retry).
@@ -64,7 +61,6 @@ pub fn walk_probes(inputs: &TrainInputs) -> ProbeWalk {
                     passed: true,
                     ..gone(why, false)
                 });
-                w.cleared_branches.extend(branches);
                 w.cleared.extend(
                     probe
                         .entries
