@@ -180,6 +180,8 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
             .flat_map(|c| c.entries.iter().map(|e| e.branch.clone()))
             .chain(probed.under_test.iter().cloned())
             .collect();
+        // A batch bisected inside the train (an interaction) stays there.
+        busy.extend(walked.bisect.iter().flatten().cloned());
         busy.extend(plan.block.iter().map(|(b, _, _)| b.clone()));
         let first: Vec<Vec<String>> = walked
             .probe_next

@@ -330,15 +330,38 @@ fn a_recovery_builds_only_the_repair_on_the_failed_tip() {
 /// A virtual world: entries requested in order, some culprits (a candidate
 /// fails when it, or anything below it in the train, holds one), optionally
 /// flaky CI. Runs the planner until the queue drains.
-fn simulate(
-    n: usize,
-    culprits: &[bool],
-    flaky: &[bool],
+/// One simulated queue for the property tests: which entries are culprits,
+/// which CI runs flake (cycled), and the policy.
+struct Run<'a> {
+    culprits: &'a [bool],
+    flaky: &'a [bool],
     depth: usize,
     batch: usize,
     max_retries: u32,
+    /// Auto depth with probes (`depth` is the budget).
     auto: bool,
-) -> Result<(), TestCaseError> {
+    /// `reuse_results = "tree"`: a commit whose tree passed CI before
+    /// passes at once, without a run.
+    reuse: bool,
+}
+
+fn simulate(run: Run) -> Result<(), TestCaseError> {
+    let Run {
+        culprits,
+        flaky,
+        depth,
+        batch,
+        max_retries,
+        auto,
+        reuse,
+    } = run;
+    let n = culprits.len();
+    // The tree of every commit: the entries merged in it (main's start: none),
+    // and the trees whose CI passed (what `reuse_results = "tree"` reuses).
+    let mut trees: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    trees.insert(sha(1), Default::default());
+    let mut passed_trees: Vec<std::collections::BTreeSet<String>> = Vec::new();
     // With auto depth, `depth` is the budget and hunted entries are probed
     // beside the train (core::train::probes).
     let mut probes: Vec<(Candidate, CandidateCi)> = Vec::new();
@@ -448,6 +471,18 @@ fn simulate(
                 "main only ever becomes a passed tip"
             );
         }
+        // A new commit's CI: testing, or (reuse) passed at once when a
+        // commit with the very same tree passed before.
+        let mut built = |c: &Candidate, below: &str| {
+            let mut tree = trees.get(below).cloned().expect("built on a known commit");
+            tree.extend(c.entries.iter().map(|e| e.branch.clone()));
+            trees.insert(c.sha.clone(), tree.clone());
+            if reuse && passed_trees.contains(&tree) {
+                CandidateCi::Passed
+            } else {
+                CandidateCi::Testing
+            }
+        };
         for group in &plan.build {
             let below = train
                 .last()
@@ -456,20 +491,33 @@ fn simulate(
             next += 1;
             let refs: Vec<&str> = group.iter().map(String::as_str).collect();
             let mut c = candidate(&format!("c{next}"), next, 0, &refs);
-            c.base_sha = below;
-            train.push((c, CandidateCi::Testing));
+            c.base_sha = below.clone();
+            let ci = built(&c, &below);
+            train.push((c, ci));
         }
         for group in &plan.probe {
             next += 1;
             let refs: Vec<&str> = group.iter().map(String::as_str).collect();
             let mut c = candidate(&format!("p{next}"), next, 0, &refs);
             c.base_sha = base.clone();
-            probes.push((c, CandidateCi::Testing));
+            let ci = built(&c, &base);
+            probes.push((c, ci));
         }
         prop_assert!(
             train.len() + probes.len() <= depth,
             "within the depth (auto: the budget)"
         );
+        for (p, _) in &probes {
+            for e in &p.entries {
+                prop_assert!(
+                    !train
+                        .iter()
+                        .any(|(c, _)| c.entries.iter().any(|t| t.branch == e.branch)),
+                    "{} is probed and in the train at once",
+                    e.branch
+                );
+            }
+        }
         // A probe's CI: only its own entries (nothing below it but main).
         let holds_culprit = |c: &Candidate| {
             c.entries.iter().any(|e| {
@@ -490,6 +538,9 @@ fn simulate(
         {
             let flake = *flakes.next().unwrap_or(&false);
             *ci = ci_of(holds_culprit(c) || flake);
+            if *ci == CandidateCi::Passed {
+                passed_trees.push(trees[&c.sha].clone());
+            }
         }
         // CI runs on everything under test.
         let mut broken_below = false;
@@ -498,6 +549,12 @@ fn simulate(
             if *ci == CandidateCi::Testing {
                 let flake = *flakes.next().unwrap_or(&false);
                 *ci = ci_of(broken_below || flake);
+                if *ci == CandidateCi::Passed {
+                    passed_trees.push(trees[&c.sha].clone());
+                }
+            } else if *ci == CandidateCi::Passed {
+                // Reused or run: a passed tree never holds a culprit.
+                prop_assert!(!broken_below, "a reused pass is only a tree that passed");
             }
         }
         if train.is_empty()
@@ -545,7 +602,9 @@ proptest! {
         batch in 1usize..5,
         max_retries in 0u32..3,
     ) {
-        simulate(culprits.len(), &culprits, &[false], depth, batch, max_retries, false)?;
+        let run = |reuse| Run { culprits: &culprits, flaky: &[false], depth, batch, max_retries, auto: false, reuse };
+        simulate(run(false))?;
+        simulate(run(true))?;
     }
 
     #[test]
@@ -556,8 +615,10 @@ proptest! {
         max_retries in 0u32..3,
         flaky in prop::collection::vec(prop::bool::weighted(0.1), 1..7),
     ) {
-        simulate(culprits.len(), &culprits, &[false], budget, batch, max_retries, true)?;
-        simulate(culprits.len(), &culprits, &flaky, budget, batch, max_retries, true)?;
+        let run = |flaky, reuse| Run { culprits: &culprits, flaky, depth: budget, batch, max_retries, auto: true, reuse };
+        simulate(run(&[false], false))?;
+        simulate(run(&flaky, false))?;
+        simulate(run(&flaky, true))?;
     }
 
     #[test]
@@ -568,6 +629,8 @@ proptest! {
         batch in 1usize..4,
         max_retries in 0u32..3,
     ) {
-        simulate(culprits.len(), &culprits, &flaky, depth, batch, max_retries, false)?;
+        let run = |reuse| Run { culprits: &culprits, flaky: &flaky, depth, batch, max_retries, auto: false, reuse };
+        simulate(run(false))?;
+        simulate(run(true))?;
     }
 }
