@@ -141,9 +141,6 @@ pub enum Action {
     Land {
         /// The candidate.
         candidate_id: String,
-        /// For a failed candidate landing under a passed one: that one
-        /// (the base moves on to its tip in the same pass).
-        overruled_by: Option<String>,
     },
     /// Tested landing: build a candidate of these entries on the top of the train.
     Build {
@@ -355,18 +352,12 @@ fn train_actions(facts: &PassFacts, decision: &ReactPlan, plan: &mut PassPlan) {
                 reason,
             }),
     );
-    let overruled = train.overruled;
-    plan.actions
-        .extend(train.land.into_iter().map(|candidate_id| {
-            let overruled_by = overruled
-                .iter()
-                .find(|(failed, _)| *failed == candidate_id)
-                .map(|(_, above)| above.clone());
-            Action::Land {
-                candidate_id,
-                overruled_by,
-            }
-        }));
+    plan.actions.extend(
+        train
+            .land
+            .into_iter()
+            .map(|candidate_id| Action::Land { candidate_id }),
+    );
     plan.actions.extend(
         train
             .build

@@ -106,14 +106,8 @@ pub struct TrainPlan {
     pub discard: Vec<Discard>,
     /// Entries to block: (branch, head_sha, reason).
     pub block: Vec<(String, String, String)>,
-    /// Candidates to land, bottom first (consecutive passed ones from the
-    /// bottom; a failed one among them is overruled, see `overruled`).
+    /// Candidates to land, bottom first (consecutive passed ones from the bottom).
     pub land: Vec<String>,
-    /// Failed candidates that land anyway, each with the passed candidate
-    /// above it that overrules its failure: that one holds every change of
-    /// the failed one and passed, so the failure was spurious (or is fixed
-    /// above), and `main` only ever becomes the passed tip.
-    pub overruled: Vec<(String, String)>,
     /// New candidates to build on top of the kept ones, each a list of branches in merge order.
     pub build: Vec<Vec<String>>,
     /// Probes to build on the base tip (after landing), beside the train.
@@ -137,13 +131,7 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
     plan.block.extend(probed.block.iter().cloned());
     plan.cleared = probed.cleared.clone();
     if inputs.may_land {
-        plan.land = passed_from_the_bottom(inputs, &walked);
-        plan.overruled = walked
-            .overruled
-            .iter()
-            .filter(|(failed, _)| plan.land.contains(failed))
-            .cloned()
-            .collect();
+        plan.land = passed_from_the_bottom(inputs, &walked.kept);
     }
     // What a passed probe clears counts at once (the fold records it with
     // this pass): the entry rejoins the train in this very pass.
@@ -228,9 +216,6 @@ struct Walk<'a> {
     bisect: Option<Vec<String>>,
     /// A failure above a candidate still under test: wait, build nothing.
     waiting_on_failure: bool,
-    /// Failed candidates kept because a passed candidate above them holds
-    /// their changes: (failed, passed above).
-    overruled: Vec<(String, String)>,
     /// Entries that failed alone and are retried after the others.
     retry_now: Vec<String>,
     /// Entries of candidates failing in this pass (they explain suspects).
@@ -303,14 +288,13 @@ fn walk<'a>(inputs: &'a TrainInputs) -> Walk<'a> {
         block: Vec::new(),
         bisect: None,
         waiting_on_failure: false,
-        overruled: Vec::new(),
         retry_now: Vec::new(),
         failed_now: Vec::new(),
         probe_next: Vec::new(),
     };
     let mut expected_base = inputs.base_sha.to_owned();
     let mut broken = false;
-    for (index, (candidate, ci)) in inputs.candidates.iter().enumerate() {
+    for (candidate, ci) in inputs.candidates {
         if broken {
             w.discard.push(Discard {
                 candidate_id: candidate.candidate_id.clone(),
@@ -334,18 +318,7 @@ fn walk<'a>(inputs: &'a TrainInputs) -> Walk<'a> {
         // A failure above a candidate still under test proves nothing yet: the
         // culprit may be below it. Wait (and build nothing on top) until every
         // candidate below has passed.
-        let below_passed = w.kept.iter().all(|k| {
-            passed(inputs, &k.candidate_id)
-                || w.overruled.iter().any(|(id, _)| *id == k.candidate_id)
-        });
-        if let (CandidateCi::Failed { .. }, true) = (ci, below_passed)
-            && let Some(above) = overruled_by(inputs, index)
-        {
-            w.overruled.push((candidate.candidate_id.clone(), above));
-            expected_base = candidate.sha.clone();
-            w.kept.push(candidate);
-            continue;
-        }
+        let below_passed = w.kept.iter().all(|k| passed(inputs, &k.candidate_id));
         if let (CandidateCi::Failed { check, url }, true) = (ci, below_passed) {
             failed(inputs, candidate, check, url.as_deref(), &mut w);
             broken = true;
@@ -422,43 +395,12 @@ fn failed(
     }
 }
 
-/// The passed candidate that overrules the failure of the candidate at
-/// `index`, if one does: the first candidate above it, in an unbroken chain
-/// (each built on the one below, every entry still ready), that did not
-/// fail, when that one passed. It holds every change of the failed one, so
-/// the failure did not come from those changes alone: a spurious run, or one
-/// fixed by what is stacked on it. Nothing waits for a candidate still under
-/// test: then the failure stands.
-fn overruled_by(inputs: &TrainInputs, index: usize) -> Option<String> {
-    let mut below = &inputs.candidates[index].0.sha;
-    for (above, ci) in &inputs.candidates[index + 1..] {
-        if stale_reason(inputs, above, below, false).is_some() {
-            return None;
-        }
-        match ci {
-            CandidateCi::Failed { .. } => below = &above.sha,
-            CandidateCi::Passed => return Some(above.candidate_id.clone()),
-            CandidateCi::Testing => return None,
-        }
-    }
-    None
-}
-
-/// The candidates to land: passed (or overruled) ones from the bottom,
-/// consecutively, ending on a passed one, so `main` only ever becomes a tip
-/// whose CI passed.
-fn passed_from_the_bottom(inputs: &TrainInputs, w: &Walk) -> Vec<String> {
-    let overruled = |id: &str| w.overruled.iter().any(|(o, _)| o == id);
-    let mut land: Vec<String> = w
-        .kept
-        .iter()
-        .take_while(|c| passed(inputs, &c.candidate_id) || overruled(&c.candidate_id))
+/// The passed candidates from the bottom, consecutively.
+fn passed_from_the_bottom(inputs: &TrainInputs, kept: &[&Candidate]) -> Vec<String> {
+    kept.iter()
+        .take_while(|c| passed(inputs, &c.candidate_id))
         .map(|c| c.candidate_id.clone())
-        .collect();
-    while land.last().is_some_and(|id| overruled(id)) {
-        land.pop();
-    }
-    land
+        .collect()
 }
 
 #[cfg(test)]

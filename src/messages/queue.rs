@@ -161,14 +161,6 @@ pub fn server_refused_entry(lines: &[String]) -> String {
     )
 }
 
-/// A failed candidate landed because candidate `above`, built on it, passed.
-pub fn overruled(failure: &str, above: &str) -> String {
-    format!(
-        "{failure}, overruled: candidate {above}, built on it, passed with all of its changes \
-         (a spurious failure, or one fixed above); main moved to {above}'s tip"
-    )
-}
-
 /// An entry under a probe beside the train (auto depth).
 pub fn in_probe(probe_id: &str, state: &str) -> String {
     format!(

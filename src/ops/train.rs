@@ -197,15 +197,11 @@ pub fn block(session: &Session, branch: &str, head: &str, reason: &str, out: &mu
 }
 
 /// Executes a landing: the try branch deleted, a `merged` record per entry;
-/// returns the candidate's tip, which the base fast-forwards to (a failed
-/// candidate lands only `overruled_by` a passed one above it, the base's
-/// final tip in the same pass).
+/// returns the candidate's tip, which the base fast-forwards to.
 pub fn land(
     session: &Session,
     store: &Store,
     c: &Candidate,
-    ci: &CandidateCi,
-    overruled_by: Option<&str>,
     out: &mut TrainOut,
 ) -> anyhow::Result<Option<ObjectId>> {
     delete_try_branch(store, c, out.updates)?;
@@ -221,11 +217,7 @@ pub fn land(
             merge_sha: e.merge_sha.clone(),
         });
     }
-    let mut view = view_of(c, ci);
-    if let Some(above) = overruled_by {
-        view.why = crate::messages::overruled(&view.why, above);
-    }
-    out.report.landed.push(view);
+    out.report.landed.push(view_of(c, &CandidateCi::Passed));
     Ok(crate::git::parse_oid(&c.sha))
 }
 

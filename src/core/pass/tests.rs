@@ -200,24 +200,14 @@ impl Model {
         for action in &plan.actions {
             match action {
                 Action::Merge { branches } => self.merged.extend(branches.iter().cloned()),
-                Action::Land {
-                    candidate_id,
-                    overruled_by,
-                } => {
+                Action::Land { candidate_id } => {
                     let (c, ci) = self
                         .train
                         .iter()
                         .find(|(c, _)| &c.candidate_id == candidate_id)
                         .expect("lands a live candidate")
                         .clone();
-                    // A failed candidate lands only overruled by a passed
-                    // one above it that lands in the same pass (the base's tip).
-                    let overruled = overruled_by.as_ref().is_some_and(|above| {
-                        matches!(ci, CandidateCi::Failed { .. })
-                            && plan.actions.iter().any(|a| matches!(a,
-                                Action::Land { candidate_id, overruled_by: None } if candidate_id == above))
-                    });
-                    self.landed_untested |= ci != CandidateCi::Passed && !overruled;
+                    self.landed_untested |= ci != CandidateCi::Passed;
                     self.merged
                         .extend(c.entries.iter().map(|e| e.branch.clone()));
                     self.train.retain(|(c, _)| &c.candidate_id != candidate_id);

@@ -101,10 +101,7 @@ impl Execution<'_> {
                 crate::ops::train::block(session, branch, head, reason, &mut self.train_out());
                 Ok(())
             }
-            Action::Land {
-                candidate_id,
-                overruled_by,
-            } => self.land(candidate_id, overruled_by.as_deref()),
+            Action::Land { candidate_id } => self.land(candidate_id),
             Action::Build { branches } => self.build(branches),
             Action::Probe { branches } => self.probe(branches),
         }
@@ -210,20 +207,11 @@ impl Execution<'_> {
     }
 
     /// Tested landing: the base fast-forwards to exactly the candidate's tip.
-    fn land(&mut self, id: &str, overruled_by: Option<&str>) -> anyhow::Result<()> {
+    fn land(&mut self, id: &str) -> anyhow::Result<()> {
         let c = self.candidate(id).clone();
         self.gone.push(c.candidate_id.clone());
-        let ci = self
-            .inputs
-            .train
-            .iter()
-            .find(|(t, _)| t.candidate_id == id)
-            .map(|(_, ci)| ci.clone())
-            .unwrap_or(crate::core::train::CandidateCi::Passed);
         let (session, store) = (self.session, self.store);
-        let mut out = self.train_out();
-        if let Some(tip) = crate::ops::train::land(session, store, &c, &ci, overruled_by, &mut out)?
-        {
+        if let Some(tip) = crate::ops::train::land(session, store, &c, &mut self.train_out())? {
             self.move_base(tip)?;
         }
         Ok(())
