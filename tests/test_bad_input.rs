@@ -31,14 +31,14 @@ fn unknown_flag_is_a_usage_error() {
 }
 
 #[test]
-fn short_sha_is_refused() {
+fn a_short_name_that_names_no_commit_is_refused() {
     let w = World::new();
     let alice = w.clone_as("alice");
     let out = alice.run(&["pause", "--reason", "x", "--sha", "abc123"]);
     assert_eq!(out.status.code(), Some(2));
     let line = one_line_error(&out);
     assert!(
-        line.contains("is not a sha (7 to 40 hex digits)") && line.contains("status"),
+        line.contains("names no commit") && line.contains("status"),
         "{line}"
     );
     assert_eq!(w.server_ref("refs/deploybot/control"), None);

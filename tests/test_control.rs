@@ -175,9 +175,7 @@ fn unpause_refusals_write_nothing_and_say_refresh() {
         .deploybot(&["unpause", "--sha", "abc", "--control-id", &id, "--no-wake"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(
-            "is not a sha (7 to 40 hex digits)",
-        ));
+        .stderr(predicate::str::contains("`abc` names no commit"));
     assert_eq!(w.server_refs(), before, "no refusal moved a ref");
     // Base moved.
     let bob = w.clone_as("bob");

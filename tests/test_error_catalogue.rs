@@ -86,15 +86,15 @@ fn malformed_sha() {
     let dev = w.clone_as("dev");
     pinned(
         &dev,
-        &["pause", "--reason", "x", "--sha", "abc123"],
+        &["pause", "--reason", "x", "--sha", "abc 123"],
         2,
-        "error: --sha `abc123` is not a sha (7 to 40 hex digits); copy it from `git deploybot status`",
+        "error: --sha `abc 123` is not a sha or a revision (empty, spaces, control characters or a leading `-`); give a sha, a branch, a tag or `HEAD`, as to git",
     );
     pinned(
         &dev,
         &["pause", "--reason", "x", "--sha", "0000000dead"],
         2,
-        "error: --sha `0000000dead` names no commit in this repository; check it, or copy it from `git deploybot status`",
+        "error: --sha `0000000dead` names no commit in this repository (as a sha, branch, tag or revision like `HEAD~1`); check it, or copy a sha from `git deploybot status`",
     );
 }
 

@@ -239,14 +239,14 @@ fn an_ambiguous_or_unknown_abbreviation_is_one_line_naming_it() {
         assert_eq!(
             one_line(&dev, args, 2),
             format!(
-                "error: --sha `{unknown}` names no commit in this repository; check it, or copy it from `git deploybot status`"
+                "error: --sha `{unknown}` names no commit in this repository (as a sha, branch, tag or revision like `HEAD~1`); check it, or copy a sha from `git deploybot status`"
             ),
             "{args:?}"
         );
     }
     assert_eq!(
         one_line(&dev, &["pause", "--reason", "x", "--sha", "abc123"], 2),
-        "error: --sha `abc123` is not a sha (7 to 40 hex digits); copy it from `git deploybot status`"
+        "error: --sha `abc123` names no commit in this repository (as a sha, branch, tag or revision like `HEAD~1`); check it, or copy a sha from `git deploybot status`"
     );
 }
 

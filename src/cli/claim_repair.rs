@@ -15,7 +15,7 @@ pub struct ClaimRepairArgs {
     /// Who will own the repair [default: the actor (--actor, deploybot.actor, user.email, …)].
     #[arg(long, value_name = "NAME")]
     pub owner: Option<String>,
-    /// The failed base sha, full or abbreviated [default: the current base tip].
+    /// The failed base sha, or any revision git accepts [default: the current base tip].
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
     /// Print JSON instead of text (`"state": "created" | "owned" | "claimed"`).

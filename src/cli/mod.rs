@@ -284,28 +284,41 @@ fn remember_global(global: &GlobalArgs) {
     }
 }
 
-/// A `--sha` as typed: a full sha, or an abbreviation still to resolve.
+/// A `--sha` as typed: a full sha, an abbreviation, or any other revision
+/// git accepts (`HEAD`, `origin/main`, a tag, `main~1`), still to resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShaArg {
     /// 40 hex digits.
     Full(crate::git::ObjectId),
     /// 7 to 39 hex digits (lowercased).
     Abbrev(String),
+    /// Anything else that could be a revision.
+    Rev(String),
 }
 
-/// Checks a `--sha` without touching the repository: 7 to 40 hex digits.
+/// Checks a `--sha` without touching the repository: a sha, an
+/// abbreviation, or text that could be a revision (not empty, no spaces or
+/// control characters, not starting with `-`, at most 1024 bytes).
 pub fn sha_syntax(flag: &str, text: &str) -> CliResult<ShaArg> {
     let hex = text.to_ascii_lowercase();
-    let bad = || CliError::usage(messages::bad_sha(flag, text));
-    if !(7..=40).contains(&hex.len()) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
+    let is_hex = hex.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hex && hex.len() == 40 {
+        if let Some(oid) = crate::git::parse_oid(&hex) {
+            return Ok(ShaArg::Full(oid));
+        }
     }
-    if hex.len() == 40 {
-        return crate::git::parse_oid(&hex)
-            .map(ShaArg::Full)
-            .ok_or_else(bad);
+    if is_hex && (7..40).contains(&hex.len()) {
+        return Ok(ShaArg::Abbrev(hex));
     }
-    Ok(ShaArg::Abbrev(hex))
+    let revision = !text.is_empty()
+        && text.len() <= 1024
+        && !text.starts_with('-')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control());
+    if revision {
+        Ok(ShaArg::Rev(text.to_owned()))
+    } else {
+        Err(CliError::usage(messages::bad_sha(flag, text)))
+    }
 }
 
 /// Resolves a checked `--sha` in `repo`: an abbreviation must name exactly one
@@ -316,14 +329,21 @@ pub fn resolve_sha(
     arg: &ShaArg,
 ) -> CliResult<Option<crate::git::ObjectId>> {
     use crate::git::revparse::Abbrev;
-    match arg {
-        ShaArg::Full(oid) => Ok(Some(*oid)),
+    let (typed, found) = match arg {
+        ShaArg::Full(oid) => return Ok(Some(*oid)),
         ShaArg::Abbrev(hex) => match repo.resolve_commit_abbrev(hex)? {
-            Abbrev::Commit(oid) => Ok(Some(oid)),
-            Abbrev::Ambiguous => Err(CliError::usage(messages::ambiguous_sha(flag, hex))),
-            Abbrev::Unknown => Ok(None),
+            Abbrev::Commit(oid) => (hex, oid),
+            Abbrev::Ambiguous => return Err(CliError::usage(messages::ambiguous_sha(flag, hex))),
+            Abbrev::Unknown => return Ok(None),
         },
-    }
+        ShaArg::Rev(rev) => match repo.resolve_revision(rev)? {
+            Some(oid) => (rev, oid),
+            None => return Ok(None),
+        },
+    };
+    // Say which commit a short or symbolic name stood for.
+    output::warn_lines(&[&messages::sha_named(flag, typed, &found.to_string())]);
+    Ok(Some(found))
 }
 
 /// Checks and resolves an optional `--sha` in an opened session (the commands
@@ -345,7 +365,9 @@ pub fn resolve_or_unknown(
 ) -> CliResult<crate::git::ObjectId> {
     match (resolve_sha(repo, flag, arg)?, arg) {
         (Some(oid), _) => Ok(oid),
-        (None, ShaArg::Abbrev(hex)) => Err(CliError::usage(messages::unknown_sha(flag, hex))),
+        (None, ShaArg::Abbrev(text) | ShaArg::Rev(text)) => {
+            Err(CliError::usage(messages::unknown_sha(flag, text)))
+        }
         (None, ShaArg::Full(oid)) => Ok(*oid),
     }
 }

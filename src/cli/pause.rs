@@ -14,7 +14,7 @@ pub struct PauseArgs {
     /// Why (shown in status and the audit log).
     #[arg(long)]
     pub reason: String,
-    /// The base sha the pause is bound to [default: the current base tip].
+    /// The base sha the pause is bound to, or any revision git accepts [default: the current base tip].
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
     /// Print the outcome as JSON (`{"outcome": "paused" | "already-paused" | "ignored", …}`).

@@ -13,7 +13,7 @@ use clap::Args;
 pub struct RequestArgs {
     /// The branch to merge (its short name).
     pub branch: String,
-    /// The exact head to bind to; must be the branch's current tip [default: that tip].
+    /// The exact head to bind to (a sha or any revision git accepts); must be the branch's current tip [default: that tip].
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
     /// Print JSON instead of text.

@@ -14,7 +14,7 @@ use serde::Serialize;
 /// Arguments of `unpause`.
 #[derive(Debug, Args)]
 pub struct UnpauseArgs {
-    /// The sha the current pause is bound to (from `status`).
+    /// The sha the current pause is bound to (from `status`; any revision git accepts).
     #[arg(long, value_name = "SHA")]
     pub sha: String,
     /// The current pause's control id (from `status`).

@@ -42,6 +42,34 @@ impl Repo {
     }
 }
 
+impl Repo {
+    /// Resolves any revision git accepts (`HEAD`, `origin/main`, a tag,
+    /// `main~1`) to the commit it names, or None when it names none:
+    /// `git rev-parse --verify --quiet --end-of-options <rev>^{commit}`.
+    pub fn resolve_revision(&self, rev: &str) -> Result<Option<ObjectId>> {
+        let spec = format!("{rev}^{{commit}}");
+        let out = self
+            .git()
+            .env("LC_ALL", "C")
+            .args([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &spec,
+            ])
+            .output()
+            .context("cannot run `git rev-parse`; is git on PATH?")?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        let hex = String::from_utf8_lossy(&out.stdout);
+        super::parse_oid(hex.trim())
+            .map(Some)
+            .with_context(|| format!("`git rev-parse {spec}` printed `{}`", hex.trim()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

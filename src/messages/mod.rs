@@ -65,11 +65,17 @@ pub fn no_base_branch(branch: &str) -> String {
     )
 }
 
-/// A sha argument that is not 7 to 40 hex digits.
+/// A sha argument that cannot even be a revision.
 pub fn bad_sha(flag: &str, text: &str) -> String {
+    let shown = crate::core::json::printable(text);
     format!(
-        "{flag} `{text}` is not a sha (7 to 40 hex digits); copy it from `git deploybot status`"
+        "{flag} `{shown}` is not a sha or a revision (empty, spaces, control characters or a leading `-`); give a sha, a branch, a tag or `HEAD`, as to git"
     )
+}
+
+/// Which commit a short or symbolic `--sha` named.
+pub fn sha_named(flag: &str, text: &str, full: &str) -> String {
+    format!("{flag} `{text}` is commit {full}")
 }
 
 /// An abbreviated sha that several commits start with.
@@ -79,10 +85,10 @@ pub fn ambiguous_sha(flag: &str, text: &str) -> String {
     )
 }
 
-/// An abbreviated sha that names no commit here, even after fetching.
+/// A sha or revision that names no commit here, even after fetching.
 pub fn unknown_sha(flag: &str, text: &str) -> String {
     format!(
-        "{flag} `{text}` names no commit in this repository; check it, or copy it from `git deploybot status`"
+        "{flag} `{text}` names no commit in this repository (as a sha, branch, tag or revision like `HEAD~1`); check it, or copy a sha from `git deploybot status`"
     )
 }
 

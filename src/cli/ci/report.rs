@@ -13,7 +13,7 @@ use clap::Args;
 /// Arguments of `ci report` and `deploy report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The exact commit the result is for.
+    /// The exact commit the result is for (a sha, or any revision git accepts: `HEAD`, a branch, a tag).
     #[arg(long, value_name = "SHA")]
     pub sha: String,
     /// The check's name (as in .deploybot.toml).

@@ -16,7 +16,7 @@ pub struct RunArgs {
     /// The check this run reports.
     #[arg(long, value_name = "NAME")]
     pub check: String,
-    /// The exact commit [default: the first one pending for the check].
+    /// The exact commit, a sha or any revision git accepts [default: the first one pending for the check].
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
     /// Take over another runner's claim once it is this many seconds old.

@@ -1,0 +1,76 @@
+//! Daily use, second round (issue 23): what a new team tripped over, each
+//! through the real binary against a real bare server.
+
+mod common;
+use common::{Clone, World};
+use serde_json::Value;
+use std::process::Output;
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The server's CI note on `sha` ("" when none).
+fn ci_note(w: &World, sha: &str) -> String {
+    let out = common::git_output(
+        &w.server,
+        &w.home(),
+        &["notes", "--ref=deploybot/ci", "show", sha],
+    );
+    stdout(&out)
+}
+
+fn ci_report(c: &Clone, sha: &str) -> Output {
+    c.run(&[
+        "ci", "report", "--sha", sha, "--check", "CI", "--status", "success",
+    ])
+}
+
+/// Item 5: `--sha` takes any revision git takes, resolves it to one full sha
+/// and says which.
+#[test]
+fn sha_flags_take_revisions_like_git_and_say_which_commit_they_named() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let first = dev.git(&["rev-parse", "HEAD"]);
+    let second = dev.commit_file("b.txt", "b\n", "second");
+    dev.git(&["push", "-q", "origin", "main"]);
+    dev.git(&["tag", "v1", &first]);
+    for (rev, sha) in [
+        ("HEAD", &second),
+        ("main~1", &first),
+        ("v1", &first),
+        ("origin/main", &second),
+    ] {
+        let out = ci_report(&dev, rev);
+        assert!(out.status.success(), "{rev}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("--sha `{rev}` is commit {sha}")),
+            "{rev}: {}",
+            stderr(&out)
+        );
+        assert!(ci_note(&w, sha).contains("\"success\""), "{rev}");
+    }
+    // A full sha is taken as it is, silently.
+    let out = ci_report(&dev, &second);
+    assert!(out.status.success() && !stderr(&out).contains("is commit"));
+    // Nothing git can resolve, and nothing that cannot be a revision.
+    let out = ci_report(&dev, "no-such-branch");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`no-such-branch` names no commit in this repository"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dev.run(&["pause", "--reason", "x", "--sha", "--all"]);
+    assert_eq!(out.status.code(), Some(2));
+    // pause takes revisions too, bound to the commit they name.
+    let out = dev.run(&["pause", "--reason", "x", "--sha", "HEAD", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let paused: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(paused["main_sha"], second.as_str(), "{paused}");
+}
