@@ -302,10 +302,11 @@ pub enum ShaArg {
 pub fn sha_syntax(flag: &str, text: &str) -> CliResult<ShaArg> {
     let hex = text.to_ascii_lowercase();
     let is_hex = hex.bytes().all(|b| b.is_ascii_hexdigit());
-    if is_hex && hex.len() == 40 {
-        if let Some(oid) = crate::git::parse_oid(&hex) {
-            return Ok(ShaArg::Full(oid));
-        }
+    if is_hex
+        && hex.len() == 40
+        && let Some(oid) = crate::git::parse_oid(&hex)
+    {
+        return Ok(ShaArg::Full(oid));
     }
     if is_hex && (7..40).contains(&hex.len()) {
         return Ok(ShaArg::Abbrev(hex));
