@@ -38,6 +38,7 @@ fn commands_sharing_one_clone_retry_mirror_lock_races() {
             &format!("other{round}"),
             "--status",
             "success",
+            "--force",
         ]);
         let children: Vec<_> = (0..4)
             .map(|i| {
@@ -47,6 +48,7 @@ fn commands_sharing_one_clone_retry_mirror_lock_races() {
                     let check = format!("job{round}-{i}");
                     shared.spawn(&[
                         "ci", "report", "--sha", &main, "--check", &check, "--status", "success",
+                        "--force",
                     ])
                 }
             })

@@ -74,3 +74,55 @@ fn sha_flags_take_revisions_like_git_and_say_which_commit_they_named() {
     let paused: Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(paused["main_sha"], second.as_str(), "{paused}");
 }
+
+/// Item 4: a check the policy does not name is refused (which it names, a
+/// case hint, `--force` for a deliberate extra); `--check` defaults when
+/// the policy names exactly one.
+#[test]
+fn check_names_are_the_policys_and_default_when_it_names_one() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let head = dev.git(&["rev-parse", "HEAD"]);
+    let out = dev.run(&[
+        "ci", "report", "--sha", &head, "--check", "ci", "--status", "success",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("check `ci` is not one the policy names (it names `CI`)")
+            && err.contains("did you mean `CI`?")
+            && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(ci_note(&w, &head), "", "nothing recorded");
+    let out = dev.run(&["ci", "run", "--check", "ci", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("check `ci` is not one"));
+    // --force records a deliberate extra.
+    let out = dev.run(&[
+        "ci", "report", "--sha", &head, "--check", "ci", "--status", "success", "--force",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(ci_note(&w, &head).contains("\"check\":\"ci\""));
+    // No --check: the one the policy names.
+    let out = dev.run(&["ci", "report", "--sha", &head, "--status", "success"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(ci_note(&w, &head).contains("\"check\":\"CI\""));
+    let out = dev.run(&["deploy", "report", "--sha", &head, "--status", "success"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A policy naming two: --check is needed, and the message names both.
+    let two = World::with_policy("[pipeline]\nci_checks = [\"CI\", \"lint\"]\n");
+    let dev = two.clone_as("dev");
+    let head = dev.git(&["rev-parse", "HEAD"]);
+    let out = dev.run(&["ci", "report", "--sha", &head, "--status", "success"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--check is needed: the policy names `CI`, `lint`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dev.run(&[
+        "ci", "report", "--sha", &head, "--check", "lint", "--status", "success",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -69,7 +69,7 @@ fn two_coordinators_ten_runners_and_an_operator_at_once() {
     for (i, r) in runners.iter().enumerate() {
         let check = format!("job{i}");
         children.push(r.spawn(&[
-            "ci", "report", "--sha", &start, "--check", &check, "--status", "success",
+            "ci", "report", "--sha", &start, "--check", &check, "--status", "success", "--force",
         ]));
     }
     children.push(ops.spawn(&["pause", "--reason", "operator hold"]));

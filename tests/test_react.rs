@@ -371,7 +371,7 @@ fn eight_runners_reporting_at_once_all_survive() {
         .map(|(i, c)| {
             let check = format!("job{i}");
             c.spawn(&[
-                "ci", "report", "--sha", &main, "--check", &check, "--status", "success",
+                "ci", "report", "--sha", &main, "--check", &check, "--status", "success", "--force",
             ])
         })
         .collect();

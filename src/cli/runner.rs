@@ -33,6 +33,9 @@ pub struct RunnerArgs {
     /// One JSON object per event, one per line.
     #[arg(long)]
     pub json: bool,
+    /// Run a check the policy does not name (a deliberate extra).
+    #[arg(long)]
+    pub force: bool,
     /// The command to run in a worktree of each commit ($DEPLOYBOT_SHA, $DEPLOYBOT_CHECK set).
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -50,6 +53,15 @@ pub fn run(global: &GlobalArgs, args: RunnerArgs) -> CliResult {
         (None, None) => unreachable!("clap requires --check or --deploy"),
     };
     crate::ops::report::validate_check_name(&check)?;
+    // A check the policy does not name would never be waited on: refuse it
+    // now, judged by the policy as last fetched (a server that is down at
+    // start is the agent's to wait for, not a reason to refuse).
+    let mut last_fetched = global.session_options();
+    last_fetched.cached = true;
+    if let Ok(session) = crate::session::Session::open(&last_fetched) {
+        let notes_ref = pipeline.notes_ref();
+        crate::ops::report::resolve_check(&session.policy, notes_ref, Some(&check), args.force)?;
+    }
     crate::ops::worktree_run::split_command(&args.command)
         .map_err(|e| CliError::usage(e.to_string()))?;
     let stop = super::coordinate::stop_flag()?;

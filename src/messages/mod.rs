@@ -73,6 +73,44 @@ pub fn bad_sha(flag: &str, text: &str) -> String {
     )
 }
 
+/// `--check` left out where the policy names no single check.
+pub fn check_needed(known: &[String]) -> String {
+    match known {
+        [] => {
+            "--check is needed: the policy names no check here; name the one you report".to_owned()
+        }
+        _ => format!(
+            "--check is needed: the policy names {}; pick one",
+            quote_list(known)
+        ),
+    }
+}
+
+/// A `--check` the policy does not name.
+pub fn unknown_check(given: &str, known: &[String], alike: Option<&str>) -> String {
+    let shown = crate::core::json::printable(given);
+    let hint = alike
+        .map(|a| format!("did you mean `{a}`? (names are case-sensitive) "))
+        .unwrap_or_default();
+    let names = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        quote_list(known)
+    };
+    format!(
+        "check `{shown}` is not one the policy names (it names {names}): nothing would wait on it; {hint}or add --force to record it anyway"
+    )
+}
+
+/// `` `a`, `b` `` for messages.
+fn quote_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{}`", crate::core::json::printable(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Which commit a short or symbolic `--sha` named.
 pub fn sha_named(flag: &str, text: &str, full: &str) -> String {
     format!("{flag} `{text}` is commit {full}")

@@ -25,6 +25,63 @@ pub struct Report {
     pub runner: Option<String>,
 }
 
+/// The check names the policy gives results in `notes_ref`: CI
+/// (`pipeline.ci_checks`, then `queue.required_checks`) or deploy
+/// (`pipeline.deploy_checks`, then the verifications' names), without repeats.
+pub fn policy_checks(policy: &crate::core::policy::Policy, notes_ref: &str) -> Vec<String> {
+    let names: Vec<&String> = if notes_ref == crate::git::names::NOTES_CI {
+        policy
+            .pipeline
+            .ci_checks
+            .iter()
+            .chain(&policy.queue.required_checks)
+            .collect()
+    } else {
+        let verifications = policy.pipeline.verifications.iter().map(|v| &v.name);
+        policy
+            .pipeline
+            .deploy_checks
+            .iter()
+            .chain(verifications)
+            .collect()
+    };
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+/// The check a `--check` (or its absence) means under the policy: the one
+/// given, if the policy names it for `notes_ref` (or `force`); with none
+/// given, the one the policy names when it names exactly one.
+pub fn resolve_check(
+    policy: &crate::core::policy::Policy,
+    notes_ref: &str,
+    given: Option<&str>,
+    force: bool,
+) -> CliResult<String> {
+    let known = policy_checks(policy, notes_ref);
+    let Some(given) = given else {
+        return match known.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Err(CliError::usage(messages::check_needed(&known))),
+        };
+    };
+    validate_check_name(given)?;
+    if force || known.iter().any(|k| k == given) {
+        return Ok(given.to_owned());
+    }
+    let alike = known.iter().find(|k| k.eq_ignore_ascii_case(given));
+    Err(CliError::usage(messages::unknown_check(
+        given,
+        &known,
+        alike.map(String::as_str),
+    )))
+}
+
 /// Checks a check name given on the command line.
 pub fn validate_check_name(check: &str) -> CliResult<()> {
     if check.trim().is_empty() || check.len() > 200 || check.chars().any(char::is_control) {

@@ -16,9 +16,12 @@ pub struct ReportArgs {
     /// The exact commit the result is for (a sha, or any revision git accepts: `HEAD`, a branch, a tag).
     #[arg(long, value_name = "SHA")]
     pub sha: String,
-    /// The check's name (as in .deploybot.toml).
+    /// The check's name, one the policy names [default: the only one it names].
     #[arg(long, value_name = "NAME")]
-    pub check: String,
+    pub check: Option<String>,
+    /// Record a check the policy does not name (a deliberate extra).
+    #[arg(long)]
+    pub force: bool,
     /// pending, success, failure, cancelled or skipped.
     #[arg(long, value_name = "STATUS")]
     pub status: String,
@@ -41,14 +44,22 @@ pub fn run(global: &GlobalArgs, notes_ref: &str, args: ReportArgs) -> CliResult 
     let sha = parse_sha_arg("--sha", &args.sha)?;
     let status = ResultStatus::parse(&args.status)
         .ok_or_else(|| CliError::usage(messages::bad_status(&args.status)))?;
-    crate::ops::report::validate_check_name(&args.check)?;
+    if let Some(check) = &args.check {
+        crate::ops::report::validate_check_name(check)?;
+    }
     let session = Session::open(&global.session_options())?;
+    let check = crate::ops::report::resolve_check(
+        &session.policy,
+        notes_ref,
+        args.check.as_deref(),
+        args.force,
+    )?;
     let record = append_report(
         &session,
         notes_ref,
         &Report {
             sha,
-            check: args.check,
+            check,
             status,
             url: args.url,
             run_id: args.run_id,

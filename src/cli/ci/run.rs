@@ -13,9 +13,12 @@ use clap::Args;
 /// Arguments of `ci run` and `deploy run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The check this run reports.
+    /// The check this run reports, one the policy names [default: the only one it names].
     #[arg(long, value_name = "NAME")]
-    pub check: String,
+    pub check: Option<String>,
+    /// Run a check the policy does not name (a deliberate extra).
+    #[arg(long)]
+    pub force: bool,
     /// The exact commit, a sha or any revision git accepts [default: the first one pending for the check].
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
@@ -34,9 +37,15 @@ pub struct RunArgs {
 pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: RunArgs) -> CliResult {
     let sha = parse_optional_sha("--sha", args.sha.as_deref())?;
     let session = Session::open(&global.session_options())?;
+    let check = crate::ops::report::resolve_check(
+        &session.policy,
+        pipeline.notes_ref(),
+        args.check.as_deref(),
+        args.force,
+    )?;
     let request = RunRequest {
         pipeline,
-        check: args.check,
+        check,
         sha,
         command: args.command,
         echo: if args.json {
