@@ -50,7 +50,26 @@ fn a_complete_installation_is_all_ok() {
     w.install_deploybot_hooks();
     let dev = w.clone_as("dev");
     dev.ok(&["init"]);
-    let (code, report) = doctor(&dev);
+    // A complete installation: the man pages where `man` finds them, and a
+    // clone that writes as a name the policy gives a role.
+    let man = w.dir.path().join("man");
+    std::fs::create_dir_all(man.join("man1")).expect("man dir");
+    dev.ok(&["man", "--dir", man.join("man1").to_str().expect("utf-8")]);
+    dev.git(&["config", "deploybot.actor", "alice"]);
+    let bin = assert_cmd::cargo::cargo_bin!("git-deploybot");
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = dev
+        .deploybot(&["doctor", "--json"])
+        .env("PATH", path)
+        .env("MANPATH", &man)
+        .output()
+        .expect("runs");
+    let code = out.status.code();
+    let report: Value = serde_json::from_slice(&out.stdout).expect("doctor --json");
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["ok"], true);
     for row in report["rows"].as_array().expect("rows") {

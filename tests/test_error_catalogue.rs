@@ -255,7 +255,7 @@ fn unknown_flag() {
         &dev,
         &["pause", "--reason", "x", "--bogus"],
         2,
-        "error: unexpected argument '--bogus' found; usage: git deploybot pause --reason <REASON> (see --help)",
+        "error: unexpected argument '--bogus' found; usage: git deploybot pause --reason <REASON> (see `git deploybot pause -h`)",
     );
 }
 
@@ -267,12 +267,12 @@ fn misspelt_command_and_flag() {
         &dev,
         &["staus"],
         2,
-        "error: unrecognized subcommand 'staus'; some similar subcommands exist: 'pause', 'stats', 'status'; usage: git deploybot [OPTIONS] <COMMAND> (see --help)",
+        "error: unrecognized subcommand 'staus'; some similar subcommands exist: 'pause', 'stats', 'status'; usage: git deploybot [OPTIONS] <COMMAND> (see `git deploybot -h` or `git deploybot help <command>`)",
     );
     pinned(
         &dev,
         &["unpause", "--sha", "abc1234", "--contol-id", "x"],
         2,
-        "error: unexpected argument '--contol-id' found; a similar argument exists: '--control-id'; usage: git deploybot unpause --sha <SHA> --control-id <ID> (see --help)",
+        "error: unexpected argument '--contol-id' found; a similar argument exists: '--control-id'; usage: git deploybot unpause --sha <SHA> --control-id <ID> (see `git deploybot unpause -h`)",
     );
 }

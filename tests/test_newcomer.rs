@@ -126,3 +126,119 @@ fn check_names_are_the_policys_and_default_when_it_names_one() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// The doctor row named `check`, from `doctor --json` run with `env`.
+fn doctor_row(c: &Clone, args: &[&str], env: &[(&str, &str)], check: &str) -> Value {
+    let mut all = vec!["doctor", "--json"];
+    all.extend_from_slice(args);
+    let mut cmd = c.deploybot(&all);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("runs");
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("doctor --json");
+    report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["check"] == check)
+        .cloned()
+        .unwrap_or_else(|| panic!("no `{check}` row: {report}"))
+}
+
+/// Item 1: usage errors point at `-h` and `help <command>`, which work
+/// without man pages; doctor says when the man pages are missing and how to
+/// install them, and sees them once installed.
+#[test]
+fn help_that_works_without_man_pages_and_doctor_on_the_manual() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let out = dev.run(&["pause", "--reason", "x", "--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("(see `git deploybot pause -h`)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dev.run(&["help", "ci", "report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Usage: git deploybot ci report"));
+    let man = w.dir.path().join("man");
+    let manpath = man.to_str().expect("utf-8");
+    std::fs::create_dir_all(man.join("man1")).expect("man dir");
+    let row = doctor_row(&dev, &[], &[("MANPATH", manpath)], "manual");
+    assert_eq!(row["level"], "warn", "{row}");
+    assert!(
+        row["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("git deploybot man --install"),
+        "{row}"
+    );
+    dev.ok(&["man", "--dir", man.join("man1").to_str().expect("utf-8")]);
+    let row = doctor_row(&dev, &[], &[("MANPATH", manpath)], "manual");
+    assert_eq!(row["level"], "ok", "{row}");
+}
+
+/// Item 3: doctor shows who the clone writes as and its roles, warns when
+/// the policy gives it none, and tells a checkout that is behind the base
+/// branch from one whose policy file was edited.
+#[test]
+fn doctor_shows_the_writer_and_tells_behind_from_edited() {
+    let policy = "[queue]\ntrusted_actors = [\"alice\"]\ncoordinator_actors = [\"coord\"]\nci_runners = [\"runner\"]\n";
+    let w = World::with_policy(policy);
+    let bob = w.clone_as("bob");
+    let row = doctor_row(&bob, &[], &[], "writer");
+    assert_eq!(row["level"], "warn", "{row}");
+    let detail = row["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("`bob@example.com`") && detail.contains("no role"),
+        "{row}"
+    );
+    assert!(
+        row["fix"].as_str().unwrap_or_default().contains("alice"),
+        "{row}"
+    );
+    let row = doctor_row(&bob, &["--actor", "alice"], &[], "writer");
+    assert_eq!(row["level"], "ok", "{row}");
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("trusted"),
+        "{row}"
+    );
+
+    // Behind: main's policy moved on; bob's checkout still has the old one.
+    let other = w.clone_as("other");
+    other.commit_file(
+        ".deploybot.toml",
+        &format!("{policy}max_batch_size = 2\n"),
+        "policy: batch 2",
+    );
+    other.git(&["push", "-q", "origin", "main"]);
+    let row = doctor_row(&bob, &[], &[], "policy (working tree)");
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("behind main"),
+        "{row}"
+    );
+    assert!(
+        row["fix"].as_str().unwrap_or_default().contains("git pull"),
+        "{row}"
+    );
+    // Edited: a change of its own is not "behind".
+    std::fs::write(
+        bob.path.join(".deploybot.toml"),
+        format!("{policy}max_batch_size = 5\n"),
+    )
+    .expect("edit");
+    let row = doctor_row(&bob, &[], &[], "policy (working tree)");
+    let detail = row["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("differs") && !detail.contains("behind"),
+        "{row}"
+    );
+}

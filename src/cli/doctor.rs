@@ -23,11 +23,13 @@ pub fn run(global: &GlobalArgs, args: DoctorArgs) -> CliResult {
     let binary = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .map_err(|e| CliError::usage(format!("cannot find the running binary's path: {e}")))?;
+    let actor = global.actor.clone().unwrap_or_else(|| repo.default_actor());
     let report = diagnose(DoctorContext {
         repo,
         remote,
         offline: global.offline,
         binary,
+        actor,
     })?;
     if args.json {
         print_json(&report)?;

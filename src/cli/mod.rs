@@ -219,11 +219,26 @@ pub fn condense_usage_error(rendered: &str) -> String {
     for tip in tips {
         out.push_str(&format!("; {tip}"));
     }
+    // `git deploybot --help` is git's `git help deploybot` (the man page, which
+    // may not be installed): point at what always works.
+    let command = usage.as_deref().map(command_of_usage).unwrap_or_default();
+    let help = messages::help_hint(&command);
     match usage {
-        Some(usage) => out.push_str(&format!("; usage: {usage} (see --help)")),
-        None => out.push_str("; see --help"),
+        Some(usage) => out.push_str(&format!("; usage: {usage} ({help})")),
+        None => out.push_str(&format!("; {help}")),
     }
     out
+}
+
+/// The subcommand words of a usage line: `git deploybot ci report --sha …`
+/// → `ci report`.
+fn command_of_usage(usage: &str) -> String {
+    let words: Vec<&str> = usage
+        .split_whitespace()
+        .skip_while(|w| *w == "git" || *w == "deploybot" || *w == "git-deploybot")
+        .take_while(|w| !w.starts_with(['-', '<', '[']))
+        .collect();
+    words.join(" ")
 }
 
 /// Dispatches to the command's module.
@@ -412,7 +427,7 @@ mod tests {
         let rendered = "error: the following required arguments were not provided:\n  --check <NAME>\n  --status <STATUS>\n\nUsage: git deploybot ci report --sha <SHA> --check <NAME> --status <STATUS>\n\nFor more information, try '--help'.\n";
         assert_eq!(
             condense_usage_error(rendered),
-            "error: the following required arguments were not provided: --check <NAME>, --status <STATUS>; usage: git deploybot ci report --sha <SHA> --check <NAME> --status <STATUS> (see --help)"
+            "error: the following required arguments were not provided: --check <NAME>, --status <STATUS>; usage: git deploybot ci report --sha <SHA> --check <NAME> --status <STATUS> (see `git deploybot ci report -h`)"
         );
     }
 
@@ -421,7 +436,7 @@ mod tests {
         let rendered = "error: unrecognized subcommand 'staus'\n\n  tip: a similar subcommand exists: 'status'\n\nUsage: git deploybot [OPTIONS] <COMMAND>\n\nFor more information, try '--help'.\n";
         assert_eq!(
             condense_usage_error(rendered),
-            "error: unrecognized subcommand 'staus'; a similar subcommand exists: 'status'; usage: git deploybot [OPTIONS] <COMMAND> (see --help)"
+            "error: unrecognized subcommand 'staus'; a similar subcommand exists: 'status'; usage: git deploybot [OPTIONS] <COMMAND> (see `git deploybot -h` or `git deploybot help <command>`)"
         );
     }
 
@@ -430,7 +445,7 @@ mod tests {
         let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n";
         assert_eq!(
             condense_usage_error(rendered),
-            "error: unexpected argument '--bogus' found; see --help"
+            "error: unexpected argument '--bogus' found; see `git deploybot -h` or `git deploybot help <command>`"
         );
     }
 }

@@ -73,6 +73,16 @@ pub fn bad_sha(flag: &str, text: &str) -> String {
     )
 }
 
+/// Where a usage error points for help on `command` ("" for the top level):
+/// `-h` and `help` always work; `--help` opens git's man page viewer.
+pub fn help_hint(command: &str) -> String {
+    if command.is_empty() {
+        "see `git deploybot -h` or `git deploybot help <command>`".to_owned()
+    } else {
+        format!("see `git deploybot {command} -h`")
+    }
+}
+
 /// `--check` left out where the policy names no single check.
 pub fn check_needed(known: &[String]) -> String {
     match known {

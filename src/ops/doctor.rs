@@ -64,6 +64,8 @@ fn row(check: &str, level: Level, detail: impl Into<String>, fix: Option<String>
     }
 }
 
+mod newcomer;
+
 /// What doctor needs to know about how it was started.
 pub struct DoctorContext {
     /// The repository.
@@ -74,11 +76,13 @@ pub struct DoctorContext {
     pub offline: bool,
     /// The running binary (the hook should exec this one).
     pub binary: PathBuf,
+    /// Who this clone writes records as (`--actor`, else the configured default).
+    pub actor: String,
 }
 
 /// Runs every check.
 pub fn diagnose(ctx: DoctorContext) -> anyhow::Result<DoctorReport> {
-    let mut rows = vec![git_subcommand()];
+    let mut rows = vec![git_subcommand(), newcomer::manual_row(&ctx.binary)];
     let has_remote = ctx.repo.has_remote(&ctx.remote);
     let url = ctx
         .repo
@@ -91,6 +95,7 @@ pub fn diagnose(ctx: DoctorContext) -> anyhow::Result<DoctorReport> {
     if let Some(policy) = &policy {
         rows.push(checks_row(policy));
         rows.push(actors_row(policy));
+        rows.push(newcomer::writer_row(policy, &ctx.actor));
         rows.extend(signing_row(&store, policy)?);
         rows.extend(landing_row(policy));
     }
@@ -278,7 +283,8 @@ fn policy_rows(
         .repo
         .config_string("deploybot.baseBranch")
         .unwrap_or_else(|| Policy::default().queue.base_branch);
-    let text = match store.tip(&names::branch_ref(&branch))? {
+    let base_tip = store.tip(&names::branch_ref(&branch))?;
+    let text = match base_tip {
         None => {
             let fix =
                 format!("push `{branch}` (or set queue.base_branch and deploybot.baseBranch)");
@@ -317,6 +323,16 @@ fn policy_rows(
         && let Ok(local) = std::fs::read_to_string(dir.join(POLICY_FILE))
         && Some(&local) != text.as_ref()
     {
+        let state = newcomer::worktree_policy(&store.repo, &local, text.as_deref(), base_tip);
+        if state == newcomer::WorktreePolicy::Behind {
+            rows.push(row(
+                "policy (working tree)",
+                Level::Warn,
+                format!("the checkout is behind {branch}: its .deploybot.toml is an older version, not an edit"),
+                Some(format!("`git pull` (or check out {branch}) to see the policy in force; {branch}'s governs either way")),
+            ));
+            return Ok(policy);
+        }
         // Advice the server will accept: a policy that parses, landed by a coordinator.
         let (detail, fix) = match parse_checked(&local, POLICY_FILE) {
             Ok(_) => (
