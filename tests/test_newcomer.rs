@@ -242,3 +242,60 @@ fn doctor_shows_the_writer_and_tells_behind_from_edited() {
         "{row}"
     );
 }
+
+/// Item 2: the README's receipt commands work where it says to run them (a
+/// clone after `init`), run here exactly as the README prints them.
+#[test]
+fn the_readmes_receipt_commands_work_in_a_clone() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let commands = [
+        "git fetch origin",
+        "git log -1 <head>    # the receipt among the commit's notes",
+        "git fetch origin refs/notes/deploybot/receipts:refs/notes/deploybot/receipts",
+        "git notes --ref=deploybot/receipts show <head>    # the receipt line alone",
+    ];
+    for command in commands {
+        assert!(readme.contains(command), "README shows `{command}`");
+    }
+    let (w, dev, coord) = common::guarded_team(common::FAST_POLICY);
+    let head = dev.push_green_request("feature/r", "r.txt");
+    let r = coord.react();
+    let main = r["new_base_sha"].as_str().expect("merged").to_string();
+    dev.report_ci(&main, "success");
+    dev.ok(&[
+        "deploy", "report", "--sha", &main, "--check", "Deploy", "--status", "success",
+    ]);
+    dev.ok(&["follow", "--timeout", "20", "--poll", "1", "--json"]);
+    // A newcomer's clone: init, then the README's commands.
+    let reader = w.clone_as("reader");
+    reader.ok(&["init"]);
+    let mut outputs = Vec::new();
+    for command in commands {
+        let line = command.split('#').next().unwrap_or_default().trim();
+        let args: Vec<String> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|a| a.replace("<head>", &head))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = reader.try_git(&args);
+        assert!(
+            out.status.success(),
+            "`{line}`: {}\nreader refs: {}\nserver refs: {}",
+            stderr(&out),
+            reader.git(&["for-each-ref", "--format=%(refname)"]),
+            w.server_refs()
+        );
+        outputs.push(stdout(&out));
+    }
+    assert!(
+        outputs[1].contains("Notes (deploybot-sync/origin/notes/deploybot/receipts)")
+            && outputs[1].contains(&main),
+        "{}",
+        outputs[1]
+    );
+    let receipt: Value = serde_json::from_str(outputs[3].trim()).expect("the receipt line");
+    assert_eq!(receipt["head_sha"], head.as_str());
+    assert_eq!(receipt["verified_sha"], main.as_str());
+}

@@ -129,7 +129,9 @@ pub fn receipt_subject(branch: &str, head: &str, verified: &str) -> String {
 
 /// The tail of a failed run's log, indented under its label, for people.
 pub fn log_tail_block(tail: &str) -> String {
-    let mut out = String::from("  log (git notes --ref=deploybot/logs show <sha>):\n");
+    let mut out = String::from(
+        "  log (all of it: `git fetch origin refs/notes/deploybot/logs:refs/notes/deploybot/logs`, then `git notes --ref=deploybot/logs show <sha>`):\n",
+    );
     for line in tail.lines() {
         out.push_str(&format!("    {}\n", crate::core::json::printable(line)));
     }
