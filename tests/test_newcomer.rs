@@ -299,3 +299,87 @@ fn the_readmes_receipt_commands_work_in_a_clone() {
     assert_eq!(receipt["head_sha"], head.as_str());
     assert_eq!(receipt["verified_sha"], main.as_str());
 }
+
+/// Item 6: the small things, each said once and rightly.
+#[test]
+fn small_things_a_newcomer_meets() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    // A command without `--`: told where it goes.
+    let out = dev.run(&["ci", "run", "--check", "CI", "./ci.sh"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the command to run goes after `--`: … -- ./ci.sh"),
+        "{}",
+        stderr(&out)
+    );
+    // A remote-tracking name: told the branch's own name.
+    dev.push_branch("feature/d", "d.txt", "d\n");
+    dev.git(&["fetch", "-q", "origin"]);
+    let out = dev.run(&["request", "origin/feature/d"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "`origin/feature/d` is the remote-tracking name of branch `feature/d`; request the branch: git deploybot request feature/d"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // `man --dir` into a folder not named man1: a hint that works.
+    let pages = w.dir.path().join("pages");
+    let said = dev.ok(&["man", "--dir", pages.to_str().expect("utf-8")]);
+    let page = pages.join("git-deploybot.1");
+    assert!(
+        said.contains(&format!("try: man {}", page.display())) && page.is_file(),
+        "{said}"
+    );
+    let man1 = w.dir.path().join("share/man/man1");
+    let said = dev.ok(&["man", "--dir", man1.to_str().expect("utf-8")]);
+    assert!(
+        said.contains(&format!(
+            "try: man -M {} git-deploybot",
+            w.dir.path().join("share/man").display()
+        )),
+        "{said}"
+    );
+    // A failed `ci run` says its result once.
+    let out = dev.run(&["ci", "run", "--check", "CI", "--", "false"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    let said: Vec<&str> = all.lines().filter(|l| l.contains("(recorded)")).collect();
+    assert_eq!(said.len(), 1, "{all}");
+    assert!(
+        !stdout(&out).contains("failure"),
+        "not printed again on stdout: {all}"
+    );
+    // The unpause line names the sha once.
+    let paused: Value =
+        serde_json::from_str(&dev.ok(&["pause", "--reason", "hold", "--json"])).expect("json");
+    let (id, sha) = (
+        paused["control_id"].as_str().expect("id").to_string(),
+        paused["main_sha"].as_str().expect("sha").to_string(),
+    );
+    let said = dev.ok(&["unpause", "--sha", &sha, "--control-id", &id, "--no-wake"]);
+    let line = said.lines().next().unwrap_or_default();
+    assert!(
+        line.contains(&format!("on {} (paused for: hold)", &sha[..12])),
+        "{line}"
+    );
+    // --offline in a clone says it is not reading the remote's state.
+    let fresh = w.clone_as("fresh");
+    let out = fresh.run(&["--offline", "status"]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("--offline reads this clone's own refs/deploybot/*, not `origin`'s")
+            && stderr(&out).contains("status --cached"),
+        "{}",
+        stderr(&out)
+    );
+    // README says bash completion needs the bash-completion package.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    assert!(
+        readme.contains("apt install\nbash-completion")
+            || readme.contains("apt install bash-completion")
+    );
+}

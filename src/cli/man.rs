@@ -97,10 +97,7 @@ pub fn run(args: ManArgs) -> CliResult {
         std::fs::write(&path, page).map_err(|e| io(&path, e))?;
     }
     outln!("wrote {} man pages to {}", pages.len(), dir.display())?;
-    outln!(
-        "  try: git help deploybot   (or: man -M {} git-deploybot)",
-        dir.parent().unwrap_or(&dir).display()
-    )?;
+    outln!("{}", messages::man_try(&dir))?;
     Ok(())
 }
 

@@ -219,6 +219,16 @@ pub fn condense_usage_error(rendered: &str) -> String {
     for tip in tips {
         out.push_str(&format!("; {tip}"));
     }
+    // `ci run --check CI ./ci.sh`: the command belongs after `--`.
+    let stray = problem
+        .strip_prefix("unexpected argument '")
+        .and_then(|rest| rest.strip_suffix("' found"))
+        .filter(|arg| !arg.starts_with('-'));
+    if let (Some(arg), Some(usage)) = (stray, usage.as_deref())
+        && usage.contains("-- <COMMAND>")
+    {
+        out.push_str(&format!("; the command to run goes after `--`: … -- {arg}"));
+    }
     // `git deploybot --help` is git's `git help deploybot` (the man page, which
     // may not be installed): point at what always works.
     let command = usage.as_deref().map(command_of_usage).unwrap_or_default();
@@ -428,6 +438,15 @@ mod tests {
         assert_eq!(
             condense_usage_error(rendered),
             "error: the following required arguments were not provided: --check <NAME>, --status <STATUS>; usage: git deploybot ci report --sha <SHA> --check <NAME> --status <STATUS> (see `git deploybot ci report -h`)"
+        );
+    }
+
+    #[test]
+    fn a_command_without_the_double_dash_is_told_where_it_goes() {
+        let rendered = "error: unexpected argument './ci.sh' found\n\nUsage: git deploybot ci run [OPTIONS] -- <COMMAND>...\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            condense_usage_error(rendered),
+            "error: unexpected argument './ci.sh' found; the command to run goes after `--`: … -- ./ci.sh; usage: git deploybot ci run [OPTIONS] -- <COMMAND>... (see `git deploybot ci run -h`)"
         );
     }
 

@@ -96,7 +96,7 @@ pub fn render_text(stats: &Stats) -> String {
     let d = &stats.dora;
     let frequency = d
         .deployment_frequency_per_day
-        .map_or_else(|| "-".to_owned(), |f| format!("{f} verified mains/day"));
+        .map_or_else(|| "-".to_owned(), messages::per_day);
     let rate = d
         .change_failure_rate
         .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));

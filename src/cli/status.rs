@@ -54,6 +54,12 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> CliResult {
         let remote = remote.expect("--cached needs a remote (checked by Session::open)");
         warn_lines(&[&messages::cached_warning(remote, age)]);
     }
+    // --offline in a clone: this clone's own refs, which a clone never has;
+    // the remote's state is in the mirror (`--cached`).
+    let configured = global.remote.clone().unwrap_or_else(|| "origin".to_owned());
+    if global.offline && session.repo().has_remote(&configured) {
+        warn_lines(&[&messages::offline_in_a_clone(&configured)]);
+    }
     if args.json {
         return print_json(&StatusOutput {
             report: &report,

@@ -116,14 +116,19 @@ fn continuing_coordinators(session: &Session) -> Option<String> {
 /// The human rendering.
 pub fn render_text(output: &UnpauseOutput) -> String {
     let r = &output.recovery;
-    let on = match &r.recovered_main_sha {
-        Some(sha) => format!(" on {}", short(sha)),
-        None => " (the pause named no sha: nothing recovered)".to_owned(),
+    let mut out = match &r.recovered_main_sha {
+        Some(sha) => format!(
+            "unpaused: recovery {} resumes {} on {} (paused for: {})\n",
+            r.control_id,
+            r.resumes_control_id,
+            short(sha),
+            r.recovered_reason,
+        ),
+        None => format!(
+            "unpaused: recovery {} resumes {} (paused for: {}; the pause named no sha, so nothing is recovered)\n",
+            r.control_id, r.resumes_control_id, r.recovered_reason,
+        ),
     };
-    let mut out = format!(
-        "unpaused: recovery {} resumes {} ({}{on})\n",
-        r.control_id, r.resumes_control_id, r.recovered_reason,
-    );
     if !output.woke {
         out.push_str("not waking the reactor (--no-wake); run `git deploybot react` when ready\n");
     }

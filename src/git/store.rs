@@ -81,6 +81,14 @@ impl Store {
         Store { repo, sync }
     }
 
+    /// The remote that is the source of truth (None: local).
+    pub fn remote_name(&self) -> Option<&str> {
+        match &self.sync {
+            Sync::Remote(name) => Some(name),
+            Sync::Local => None,
+        }
+    }
+
     /// True when a remote is the source of truth.
     pub fn is_remote(&self) -> bool {
         matches!(self.sync, Sync::Remote(_))

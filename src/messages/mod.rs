@@ -73,6 +73,30 @@ pub fn bad_sha(flag: &str, text: &str) -> String {
     )
 }
 
+/// `status --offline` in a clone of `remote`.
+pub fn offline_in_a_clone(remote: &str) -> String {
+    format!(
+        "note: --offline reads this clone's own refs/deploybot/*, not `{remote}`'s shared state (a clone has none of its own); `status --cached` shows `{remote}`'s as last fetched, without fetching"
+    )
+}
+
+/// How to read the pages `man --dir` just wrote into `dir`: `man` finds
+/// pages only in a folder named `man1` under a MANPATH entry.
+pub fn man_try(dir: &std::path::Path) -> String {
+    let named_man1 = dir.file_name().is_some_and(|n| n == "man1");
+    match dir.parent() {
+        Some(parent) if named_man1 => format!(
+            "  try: man -M {} git-deploybot   (or add {} to MANPATH, and `git deploybot --help` opens it)",
+            parent.display(),
+            parent.display()
+        ),
+        _ => format!(
+            "  try: man {}   (man searches only folders named man1: use --dir <somewhere>/man1 for `man git-deploybot` and `git deploybot --help`)",
+            dir.join("git-deploybot.1").display()
+        ),
+    }
+}
+
 /// Where a usage error points for help on `command` ("" for the top level):
 /// `-h` and `help` always work; `--help` opens git's man page viewer.
 pub fn help_hint(command: &str) -> String {

@@ -20,6 +20,14 @@ pub fn unknown_branch(branch: &str) -> String {
     )
 }
 
+/// Requesting a remote-tracking name (`origin/feature/d`) for a branch the
+/// remote has as `feature/d`.
+pub fn remote_tracking_branch(typed: &str, branch: &str) -> String {
+    format!(
+        "`{typed}` is the remote-tracking name of branch `{branch}`; request the branch: git deploybot request {branch}"
+    )
+}
+
 /// `--sha` is not the branch's tip.
 pub fn request_not_tip(branch: &str, sha: &str, tip: &str) -> String {
     format!(

@@ -12,3 +12,19 @@ pub fn stats_title(since: Option<&str>) -> String {
         None => "delivery over all history (from the ledgers and notes)".to_owned(),
     }
 }
+
+/// A deployment frequency for people: `1 verified main a day`, `2.5
+/// verified mains a day`.
+pub fn per_day(frequency: f64) -> String {
+    let mains = if frequency == 1.0 { "main" } else { "mains" };
+    format!("{frequency} verified {mains} a day")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_main_a_day_is_singular() {
+        assert_eq!(super::per_day(1.0), "1 verified main a day");
+        assert_eq!(super::per_day(2.5), "2.5 verified mains a day");
+    }
+}

@@ -65,7 +65,15 @@ pub fn request(session: &Session, branch: &str, sha: Option<ObjectId>) -> CliRes
     let out = session.store.transact("deploybot: request", |store| {
         let tip = store.tip(&names::branch_ref(branch))?;
         let Some(tip) = tip else {
-            return Err(CliError::usage(messages::unknown_branch(branch)).into());
+            let remote = store.remote_name().unwrap_or("origin");
+            let tracked = branch
+                .strip_prefix(&format!("{remote}/"))
+                .filter(|rest| store.tip(&names::branch_ref(rest)).ok().flatten().is_some());
+            let why = match tracked {
+                Some(rest) => messages::remote_tracking_branch(branch, rest),
+                None => messages::unknown_branch(branch),
+            };
+            return Err(CliError::usage(why).into());
         };
         let head = sha.unwrap_or(tip);
         if head != tip {

@@ -59,9 +59,11 @@ pub fn run(global: &GlobalArgs, pipeline: Pipeline, args: RunArgs) -> CliResult 
         claimed: None,
     };
     let outcome = run_check(&session, &request)?;
+    let failed = outcome.status == ResultStatus::Failure;
     if args.json {
         print_json(&outcome)?;
-    } else {
+    } else if !failed {
+        // A failure is said once, by the error line below.
         outln!("{}", outcome.message)?;
     }
     match outcome.status {
