@@ -41,6 +41,11 @@ fn the_contract_is_in_the_repository_and_linked() {
     for path in [
         "README.md",
         "docs/architecture.md",
+        "docs/concepts.md",
+        "docs/install.md",
+        "docs/running.md",
+        "docs/reference.md",
+        "docs/troubleshooting.md",
         "hooks/README.md",
         "src/messages/hook.rs",
     ] {
@@ -56,6 +61,8 @@ fn the_contract_is_in_the_repository_and_linked() {
 fn every_install_line_is_locked() {
     for path in [
         "README.md",
+        "docs/install.md",
+        "docs/running.md",
         "hooks/README.md",
         "src/ops/doctor.rs",
         "src/demo/mod.rs",

@@ -148,22 +148,24 @@ fn readme_try_it_runs_what_ci_runs() {
         ["cargo run --release -- demo", test_command],
         "{try_it}"
     );
-    // Every visible command is in the README's command list.
+    // Every visible command is in the reference's command list.
+    let reference =
+        std::fs::read_to_string(root.join("docs/reference.md")).expect("docs/reference.md");
     for sub in subcommands().iter().filter(|s| !s.contains(' ')) {
         assert!(
-            readme.contains(&format!("git deploybot {sub}")),
-            "README names `git deploybot {sub}`"
+            reference.contains(&format!("git deploybot {sub}")),
+            "docs/reference.md names `git deploybot {sub}`"
         );
     }
 }
 
 mod common;
 
-/// Every key `status --json` and `react --json` produce is documented in README's "JSON output".
+/// Every key `status --json` and `react --json` produce is documented in the reference's "JSON output".
 #[test]
-fn readme_documents_every_json_field() {
+fn the_reference_documents_every_json_field() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let readme = std::fs::read_to_string(root.join("docs/reference.md")).expect("reference");
     let section = readme
         .split("\n## ")
         .find(|s| s.starts_with("JSON output"))
@@ -191,7 +193,7 @@ fn readme_documents_every_json_field() {
     for key in keys {
         assert!(
             section.contains(&format!("\"{key}\"")),
-            "README's JSON output documents `{key}`"
+            "docs/reference.md's JSON output documents `{key}`"
         );
     }
 }

@@ -1,6 +1,6 @@
 //! The error catalogue: each bad input with its exact message and exit code,
-//! pinned (README "Errors" lists the same). A change of wording or code here
-//! is a change of the interface: update README with it.
+//! pinned (docs/reference.md "Errors" lists the same). A change of wording or code here
+//! is a change of the interface: update docs/reference.md with it.
 
 mod common;
 use common::{Clone, World};

@@ -243,12 +243,12 @@ fn doctor_shows_the_writer_and_tells_behind_from_edited() {
     );
 }
 
-/// Item 2: the README's receipt commands work where it says to run them (a
-/// clone after `init`), run here exactly as the README prints them.
+/// Item 2: the documented receipt commands work where the docs say to run
+/// them (a clone after `init`), run here exactly as printed.
 #[test]
-fn the_readmes_receipt_commands_work_in_a_clone() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+fn the_documented_receipt_commands_work_in_a_clone() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md"))
+        .expect("docs/reference.md");
     let commands = [
         "git fetch origin",
         "git log -1 <head>    # the receipt among the commit's notes",
@@ -375,11 +375,101 @@ fn small_things_a_newcomer_meets() {
         "{}",
         stderr(&out)
     );
-    // README says bash completion needs the bash-completion package.
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    // The install docs say bash completion needs the bash-completion package.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/install.md"))
+        .expect("docs/install.md");
     assert!(
         readme.contains("apt install\nbash-completion")
             || readme.contains("apt install bash-completion")
+    );
+}
+
+/// Item 7: README's five-minute walkthrough, run exactly as written (HOME
+/// is the test world's, `git-deploybot` on PATH as after `cargo install`),
+/// ends with `feature/hello` merged into `main` and `main` tested, by the
+/// coordinator and the runner it started; then they are stopped.
+#[test]
+fn the_readmes_walkthrough_runs_as_written() {
+    use std::os::unix::process::CommandExt;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("A real setup in five minutes"))
+        .expect("the walkthrough section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a sh block");
+    assert!(
+        readme.find("## A real setup").expect("section") < 150 * 80,
+        "the walkthrough comes early"
+    );
+    let before_request = readme
+        .lines()
+        .position(|l| l.contains("deploybot request feature/hello"))
+        .expect("the request line");
+    assert!(
+        before_request < 150,
+        "a newcomer reads {before_request} lines before the request"
+    );
+    let home = tempfile::tempdir().expect("home");
+    let bin = assert_cmd::cargo::cargo_bin!("git-deploybot");
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut shell = std::process::Command::new("bash");
+    shell
+        .args(["-e", "-c", block])
+        .current_dir(home.path())
+        .env("HOME", home.path())
+        .env("PATH", path)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Newcomer")
+        .env("GIT_AUTHOR_EMAIL", "newcomer@example.com")
+        .env("GIT_COMMITTER_NAME", "Newcomer")
+        .env("GIT_COMMITTER_EMAIL", "newcomer@example.com")
+        .process_group(0);
+    shell
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = shell.spawn().expect("bash runs");
+    // The block's background jobs stay in bash's process group: stop the
+    // group, however the test ends.
+    struct Stop(i32);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            unsafe { libc::kill(-self.0, libc::SIGTERM) };
+        }
+    }
+    let _stop = Stop(child.id() as i32);
+    let out = child.wait_with_output().expect("bash ends");
+    let group = out.status.code();
+    let try_dir = home.path().join("deploybot-try");
+    let server = try_dir.join("project.git");
+    let server_git = |args: &[&str]| {
+        let out = common::git_output(&server, home.path(), args);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(group, Some(0), "{}{}", stdout(&out), stderr(&out));
+    let landed = (0..600).any(|_| {
+        let files = server_git(&["ls-tree", "--name-only", "refs/heads/main"]);
+        let main = server_git(&["rev-parse", "refs/heads/main"]);
+        let note = server_git(&["notes", "--ref=deploybot/ci", "show", &main]);
+        if files.lines().any(|f| f == "hello.txt") && note.contains("\"success\"") {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        false
+    });
+    let log = |name: &str| std::fs::read_to_string(try_dir.join(name)).unwrap_or_default();
+    assert!(
+        landed,
+        "feature/hello merged and main tested\ncoordinate.log:\n{}\nrunner.log:\n{}",
+        log("coordinate.log"),
+        log("runner.log")
     );
 }

@@ -408,7 +408,7 @@ fn a_killed_runners_claim_is_renewed_while_it_lives_and_taken_over_once_it_lapse
 
 #[test]
 fn readme_walkthrough_a_request_lands_with_only_a_coordinator_and_a_runner_running() {
-    // README "Running it": hook install --wake, a coordinator, a runner, and
+    // docs/running.md "Running it": hook install --wake, a coordinator, a runner, and
     // a developer who only pushes and requests. Nobody reports by hand.
     let w = World::with_policy(FAST_POLICY);
     w.install_deploybot_hooks_with(&["--wake"]);
