@@ -293,3 +293,98 @@ fn the_page_shows_the_failing_runs_log() {
     );
     assert!(!page.contains("<script>boom"), "never raw");
 }
+
+const TRAIN_POLICY: &str = "[queue]\nlanding = \"tested\"\nmax_batch_size = 1\nspeculation_depth = 3\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
+
+/// A tested-landing world with a train under test: one request landed, three
+/// candidates stacked (the bottom passed, two testing), one more queued.
+fn train_world() -> (World, Clone) {
+    let (w, dev, coord) = common::guarded_team(TRAIN_POLICY);
+    dev.push_green_request("feature/login", "login.txt");
+    let r = coord.react();
+    let first = r["built"][0]["sha"].as_str().expect("built").to_string();
+    dev.report_ci(&first, "success");
+    coord.react();
+    for (branch, file) in [
+        ("feature/search", "search.txt"),
+        ("fix/typo", "typo.txt"),
+        ("feature/export", "export.txt"),
+        ("docs/faq", "faq.txt"),
+    ] {
+        dev.push_green_request(branch, file);
+    }
+    let r = coord.react();
+    let bottom = r["built"][0]["sha"].as_str().expect("built").to_string();
+    dev.report_ci(&bottom, "success");
+    (w, dev)
+}
+
+/// A tested-landing world in recovery: main's deploy failed, the pipeline
+/// paused, a repair was claimed and requested, and `unpause` started the
+/// recovery that built the repair alone on the failed tip; another request
+/// waits behind it.
+fn recovery_world() -> (World, Clone) {
+    let (w, dev, coord) = common::guarded_team(TRAIN_POLICY);
+    dev.push_green_request("feature/login", "login.txt");
+    let r = coord.react();
+    let tip = r["built"][0]["sha"].as_str().expect("built").to_string();
+    dev.report_ci(&tip, "success");
+    coord.react();
+    dev.ok(&[
+        "deploy", "report", "--sha", &tip, "--check", "Deploy", "--status", "failure",
+    ]);
+    coord.react();
+    dev.push_green_request("feature/search", "search.txt");
+    dev.ok(&["claim-repair", "--owner", "dev"]);
+    dev.push_fix_to_repair(&tip);
+    let (id, sha) = dev.pause_ids();
+    dev.ok(&["unpause", "--sha", &sha, "--control-id", &id]);
+    (w, dev)
+}
+
+/// Issue 23: the docs' screenshots show a real queue (a train of candidates;
+/// a recovery), rendered by headless Chromium; `DEPLOYBOT_SCREENSHOTS=DIR`
+/// keeps them (docs/queue-page.png and docs/queue-page-recovery.png are
+/// made this way).
+#[test]
+fn headless_chromium_renders_a_train_and_a_recovery() {
+    let Some(bin) = chromium() else {
+        println!(
+            "SKIPPED: no chromium-headless-shell or chromium on PATH (.ci/run installs chromium-headless-shell)"
+        );
+        return;
+    };
+    for (name, (w, dev)) in [
+        ("queue-page", train_world()),
+        ("queue-page-recovery", recovery_world()),
+    ] {
+        let served = serve(&dev);
+        let url = format!("http://127.0.0.1:{}/", served.port);
+        let dom = run_chromium(bin, &["--dump-dom"], &url);
+        assert!(
+            dom.contains("id=\"candidates\""),
+            "{name}: candidates shown: {dom}"
+        );
+        if name == "queue-page" {
+            for branch in ["feature/search", "fix/typo", "feature/export", "docs/faq"] {
+                assert!(dom.contains(branch), "{name}: {branch}: {dom}");
+            }
+            assert!(dom.contains("passed") && dom.contains("testing"), "{dom}");
+        } else {
+            assert!(
+                dom.contains("deploybot/repair/"),
+                "{name}: the repair: {dom}"
+            );
+            assert!(dom.contains("recover"), "{name}: the recovery: {dom}");
+        }
+        let shot = w.dir.path().join(format!("{name}.png"));
+        let arg = format!("--screenshot={}", shot.display());
+        run_chromium(bin, &[&arg, "--window-size=1280,1250"], &url);
+        let bytes = std::fs::read(&shot).expect("a screenshot");
+        assert!(bytes.starts_with(b"\x89PNG"), "{name} screenshot is a PNG");
+        if let Some(dir) = std::env::var_os("DEPLOYBOT_SCREENSHOTS") {
+            std::fs::copy(&shot, Path::new(&dir).join(shot.file_name().expect("name")))
+                .expect("keep the screenshot");
+        }
+    }
+}

@@ -93,11 +93,7 @@ pub fn render_text(report: &StatusReport) -> String {
         }
     } else if let Some(sha) = &c.recovered_main_sha {
         let reason = or_dash(c.recovered_reason.as_deref());
-        let what = if reason.contains(sha.as_str()) {
-            reason.to_string()
-        } else {
-            format!("{reason} on {}", short(sha))
-        };
+        let what = messages::recovered_what(reason, sha);
         if report.main.sha.as_deref() == Some(sha.as_str()) {
             control.push_str(&format!(": recovering from {what}"));
         } else {

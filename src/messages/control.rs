@@ -132,6 +132,16 @@ pub fn first_install_why() -> String {
     "first install: nothing is known against this main and the queue has merged nothing yet, so it is the baseline".to_owned()
 }
 
+/// What a recovery recovered from, naming the sha once: the paused
+/// reason, with `on <short>` unless the reason already names the sha.
+pub fn recovered_what(reason: &str, sha: &str) -> String {
+    if reason.contains(sha) || reason.contains(super::short(sha)) {
+        reason.to_string()
+    } else {
+        format!("{reason} on {}", super::short(sha))
+    }
+}
+
 /// Why a failed main does not pause: a recovery owns this failure of it.
 pub fn recovery_owns_why(sha: &str, recovered_reason: &str, state: &str) -> String {
     format!(

@@ -158,7 +158,10 @@ fn control_card(r: &StatusReport) -> String {
         rows.push(("control id", c.control_id.clone().unwrap_or_default()));
     } else if let Some(sha) = &c.recovered_main_sha {
         let reason = c.recovered_reason.clone().unwrap_or_default();
-        rows.push(("last recovery", format!("{reason} on {}", short(sha))));
+        rows.push((
+            "last recovery",
+            crate::messages::recovered_what(&reason, sha),
+        ));
     }
     if let Some(actor) = &c.actor {
         rows.push(("by", actor.clone()));
