@@ -298,6 +298,12 @@ fn the_documented_receipt_commands_work_in_a_clone() {
     let receipt: Value = serde_json::from_str(outputs[3].trim()).expect("the receipt line");
     assert_eq!(receipt["head_sha"], head.as_str());
     assert_eq!(receipt["verified_sha"], main.as_str());
+    // Item 6: one verified main reads in the singular.
+    let stats = reader.ok(&["stats"]);
+    assert!(
+        stats.contains("1 verified main a day") && !stats.contains("/day"),
+        "{stats}"
+    );
 }
 
 /// Item 6: the small things, each said once and rightly.
