@@ -296,15 +296,22 @@ fn the_page_shows_the_failing_runs_log() {
 
 const TRAIN_POLICY: &str = "[queue]\nlanding = \"tested\"\nmax_batch_size = 1\nspeculation_depth = 3\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
 
-/// A tested-landing world with a train under test: one request landed, three
-/// candidates stacked (the bottom passed, two testing), one more queued.
-fn train_world() -> (World, Clone) {
+/// A tested-landing world where `feature/login` landed as a tested
+/// candidate; returns the world, the developer, the coordinator and main.
+fn landed_login() -> (World, Clone, Clone, String) {
     let (w, dev, coord) = common::guarded_team(TRAIN_POLICY);
     dev.push_green_request("feature/login", "login.txt");
     let r = coord.react();
-    let first = r["built"][0]["sha"].as_str().expect("built").to_string();
-    dev.report_ci(&first, "success");
+    let tip = r["built"][0]["sha"].as_str().expect("built").to_string();
+    dev.report_ci(&tip, "success");
     coord.react();
+    (w, dev, coord, tip)
+}
+
+/// A tested-landing world with a train under test: one request landed, three
+/// candidates stacked (the bottom passed, two testing), one more queued.
+fn train_world() -> (World, Clone) {
+    let (w, dev, coord, _) = landed_login();
     for (branch, file) in [
         ("feature/search", "search.txt"),
         ("fix/typo", "typo.txt"),
@@ -324,12 +331,7 @@ fn train_world() -> (World, Clone) {
 /// recovery that built the repair alone on the failed tip; another request
 /// waits behind it.
 fn recovery_world() -> (World, Clone) {
-    let (w, dev, coord) = common::guarded_team(TRAIN_POLICY);
-    dev.push_green_request("feature/login", "login.txt");
-    let r = coord.react();
-    let tip = r["built"][0]["sha"].as_str().expect("built").to_string();
-    dev.report_ci(&tip, "success");
-    coord.react();
+    let (w, dev, coord, tip) = landed_login();
     dev.ok(&[
         "deploy", "report", "--sha", &tip, "--check", "Deploy", "--status", "failure",
     ]);
