@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Times the commands of issue 24 on scale worlds (bench/scale/setup.sh):
+median wall time of RUNS runs and the peak RSS of the command's own process
+(os.wait4's ru_maxrss; git children it waits for are not counted), each run
+on a fresh hard-linked copy of the world for the commands that write.
+
+Usage: cargo build --release && python3 bench/scale/run.py DIR COMMITS...
+       (builds DIR/<commits> with setup.sh when missing; RUNS=n, default 5;
+        DEPLOYBOT=path/to/binary)
+Prints one Markdown table: a row per command, a column per world."""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(os.path.dirname(here))
+binary = os.path.abspath(os.environ.get("DEPLOYBOT", f"{root}/target/release/git-deploybot"))
+runs = int(os.environ.get("RUNS", "5"))
+base, sizes = sys.argv[1], [int(n) for n in sys.argv[2:]]
+env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com",
+           GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.com",
+           DEPLOYBOT=binary)
+
+
+def world(n: int) -> str:
+    path = f"{base}/{n}"
+    if not os.path.isdir(f"{path}/clone"):
+        subprocess.run([f"{here}/setup.sh", path, str(n)], check=True, env=env)
+    return path
+
+
+def measure(argv, cwd, stdin=None):
+    """(seconds, peak RSS in MiB) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE if stdin else None,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if stdin:
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{argv} failed in {cwd}: {err}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def fresh(path: str) -> str:
+    """A hard-linked copy of the world (git replaces files, never edits them)."""
+    copy = f"{path}-run"
+    shutil.rmtree(copy, ignore_errors=True)
+    subprocess.run(["cp", "-al", path, copy], check=True)
+    # The clone's remote points at the pristine server: point it at the copy.
+    subprocess.run(["git", "-C", f"{copy}/clone", "remote", "set-url", "origin", f"{copy}/server.git"],
+                   check=True)
+    return copy
+
+
+def read_only(args):
+    def run(path):
+        return measure([binary, *args], f"{path}/clone")
+    return run
+
+
+def hook_one_record(path):
+    """The pre-receive hook alone, fed one pushed queue record, as git runs it."""
+    copy = fresh(path)
+    clone = f"{copy}/clone"
+    server = f"{copy}/server.git"
+    # A record written by the tool, not yet pushed: block open/001 offline.
+    subprocess.run(["git", "-C", clone, "fetch", "-q", "origin",
+                    "+refs/deploybot/queue:refs/deploybot/queue"], check=True, env=env)
+    subprocess.run([binary, "-C", clone, "--offline", "block", "open/001", "--reason", "bench"],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+    old = subprocess.run(["git", "-C", server, "rev-parse", "refs/deploybot/queue"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    new = subprocess.run(["git", "-C", clone, "rev-parse", "refs/deploybot/queue"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(["git", "-C", clone, "push", "-q", f"{server}", f"{new}:refs/bench/pushed"],
+                   check=True, env=env)
+    line = f"{old} {new} refs/deploybot/queue\n".encode()
+    return measure([binary, "hook", "pre-receive"], server, stdin=line)
+
+
+def react_merging_ten(path):
+    copy = fresh(path)
+    return measure([binary, "react"], f"{copy}/clone")
+
+
+COMMANDS = [
+    ("status", read_only(["status"])),
+    ("status --json", read_only(["status", "--json"])),
+    ("why open/000", read_only(["why", "open/000"])),
+    ("ci pending", read_only(["ci", "pending"])),
+    ("stats --since 30d", read_only(["stats", "--since", "30d"])),
+    ("stats (the year)", read_only(["stats", "--since", "365d"])),
+    ("hook: push of one queue record", hook_one_record),
+    ("react merging 10 entries", react_merging_ten),
+]
+
+worlds = {n: world(n) for n in sizes}
+print("| command | " + " | ".join(f"{n:,} commits" for n in sizes) + " |")
+print("| --- | " + " | ".join("---" for _ in sizes) + " |")
+for name, run in COMMANDS:
+    cells = []
+    for n in sizes:
+        samples = [run(worlds[n]) for _ in range(runs)]
+        wall = statistics.median(s for s, _ in samples)
+        rss = max(r for _, r in samples)
+        cells.append(f"{wall * 1000:.0f} ms, {rss:.0f} MiB")
+    print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
