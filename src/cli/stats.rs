@@ -13,7 +13,7 @@ use clap::Args;
 /// Arguments of `stats`.
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// Only requests (pauses, CI runs, verified mains) at or after DATE: RFC 3339 or YYYY-MM-DD (UTC midnight).
+    /// Only requests (pauses, CI runs, verified mains) at or after DATE: RFC 3339, YYYY-MM-DD (UTC midnight) or a duration back from now (30d, 12h).
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
     pub since: Option<UnixSeconds>,
     /// Print JSON instead of text.
@@ -24,7 +24,8 @@ pub struct StatsArgs {
     pub prometheus: bool,
 }
 
-/// Parses `--since`: RFC 3339, or a date `YYYY-MM-DD` taken as midnight UTC.
+/// Parses `--since`: RFC 3339, a date `YYYY-MM-DD` taken as midnight UTC, or
+/// a duration (`30d`, `12h`) counted back from now.
 pub fn parse_since(text: &str) -> Result<UnixSeconds, String> {
     let date = text.len() == 10
         && text.bytes().enumerate().all(|(i, b)| {
@@ -39,7 +40,12 @@ pub fn parse_since(text: &str) -> Result<UnixSeconds, String> {
     } else {
         parse_rfc3339(text)
     };
-    parsed.ok_or_else(|| messages::bad_since(text))
+    // A duration (`30d`, `12h`) counts back from now.
+    let ago = || {
+        crate::core::logs::parse_duration(text)
+            .map(|seconds| crate::ops::now_seconds().saturating_sub(seconds))
+    };
+    parsed.or_else(ago).ok_or_else(|| messages::bad_since(text))
 }
 
 /// Runs `stats`.
@@ -120,6 +126,12 @@ mod tests {
             parse_since("2026-11-01")
         );
         assert!(parse_since("last week").is_err());
+        let month = parse_since("30d").expect("a duration");
+        let now = crate::ops::now_seconds();
+        assert!(
+            (now - 30 * 86_400 - month).abs() <= 2,
+            "30 days back from now"
+        );
         assert!(parse_since("2026-13-01").is_err());
     }
 

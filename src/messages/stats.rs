@@ -2,7 +2,9 @@
 
 /// `--since` that is neither RFC 3339 nor `YYYY-MM-DD`.
 pub fn bad_since(text: &str) -> String {
-    format!("`{text}` is not a date: give RFC 3339 (2026-11-01T00:00:00Z) or YYYY-MM-DD")
+    format!(
+        "`{text}` is not a date: give RFC 3339 (2026-11-01T00:00:00Z), YYYY-MM-DD or a duration back from now (30d, 12h)"
+    )
 }
 
 /// The text table's title line.
