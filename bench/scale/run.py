@@ -6,7 +6,8 @@ on a fresh hard-linked copy of the world for the commands that write.
 
 Usage: cargo build --release && python3 bench/scale/run.py DIR COMMITS...
        (builds DIR/<commits> with setup.sh when missing; RUNS=n, default 5;
-        DEPLOYBOT=path/to/binary)
+        RUNS_AT_1M=n for worlds of a million commits or more; ONLY=name,name
+        to time some rows; DEPLOYBOT=path/to/binary)
 Prints one Markdown table: a row per command, a column per world."""
 import os
 import shutil
@@ -101,13 +102,17 @@ COMMANDS = [
     ("react merging 10 entries", react_merging_ten),
 ]
 
+only = [c for c in os.environ.get("ONLY", "").split(",") if c]
+COMMANDS = [(name, run) for name, run in COMMANDS if not only or name in only]
+# RUNS_AT_1M: fewer runs on the million-commit world for the slow rows.
+runs_big = int(os.environ.get("RUNS_AT_1M", str(runs)))
 worlds = {n: world(n) for n in sizes}
 print("| command | " + " | ".join(f"{n:,} commits" for n in sizes) + " |")
 print("| --- | " + " | ".join("---" for _ in sizes) + " |")
 for name, run in COMMANDS:
     cells = []
     for n in sizes:
-        samples = [run(worlds[n]) for _ in range(runs)]
+        samples = [run(worlds[n]) for _ in range(runs_big if n >= 1_000_000 else runs)]
         wall = statistics.median(s for s, _ in samples)
         rss = max(r for _, r in samples)
         cells.append(f"{wall * 1000:.0f} ms, {rss:.0f} MiB")
