@@ -91,6 +91,79 @@ def react_merging_ten(path):
     return measure([binary, "react"], f"{copy}/clone")
 
 
+def tested_react_train_of_three(path):
+    """A tested-landing react building a train of three candidates (the policy
+    from a file: landing tested, depth 3, one entry each)."""
+    copy = fresh(path)
+    policy = f"{copy}/tested.toml"
+    with open(policy, "w") as f:
+        f.write("[queue]\nlanding = \"tested\"\nmax_batch_size = 1\nspeculation_depth = 3\n\n"
+                "[pipeline]\nci_failure_grace_seconds = 0\n")
+    return measure([binary, "react", "--config", policy], f"{copy}/clone")
+
+
+def hook_push_of_main(path):
+    """The pre-receive hook alone, fed what a merge-mode react pushes: main
+    moved by 10 merges, their queue records (and the control ledger's start
+    record when the ledger is new), as git runs it after receiving them."""
+    copy = fresh(path)
+    clone = f"{copy}/clone"
+    server = f"{copy}/server.git"
+    refs = ["refs/heads/main", "refs/deploybot/queue", "refs/deploybot/control"]
+    for ref in refs[1:]:
+        subprocess.run(["git", "-C", clone, "fetch", "-q", "origin", f"+{ref}:{ref}"], check=True, env=env)
+    subprocess.run(["git", "-C", clone, "fetch", "-q", "origin", "+refs/notes/deploybot/*:refs/notes/deploybot/*"],
+                   check=True, env=env)
+    subprocess.run(["git", "-C", clone, "fetch", "-q", "origin", "+refs/heads/open/*:refs/heads/open/*"],
+                   check=True, env=env)
+    subprocess.run(["git", "-C", clone, "update-ref", "refs/heads/main", "origin/main"], check=True)
+    subprocess.run([binary, "-C", clone, "--offline", "react"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    lines = []
+    for ref in refs:
+        old = subprocess.run(["git", "-C", server, "rev-parse", "-q", "--verify", ref],
+                             capture_output=True, text=True).stdout.strip() or "0" * 40
+        new = subprocess.run(["git", "-C", clone, "rev-parse", ref], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        if old != new:
+            subprocess.run(["git", "-C", clone, "push", "-q", server, f"{new}:refs/bench/{ref.replace('/', '-')}"],
+                           check=True, env=env)
+            lines.append(f"{old} {new} {ref}\n")
+    if not any(line.endswith(" refs/heads/main\n") for line in lines):
+        raise SystemExit(f"react merged nothing in {clone}")
+    return measure([binary, "hook", "pre-receive"], server, stdin="".join(lines).encode())
+
+
+def page_refresh(path):
+    """`serve`: one GET of /status.json after its 5 s cache expired (a fetch
+    and a gather); peak RSS of the serving process (VmHWM)."""
+    import socket
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}"], cwd=f"{path}/clone",
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/status.json"
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url, timeout=60).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(5.5)
+        start = time.perf_counter()
+        urllib.request.urlopen(url, timeout=600).read()
+        seconds = time.perf_counter() - start
+        with open(f"/proc/{proc.pid}/status") as f:
+            hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+        return seconds, hwm / 1024
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 COMMANDS = [
     ("status", read_only(["status"])),
     ("status --json", read_only(["status", "--json"])),
@@ -100,6 +173,9 @@ COMMANDS = [
     ("stats (the year)", read_only(["stats", "--since", "365d"])),
     ("hook: push of one queue record", hook_one_record),
     ("react merging 10 entries", react_merging_ten),
+    ("react building a tested train of 3", tested_react_train_of_three),
+    ("hook: push of main (react's 10 merges)", hook_push_of_main),
+    ("queue page refresh (GET /status.json)", page_refresh),
 ]
 
 only = [c for c in os.environ.get("ONLY", "").split(",") if c]
