@@ -121,13 +121,7 @@ pub fn worktree_policy(
     if Some(local) == in_base {
         return WorktreePolicy::Same;
     }
-    let head = repo
-        .run_git(&["rev-parse", "--verify", "-q", "HEAD^{commit}"])
-        .ok();
-    let head = head
-        .as_deref()
-        .map(str::trim)
-        .and_then(crate::git::parse_oid);
+    let head = repo.resolve_revision("HEAD").ok().flatten();
     let (Some(head), Some(base)) = (head, base_tip) else {
         return WorktreePolicy::Edited;
     };
