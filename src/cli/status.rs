@@ -56,7 +56,12 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> CliResult {
     }
     // --offline in a clone: this clone's own refs, which a clone never has;
     // the remote's state is in the mirror (`--cached`).
-    let configured = global.remote.clone().unwrap_or_else(|| "origin".to_owned());
+    // The remote a fetching run would read: --remote, deploybot.remote, the policy's.
+    let configured = global
+        .remote
+        .clone()
+        .or_else(|| session.repo().config_string("deploybot.remote"))
+        .unwrap_or_else(|| session.policy.queue.remote.clone());
     if global.offline && session.repo().has_remote(&configured) {
         warn_lines(&[&messages::offline_in_a_clone(&configured)]);
     }

@@ -65,6 +65,18 @@ struct World {
 }
 
 impl World {
+    /// `entries` queued, nothing under test, no failure history.
+    fn of(entries: Vec<EntryView>) -> World {
+        World {
+            entries,
+            train: Vec::new(),
+            probes: Vec::new(),
+            failures: Failures::new(),
+            suspects: Suspects::new(),
+            cleared: Failures::new(),
+        }
+    }
+
     fn plan(&self, depth: usize, budget: usize) -> TrainPlan {
         plan_train(&TrainInputs {
             base_sha: Box::leak(sha(1).into_boxed_str()),
@@ -99,11 +111,7 @@ fn a_failed_batch_is_probed_entry_by_entry_beside_a_train_that_goes_on() {
     let batch = candidate("c1", 10, 1, &entries, &["a", "bb", "ccc"]);
     let w = World {
         train: vec![(batch, failed())],
-        probes: Vec::new(),
-        failures: BTreeMap::new(),
-        suspects: Suspects::new(),
-        cleared: Failures::new(),
-        entries,
+        ..World::of(entries)
     };
     let plan = w.plan(4, 8);
     assert_eq!(plan.discard.len(), 1);
@@ -123,12 +131,9 @@ fn a_passed_probe_clears_its_entry_which_rejoins_the_train() {
     let key = failure_key("a", &entries[0].head_sha);
     let probe = candidate("p1", 20, 1, &entries, &["a"]);
     let mut w = World {
-        train: Vec::new(),
         probes: vec![(probe, CandidateCi::Passed)],
         failures: BTreeMap::from([(key.clone(), 1)]),
-        suspects: Suspects::new(),
-        cleared: Failures::new(),
-        entries,
+        ..World::of(entries)
     };
     let plan = w.plan(4, 8);
     assert_eq!(plan.cleared, std::slice::from_ref(&key));
@@ -147,12 +152,8 @@ fn a_failed_single_probe_retries_once_then_blocks() {
     let key = failure_key("a", &entries[0].head_sha);
     let probe = candidate("p1", 20, 1, &entries, &["a"]);
     let first = World {
-        train: Vec::new(),
         probes: vec![(probe.clone(), failed())],
-        failures: BTreeMap::new(),
-        suspects: Suspects::new(),
-        cleared: Failures::new(),
-        entries: entries.clone(),
+        ..World::of(entries.clone())
     };
     let plan = first.plan(4, 8);
     assert!(plan.block.is_empty());
@@ -177,12 +178,8 @@ fn the_train_and_its_probes_stay_within_the_budget() {
         failures.insert(failure_key(&e.branch, &e.head_sha), 1u32);
     }
     let w = World {
-        train: Vec::new(),
-        probes: Vec::new(),
         failures,
-        suspects: Suspects::new(),
-        cleared: Failures::new(),
-        entries,
+        ..World::of(entries)
     };
     for budget in 1..=6 {
         let plan = w.plan(budget, budget);
@@ -209,11 +206,7 @@ fn without_a_budget_nothing_is_probed_and_failures_rebuild_in_the_train() {
     let batch = candidate("c1", 10, 1, &entries, &["a", "bb", "ccc"]);
     let w = World {
         train: vec![(batch, failed())],
-        probes: Vec::new(),
-        failures: BTreeMap::new(),
-        suspects: Suspects::new(),
-        cleared: Failures::new(),
-        entries,
+        ..World::of(entries)
     };
     let plan = w.plan(4, 0);
     assert!(plan.probe.is_empty());
