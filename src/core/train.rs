@@ -178,7 +178,13 @@ pub fn plan_train(inputs: &TrainInputs) -> TrainPlan {
             .cloned()
             .collect();
         let train_kept = walked.kept.len() - plan.land.len();
-        let room = inputs.probe_budget.saturating_sub(probed.live + train_kept);
+        // A bisection is decided only in the pass its batch fails: keep a
+        // place for it, or the batch is probed, cleared and rebuilt whole
+        // again, forever.
+        let bisecting = usize::from(walked.bisect.is_some() && !walked.waiting_on_failure);
+        let room = inputs
+            .probe_budget
+            .saturating_sub(probed.live + train_kept + bisecting);
         plan.probe = probes::probe_builds(inputs, first, &busy, room);
     }
     let capped = TrainInputs {
