@@ -240,3 +240,48 @@ fn the_hook_refuses_a_malformed_receipt_and_a_rewritten_one() {
         "append-only",
     );
 }
+
+#[test]
+fn the_record_index_tells_the_same_story_as_the_whole_ledgers() {
+    // A candidate of two fails and is discarded (filed under the candidate),
+    // its lower half lands; another branch is merged in merge order after.
+    let tested = "[queue]\nlanding = \"tested\"\nmax_batch_size = 2\nspeculation_depth = 1\n\n[pipeline]\nci_failure_grace_seconds = 0\n";
+    let (_w, dev, coord) = world(tested);
+    dev.push_green_request("feature/a", "a.txt");
+    dev.push_green_request("feature/b", "b.txt");
+    let r = coord.react();
+    let both = r["built"][0]["sha"].as_str().expect("built").to_string();
+    dev.report_ci(&both, "failure");
+    let r = coord.react();
+    let a = r["built"][0]["sha"].as_str().expect("half").to_string();
+    dev.report_ci(&a, "success");
+    coord.react();
+    let indexed = why(&dev, "feature/a");
+    assert_eq!(
+        kinds(&indexed),
+        [
+            "requested",
+            "candidate",
+            "discarded",
+            "candidate",
+            "merged",
+            "ci"
+        ],
+        "{indexed}"
+    );
+    let index = dev.path.join(".git/deploybot-cache/index-v1");
+    assert!(index.join("queue/head").exists(), "why built the index");
+    // Rebuilt from nothing: the same story.
+    std::fs::remove_dir_all(&index).expect("removes the index");
+    assert_eq!(why(&dev, "feature/a"), indexed);
+    // Another process updating the index: why reads the whole ledgers, and
+    // tells the same story as the index once it catches up.
+    dev.push_green_request("feature/c", "c.txt");
+    coord.react();
+    std::fs::write(index.join("queue/lock"), "1").expect("holds the lock");
+    let whole = why(&dev, "feature/a");
+    assert_eq!(whole["events"], indexed["events"]);
+    std::fs::remove_file(index.join("queue/lock")).expect("gives it back");
+    assert_eq!(why(&dev, "feature/a"), whole, "the index catches up");
+    assert_eq!(kinds(&why(&dev, "feature/c"))[0], "requested");
+}

@@ -72,6 +72,53 @@ pub struct ReleaseFacts {
     pub verified_at: Option<String>,
 }
 
+/// The record index's key of a branch.
+pub fn branch_key(branch: &str) -> String {
+    format!("branch:{branch}")
+}
+
+/// The record index's key of a candidate.
+pub fn candidate_key(id: &str) -> String {
+    format!("candidate:{id}")
+}
+
+/// The record index's key of a main.
+pub fn main_key(sha: &str) -> String {
+    format!("main:{sha}")
+}
+
+/// The keys a queue record is filed under in the record index: its branch,
+/// the branches of the entries it holds and its candidate, so every record
+/// [`story`] may want for a branch is found under the branch's key or the
+/// key of a candidate found there.
+pub fn queue_index_keys(record: &QueueRecord) -> Vec<String> {
+    let mut keys = Vec::new();
+    if !record.branch.is_empty() {
+        keys.push(branch_key(&record.branch));
+    }
+    for entry in record.entries.iter().flatten() {
+        keys.push(branch_key(&entry.branch));
+    }
+    if let Some(id) = &record.candidate_id {
+        keys.push(candidate_key(id));
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The keys a control record is filed under: the mains it is bound to
+/// ([`bound_to`]).
+pub fn control_index_keys(record: &ControlRecord) -> Vec<String> {
+    let mut keys: Vec<String> = [&record.main_sha, &record.recovered_main_sha]
+        .into_iter()
+        .flatten()
+        .map(|sha| main_key(sha))
+        .collect();
+    keys.dedup();
+    keys
+}
+
 /// The index of the branch's first `request` record, or None when never requested.
 pub fn first_request(records: &[QueueRecord], branch: &str) -> Option<usize> {
     records

@@ -9,6 +9,7 @@ pub mod notes;
 pub mod objects;
 pub mod pack;
 pub mod quarantine;
+pub mod record_index;
 pub mod refs;
 pub mod remote;
 pub mod revparse;

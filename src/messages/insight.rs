@@ -2,6 +2,11 @@
 
 use super::short;
 
+/// Progress while `why` indexes a ledger's records for the first time.
+pub fn indexing_ledger(records: usize) -> String {
+    format!("indexing {records} ledger records (once per clone; later reads use the index)…")
+}
+
 /// `why` for a branch the queue ledger never saw requested.
 pub fn why_never_requested(branch: &str) -> String {
     format!(

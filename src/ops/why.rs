@@ -1,7 +1,9 @@
 //! `why BRANCH`: an entry's whole story, read from the queue ledger's
 //! history, the notes on the main it landed in, the control ledger and the
-//! watermark. An audit command: it walks both ledgers once (O(ledger)).
+//! watermark. It reads the records filed under the branch in the ledgers'
+//! record indexes ([`crate::ledger::index`]), not the whole ledgers.
 
+use crate::core::control::ControlRecord;
 use crate::core::next;
 use crate::core::queue::{QueueAction, QueueRecord, validate_branch_name};
 use crate::core::results::ResultStatus;
@@ -9,7 +11,8 @@ use crate::core::story::{self, ReleaseFacts, StoryEvent};
 use crate::error::{CliError, CliResult};
 use crate::git::store::Store;
 use crate::git::{ObjectId, names};
-use crate::ledger::{self, ControlLedger, QueueLedger};
+use crate::ledger::index::Indexed;
+use crate::ledger::{self, ControlLedger, LedgerKind, QueueLedger};
 use crate::messages;
 use crate::session::Session;
 use serde::Serialize;
@@ -41,27 +44,23 @@ pub fn why(session: &Session, branch: &str) -> CliResult<WhyReport> {
     validate_branch_name(branch)
         .map_err(|why| CliError::usage(messages::bad_branch(branch, &why)))?;
     let store = &session.store;
-    let records: Vec<QueueRecord> =
-        ledger::list_records::<QueueLedger>(&store.repo, store.tip(names::QUEUE)?)?
-            .into_iter()
-            .filter_map(|(_, record)| record.ok())
-            .collect();
+    let ledgers = Ledgers::read(store)?;
+    let (positions, records): (Vec<u64>, Vec<QueueRecord>) =
+        ledgers.concerning(branch)?.into_iter().unzip();
     if story::first_request(&records, branch).is_none() {
         return Err(CliError::usage(messages::why_never_requested(branch)));
     }
-    let merges = story::merges(&records, branch);
     let watermark = store.tip(names::VERIFIED)?;
-    let control = if merges.is_empty() {
-        Vec::new()
-    } else {
-        ledger::list_records::<ControlLedger>(&store.repo, store.tip(names::CONTROL)?)?
-            .into_iter()
-            .filter_map(|(_, record)| record.ok())
-            .collect()
-    };
-    let mut releases = Vec::with_capacity(merges.len());
-    for &i in &merges {
-        releases.push(release_facts(store, &records, i, watermark, &control)?);
+    let mut releases = Vec::new();
+    for i in story::merges(&records, branch) {
+        let landing = ledgers.landing(positions[i])?;
+        releases.push(release_facts(
+            store,
+            &ledgers,
+            &records[i],
+            landing,
+            watermark,
+        )?);
     }
     let events = story::story(&records, branch, &releases).expect("requested (checked above)");
     let (state, why, log_tail) = standing(session, branch, &records, &releases)?;
@@ -74,17 +73,121 @@ pub fn why(session: &Session, branch: &str) -> CliResult<WhyReport> {
     })
 }
 
-/// What is known of the release of the `merged` record at `index`.
+/// Where `why` reads the ledgers from: their record indexes (only the
+/// records a story needs), or the whole ledgers when an index cannot be
+/// used now. Both give the same records; the story re-checks each.
+enum Ledgers<'r> {
+    Indexed {
+        queue: Indexed<'r, QueueLedger>,
+        control: Indexed<'r, ControlLedger>,
+    },
+    Whole {
+        queue: Vec<QueueRecord>,
+        control: Vec<ControlRecord>,
+    },
+}
+
+impl<'r> Ledgers<'r> {
+    fn read(store: &'r Store) -> anyhow::Result<Ledgers<'r>> {
+        let repo = &store.repo;
+        let (queue_tip, control_tip) = (store.tip(names::QUEUE)?, store.tip(names::CONTROL)?);
+        let mut tell = |records: usize| eprintln!("{}", messages::indexing_ledger(records));
+        if let Some(queue) = Indexed::<QueueLedger>::at_telling(repo, queue_tip, &mut tell)?
+            && let Some(control) =
+                Indexed::<ControlLedger>::at_telling(repo, control_tip, &mut tell)?
+        {
+            return Ok(Ledgers::Indexed { queue, control });
+        }
+        Ok(Ledgers::Whole {
+            queue: readable::<QueueLedger>(repo, queue_tip)?,
+            control: readable::<ControlLedger>(repo, control_tip)?,
+        })
+    }
+
+    /// The records that may concern `branch` (a superset; [`story`] picks),
+    /// with their ledger positions, in ledger order.
+    fn concerning(&self, branch: &str) -> anyhow::Result<Vec<(u64, QueueRecord)>> {
+        let queue = match self {
+            Ledgers::Whole { queue, .. } => {
+                return Ok((0..).zip(queue.iter().cloned()).collect());
+            }
+            Ledgers::Indexed { queue, .. } => queue,
+        };
+        let mut found = queue.filed_under(&story::branch_key(branch))?;
+        let candidates: Vec<String> = found
+            .iter()
+            .filter(|(_, r)| r.action == QueueAction::Candidate)
+            .filter_map(|(_, r)| r.candidate_id.clone())
+            .collect();
+        for id in candidates {
+            found.extend(queue.filed_under(&story::candidate_key(&id))?);
+        }
+        found.sort_by_key(|(position, _)| *position);
+        found.dedup_by_key(|(position, _)| *position);
+        Ok(found)
+    }
+
+    /// The merge shas the `merged` record at `position` may have landed in
+    /// ([`story::landing_shas`]).
+    fn landing(&self, position: u64) -> anyhow::Result<Vec<String>> {
+        let queue = match self {
+            Ledgers::Whole { queue, .. } => {
+                return Ok(story::landing_shas(
+                    queue,
+                    position as usize,
+                    LANDING_LOOKAHEAD,
+                ));
+            }
+            Ledgers::Indexed { queue, .. } => queue,
+        };
+        let mut following = Vec::new();
+        for next in position..position + LANDING_LOOKAHEAD as u64 {
+            match queue.record_at(next)? {
+                Some(record) if record.action == QueueAction::Merged => following.push(record),
+                _ => break,
+            }
+        }
+        Ok(story::landing_shas(&following, 0, LANDING_LOOKAHEAD))
+    }
+
+    /// The control records bound to `main` ([`story::bound_to`]).
+    fn bound_to(&self, main: &str) -> anyhow::Result<Vec<ControlRecord>> {
+        let records = match self {
+            Ledgers::Whole { control, .. } => control.clone(),
+            Ledgers::Indexed { control, .. } => control
+                .filed_under(&story::main_key(main))?
+                .into_iter()
+                .map(|(_, record)| record)
+                .collect(),
+        };
+        Ok(records
+            .into_iter()
+            .filter(|c| story::bound_to(c, main))
+            .collect())
+    }
+}
+
+/// Every readable record of ledger `K` at `tip`, oldest first.
+fn readable<K: LedgerKind>(
+    repo: &crate::git::Repo,
+    tip: Option<ObjectId>,
+) -> anyhow::Result<Vec<K::Record>> {
+    Ok(ledger::list_records::<K>(repo, tip)?
+        .into_iter()
+        .filter_map(|(_, record)| record.ok())
+        .collect())
+}
+
+/// What is known of the release of the `merged` `record`, which may have
+/// landed in any of `landing`.
 fn release_facts(
     store: &Store,
-    records: &[QueueRecord],
-    index: usize,
+    ledgers: &Ledgers,
+    record: &QueueRecord,
+    landing: Vec<String>,
     watermark: Option<ObjectId>,
-    control: &[crate::core::control::ControlRecord],
 ) -> anyhow::Result<ReleaseFacts> {
-    let record = &records[index];
     let merge_hex = record.merge_sha.clone().unwrap_or_default();
-    let landing = story::landing_shas(records, index, LANDING_LOOKAHEAD);
     let mut main_hex = landing.last().cloned().unwrap_or_else(|| merge_hex.clone());
     let mut ci = Vec::new();
     for candidate in &landing {
@@ -129,11 +232,7 @@ fn release_facts(
     }
     Ok(ReleaseFacts {
         merge_sha: merge_hex,
-        control: control
-            .iter()
-            .filter(|c| story::bound_to(c, &main_hex))
-            .cloned()
-            .collect(),
+        control: ledgers.bound_to(&main_hex)?,
         main_sha: main_hex,
         ci,
         deploy,

@@ -13,6 +13,8 @@ use anyhow::Result;
 use serde::Deserialize;
 use serde::{Serialize, de::DeserializeOwned};
 
+pub mod index;
+
 /// The record file in every ledger commit.
 pub const RECORD_FILE: &str = "record.json";
 /// The folded-state snapshot beside it.
@@ -60,6 +62,10 @@ pub trait LedgerKind {
     /// The step for a commit whose record cannot be read (default: no change).
     fn fold_unreadable(state: Self::State) -> Self::State {
         state
+    }
+    /// The keys the record is filed under in the record index ([`index`]).
+    fn index_keys(_record: &Self::Record) -> Vec<String> {
+        Vec::new()
     }
 }
 
@@ -119,7 +125,7 @@ pub fn parse_record<K: LedgerKind>(bytes: &[u8]) -> Result<K::Record, String> {
 }
 
 /// A ledger commit's record as readers see it, or why it cannot be used.
-fn decode_record<K: LedgerKind>(
+pub(crate) fn decode_record<K: LedgerKind>(
     repo: &Repo,
     commit: ObjectId,
     tree: ObjectId,
@@ -479,6 +485,9 @@ impl LedgerKind for ControlLedger {
             signers_blob: record.signers_blob.as_deref(),
         }
     }
+    fn index_keys(record: &Self::Record) -> Vec<String> {
+        crate::core::story::control_index_keys(record)
+    }
     fn adopt(record: &mut Self::Record, commit: ObjectId) {
         if record.control_id.is_empty() {
             record.control_id = crate::core::control::legacy_control_id(&commit.to_string());
@@ -503,6 +512,9 @@ impl LedgerKind for QueueLedger {
     }
     fn fold_unreadable(state: Self::State) -> Self::State {
         crate::core::queue::fold_unreadable(state)
+    }
+    fn index_keys(record: &Self::Record) -> Vec<String> {
+        crate::core::story::queue_index_keys(record)
     }
     fn summary(record: &Self::Record) -> String {
         record.summary()
