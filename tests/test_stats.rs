@@ -140,3 +140,43 @@ fn since_limits_the_window_and_a_bad_date_is_a_usage_error() {
     let out = dev.run(&["stats", "--json", "--prometheus"]);
     assert_eq!(out.status.code(), Some(2), "one output format at a time");
 }
+
+#[test]
+fn a_window_read_through_the_record_index_equals_the_whole_ledgers() {
+    let w = World::with_policy(FAST_POLICY);
+    let dev = w.clone_as("dev");
+    let coord = w.clone_as("coord");
+    dev.push_green_request("a", "a.txt");
+    coord.react();
+    let m1 = w.server_ref("refs/heads/main").expect("main");
+    dev.report_ci(&m1, "failure");
+    coord.react();
+    // The window starts a few seconds later, inside the ledgers.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    dev.push_green_request("b", "b.txt");
+    let why: Value = serde_json::from_str(&dev.ok(&["why", "b", "--json"])).expect("json");
+    let since = why["events"][0]["at"]
+        .as_str()
+        .expect("requested at")
+        .to_string();
+    let window = stats(&dev, &["--since", &since]);
+    assert_eq!(
+        (window["requests"].as_u64(), window["pauses"].as_u64()),
+        (Some(1), Some(0)),
+        "{window}"
+    );
+    let all = stats(&dev, &[]);
+    assert_eq!(
+        (all["requests"].as_u64(), all["pauses"].as_u64()),
+        (Some(2), Some(1)),
+        "{all}"
+    );
+    // Another process updating the index: the whole ledgers are read, and
+    // the figures are the same.
+    let index = dev.path.join(".git/deploybot-cache/index-v1");
+    std::fs::write(index.join("queue/lock"), "1").expect("holds the lock");
+    assert_eq!(stats(&dev, &["--since", &since]), window);
+    std::fs::remove_file(index.join("queue/lock")).expect("gives it back");
+    std::fs::remove_dir_all(&index).expect("drops the index");
+    assert_eq!(stats(&dev, &["--since", &since]), window, "rebuilt");
+}

@@ -189,8 +189,12 @@ pub fn render_line(record: &PassRecord, retry_in: u64) -> String {
         (None, None) => String::new(),
     };
     let fetched = if record.fetched { "" } else { " (no fetch)" };
+    let raced = match record.lost_races {
+        0 => String::new(),
+        n => messages::lost_races(n),
+    };
     format!(
-        "{} {trigger}{fetched}: {what} ({:.2}s)",
+        "{} {trigger}{fetched}: {what}{raced} ({:.2}s)",
         record.at, record.seconds
     )
 }

@@ -48,6 +48,22 @@ pub struct StatsInputs<'a> {
     pub since: Option<UnixSeconds>,
     /// The current time (the end of the window for deployment frequency).
     pub now: UnixSeconds,
+    /// What the records before the ledgers' slices left (the default when
+    /// the slices start at the roots).
+    pub start: &'a WindowStart,
+}
+
+/// Where ledger slices that start inside the ledgers begin: what the
+/// records before them left, so figures over the slices equal figures over
+/// the whole ledgers for the same window. A slice starts at the first record
+/// whose time reaches the window (every earlier one is earlier), so that
+/// record's own time is the ledger time the records before it would give it.
+#[derive(Debug, Clone, Default)]
+pub struct WindowStart {
+    /// Requests open before the queue slice: branch → requested head.
+    pub open_requests: HashMap<String, String>,
+    /// The control fold's state before the control slice.
+    pub control_state: ControlState,
 }
 
 /// The 50th and 95th percentiles (nearest rank) of some durations in seconds; null without data.
@@ -200,8 +216,29 @@ pub struct RequestStory {
 /// cancel, a dequeue, a newer head's request or the merge of its head; a
 /// repeated request of the same head keeps the first time.
 pub fn request_stories(queue: &[QueueRecord], now: UnixSeconds) -> Vec<RequestStory> {
+    request_stories_after(queue, &WindowStart::default(), now)
+}
+
+/// [`request_stories`] of a queue slice that follows what `start` says; the
+/// requests open before it are not stories of the slice.
+pub fn request_stories_after(
+    queue: &[QueueRecord],
+    start: &WindowStart,
+    now: UnixSeconds,
+) -> Vec<RequestStory> {
     let mut stories: Vec<RequestStory> = Vec::new();
     let mut open: HashMap<&str, usize> = HashMap::new();
+    for (branch, head) in &start.open_requests {
+        open.insert(branch, stories.len());
+        stories.push(RequestStory {
+            branch: branch.clone(),
+            head_sha: head.clone(),
+            requested_at: UnixSeconds::MIN,
+            blocked: false,
+            merged: None,
+        });
+    }
+    let before = stories.len();
     // Ledger time: the written order, bounded by the clock (no negative waits).
     let times = crate::core::time::ledger_times(queue.iter().map(|r| r.at.as_str()), now);
     for (record, &at) in queue.iter().zip(&times) {
@@ -248,7 +285,53 @@ pub fn request_stories(queue: &[QueueRecord], now: UnixSeconds) -> Vec<RequestSt
             QueueAction::Unblock | QueueAction::Candidate | QueueAction::Discarded => {}
         }
     }
-    stories
+    stories.split_off(before)
+}
+
+/// The requests open after `queue` (branch → requested head), as
+/// [`request_stories`] pairs them: only a branch's own records matter, so
+/// a branch's records alone give its open request.
+pub fn open_requests(queue: &[QueueRecord]) -> HashMap<String, String> {
+    let mut open: HashMap<String, String> = HashMap::new();
+    for record in queue {
+        let branch = &record.branch;
+        match record.action {
+            QueueAction::Request => {
+                if let Some(head) = &record.head_sha
+                    && parse_rfc3339(&record.at).is_some()
+                {
+                    open.insert(branch.clone(), head.clone());
+                }
+            }
+            QueueAction::Cancel | QueueAction::Dequeue => {
+                open.remove(branch);
+            }
+            QueueAction::Merged
+                if record.merge_sha.is_some()
+                    && parse_rfc3339(&record.at).is_some()
+                    && open.get(branch) == record.head_sha.as_ref() =>
+            {
+                open.remove(branch);
+            }
+            _ => {}
+        }
+    }
+    open
+}
+
+impl WindowStart {
+    /// What the whole prefixes `queue` and `control` leave.
+    pub fn after(queue: &[QueueRecord], control: &[ControlRecord]) -> WindowStart {
+        let control_state = control
+            .iter()
+            .fold(ControlState::default(), |state, record| {
+                fold_control(&state, record).0
+            });
+        WindowStart {
+            open_requests: open_requests(queue),
+            control_state,
+        }
+    }
 }
 
 /// A control record the fold applied, with its time.
@@ -263,8 +346,8 @@ struct Applied {
 
 /// The control records the pinned fold applied (pauses, and running records
 /// that resumed the current pause), in ledger order.
-fn applied_controls(control: &[ControlRecord]) -> Vec<Applied> {
-    let mut state = ControlState::default();
+fn applied_controls(control: &[ControlRecord], state: &ControlState) -> Vec<Applied> {
+    let mut state = state.clone();
     let mut out = Vec::new();
     for record in control {
         let (next, step) = fold_control(&state, record);
@@ -289,7 +372,7 @@ fn applied_controls(control: &[ControlRecord]) -> Vec<Applied> {
 pub fn compute(inputs: &StatsInputs) -> Stats {
     let in_window = |at: UnixSeconds| inputs.since.is_none_or(|s| at >= s);
     let mains = MainTimes::of(inputs);
-    let stories: Vec<RequestStory> = request_stories(inputs.queue, inputs.now)
+    let stories: Vec<RequestStory> = request_stories_after(inputs.queue, inputs.start, inputs.now)
         .into_iter()
         .filter(|s| in_window(s.requested_at))
         .collect();
@@ -301,7 +384,7 @@ pub fn compute(inputs: &StatsInputs) -> Stats {
         .filter(|(start, _)| in_window(*start))
         .map(|(_, seconds)| seconds)
         .collect();
-    let applied = applied_controls(inputs.control);
+    let applied = applied_controls(inputs.control, &inputs.start.control_state);
     let pauses: Vec<&Applied> = applied
         .iter()
         .filter(|a| a.pause && in_window(a.at))

@@ -6,8 +6,9 @@
 //!
 //! - `head`: the indexed length and the commit at its end, written last
 //!   (temporary file and rename), so it is the index's commit point;
-//! - `commits`: one fixed-width hex commit id per line, position `i` at
-//!   byte `i * width`;
+//! - `commits`: one fixed-width line per position, at byte `i * width`:
+//!   the hex commit id and the latest record time (Unix seconds) up to and
+//!   including it, so a window of time is found by binary search;
 //! - `keys/<xx>`: lines `key<TAB>position`, appended, sharded by a hash of
 //!   the key.
 //!
@@ -21,7 +22,7 @@
 
 use super::{ObjectId, Repo};
 use anyhow::{Context, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -30,6 +31,9 @@ use std::path::PathBuf;
 pub const RECORD_INDEX_VERSION: u32 = 1;
 
 const SHARDS: u64 = 256;
+
+/// The width of a time in `commits` (an i64, right-aligned).
+const TIME_WIDTH: u64 = 20;
 
 /// The index files of one ledger, locked for updates until [`RecordIndex::unlock`].
 #[derive(Debug)]
@@ -40,6 +44,8 @@ pub struct RecordIndex {
     pub len: u64,
     /// The commit at position `len - 1`.
     pub tip: Option<ObjectId>,
+    /// The latest record time up to position `len - 1` (`i64::MIN`: none).
+    pub latest: i64,
     width: u64,
     pending_commits: Vec<u8>,
     pending_keys: std::collections::BTreeMap<u64, Vec<u8>>,
@@ -57,16 +63,17 @@ impl RecordIndex {
             .join(ledger);
         std::fs::create_dir_all(dir.join("keys")).ok()?;
         take_lock(&dir)?;
-        let width = repo.gix().object_hash().len_in_hex() as u64 + 1;
-        let (len, tip) = std::fs::read_to_string(dir.join("head"))
+        let width = repo.gix().object_hash().len_in_hex() as u64 + TIME_WIDTH + 2;
+        let (len, tip, latest) = std::fs::read_to_string(dir.join("head"))
             .ok()
             .and_then(|text| parse_head(&text))
-            .unwrap_or((0, None));
+            .unwrap_or((0, None, i64::MIN));
         Some(RecordIndex {
             dir,
             locked: true,
             len,
             tip,
+            latest,
             width,
             pending_commits: Vec::new(),
             pending_keys: Default::default(),
@@ -77,6 +84,7 @@ impl RecordIndex {
     pub fn clear(&mut self) {
         self.len = 0;
         self.tip = None;
+        self.latest = i64::MIN;
         self.pending_commits.clear();
         self.pending_keys.clear();
         let _ = std::fs::remove_file(self.dir.join("head"));
@@ -84,11 +92,14 @@ impl RecordIndex {
         let _ = std::fs::create_dir_all(self.dir.join("keys"));
     }
 
-    /// Adds the record in `commit` at the next position, filed under `keys`.
-    pub fn push(&mut self, commit: ObjectId, keys: &[String]) {
+    /// Adds the record in `commit`, written at `at` (Unix seconds, when
+    /// readable), at the next position, filed under `keys`.
+    pub fn push(&mut self, commit: ObjectId, at: Option<i64>, keys: &[String]) {
         let position = self.len;
+        self.latest = self.latest.max(at.unwrap_or(i64::MIN));
+        let latest = self.latest;
         self.pending_commits
-            .extend_from_slice(format!("{commit}\n").as_bytes());
+            .extend_from_slice(format!("{commit} {latest:>20}\n").as_bytes());
         for key in keys {
             let key = escape(key);
             let line = format!("{key}\t{position}\n");
@@ -126,31 +137,51 @@ impl RecordIndex {
         let tmp = self
             .dir
             .join(format!(".head.{}.tmp", super::store::random_u64()));
-        std::fs::write(&tmp, format!("{}\n{tip}\n", self.len))?;
+        std::fs::write(&tmp, format!("{}\n{tip}\n{}\n", self.len, self.latest))?;
         std::fs::rename(&tmp, self.dir.join("head"))?;
         Ok(())
     }
 
     /// The positions filed under `key`, ascending, below the indexed length.
     pub fn positions(&self, key: &str) -> Vec<u64> {
-        let key = escape(key);
-        let path = self
-            .dir
-            .join("keys")
-            .join(format!("{:02x}", shard_of(&key)));
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let found: BTreeSet<u64> = text
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
-            .filter(|(k, _)| *k == key)
-            .filter_map(|(_, p)| p.parse().ok())
-            .filter(|p| *p < self.len)
-            .collect();
-        found.into_iter().collect()
+        self.positions_of(&[key]).remove(key).unwrap_or_default()
     }
 
-    /// The commit at `position`, when indexed.
-    pub fn commit_at(&self, position: u64) -> Option<ObjectId> {
+    /// The positions filed under each of `keys` (each shard read once),
+    /// ascending, below the indexed length; a key filed nowhere is absent.
+    pub fn positions_of(&self, keys: &[&str]) -> HashMap<String, Vec<u64>> {
+        let mut by_shard: BTreeMap<u64, HashMap<String, &str>> = BTreeMap::new();
+        for key in keys {
+            let escaped = escape(key);
+            by_shard
+                .entry(shard_of(&escaped))
+                .or_default()
+                .insert(escaped, key);
+        }
+        let mut found: HashMap<String, BTreeSet<u64>> = HashMap::new();
+        for (shard, wanted) in by_shard {
+            let path = self.dir.join("keys").join(format!("{shard:02x}"));
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            for (key, position) in text.lines().filter_map(|line| line.split_once('\t')) {
+                if let Some(original) = wanted.get(key)
+                    && let Ok(position) = position.parse::<u64>()
+                    && position < self.len
+                {
+                    found
+                        .entry((*original).to_owned())
+                        .or_default()
+                        .insert(position);
+                }
+            }
+        }
+        found
+            .into_iter()
+            .map(|(key, positions)| (key, positions.into_iter().collect()))
+            .collect()
+    }
+
+    /// The commit at `position` and the latest record time up to it, when indexed.
+    pub fn entry_at(&self, position: u64) -> Option<(ObjectId, i64)> {
         if position >= self.len {
             return None;
         }
@@ -158,7 +189,48 @@ impl RecordIndex {
         file.seek(SeekFrom::Start(position * self.width)).ok()?;
         let mut line = vec![0; self.width as usize];
         file.read_exact(&mut line).ok()?;
-        super::parse_oid(std::str::from_utf8(&line).ok()?.trim_end())
+        let (commit, latest) = std::str::from_utf8(&line).ok()?.split_once(' ')?;
+        Some((super::parse_oid(commit)?, latest.trim().parse().ok()?))
+    }
+
+    /// The commits from `position` to the end, in order (one read of the file).
+    pub fn commits_from(&self, position: u64) -> Vec<ObjectId> {
+        let Ok(mut file) = File::open(self.dir.join("commits")) else {
+            return Vec::new();
+        };
+        let count = self.len.saturating_sub(position);
+        let mut bytes = vec![0; (count * self.width) as usize];
+        if file.seek(SeekFrom::Start(position * self.width)).is_err()
+            || file.read_exact(&mut bytes).is_err()
+        {
+            return Vec::new();
+        }
+        bytes
+            .chunks(self.width as usize)
+            .filter_map(|line| {
+                let line = std::str::from_utf8(line).ok()?;
+                super::parse_oid(line.split_once(' ')?.0)
+            })
+            .collect()
+    }
+
+    /// The commit at `position`, when indexed.
+    pub fn commit_at(&self, position: u64) -> Option<ObjectId> {
+        self.entry_at(position).map(|(commit, _)| commit)
+    }
+
+    /// The first position whose latest record time is at or after `since`
+    /// (`len` when none): every record before it was written before `since`.
+    pub fn first_at_or_after(&self, since: i64) -> u64 {
+        let (mut low, mut high) = (0, self.len);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.entry_at(middle) {
+                Some((_, latest)) if latest < since => low = middle + 1,
+                _ => high = middle,
+            }
+        }
+        low
     }
 }
 
@@ -206,11 +278,12 @@ fn take_lock(dir: &std::path::Path) -> Option<()> {
     None
 }
 
-fn parse_head(text: &str) -> Option<(u64, Option<ObjectId>)> {
+fn parse_head(text: &str) -> Option<(u64, Option<ObjectId>, i64)> {
     let mut lines = text.lines();
     let len = lines.next()?.parse().ok()?;
     let tip = lines.next().and_then(super::parse_oid);
-    (len == 0 || tip.is_some()).then_some((len, tip))
+    let latest = lines.next()?.parse().ok()?;
+    (len == 0 || tip.is_some()).then_some((len, tip, latest))
 }
 
 /// A key with `%`, tab and newline escaped, so it fits one line's field.

@@ -68,6 +68,9 @@ pub struct Store {
     pub repo: Repo,
     /// Remote or local.
     pub sync: Sync,
+    /// Compare-and-swap writes refused because another writer moved a ref
+    /// first (each was retried from fresh state).
+    lost_races: std::sync::atomic::AtomicU32,
 }
 
 impl Store {
@@ -78,7 +81,11 @@ impl Store {
         } else {
             Sync::Local
         };
-        Store { repo, sync }
+        Store {
+            repo,
+            sync,
+            lost_races: Default::default(),
+        }
     }
 
     /// The remote that is the source of truth (None: local).
@@ -87,6 +94,12 @@ impl Store {
             Sync::Remote(name) => Some(name),
             Sync::Local => None,
         }
+    }
+
+    /// How many of this store's writes lost a race so far (refused because
+    /// another writer moved a ref first, then retried).
+    pub fn lost_races(&self) -> u32 {
+        self.lost_races.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// True when a remote is the source of truth.
@@ -172,6 +185,8 @@ impl Store {
                 Attempt::Write(updates, value) => match self.apply(&updates, message)? {
                     CasOutcome::Applied => return Ok(value),
                     CasOutcome::Stale(_) => {
+                        self.lost_races
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         lost = updates.iter().map(|u| u.name.clone()).collect();
                         continue;
                     }
@@ -235,4 +250,61 @@ pub fn random_u64() -> u64 {
     h.write_u128(nanos);
     h.write_u32(std::process::id());
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::objects::Identity;
+
+    #[test]
+    fn a_write_that_loses_a_race_is_counted_and_retried_from_fresh_state() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let status = std::process::Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(dir.path())
+            .status()
+            .expect("git runs");
+        assert!(status.success());
+        let store = Store::new(Repo::open(dir.path()).expect("opens"), "origin", true);
+        let who = Identity::for_actor("t");
+        let tree = store.repo.write_flat_tree(&[]).expect("tree");
+        let theirs = store
+            .repo
+            .write_commit(tree, &[], "theirs", &who)
+            .expect("commit");
+        let name = "refs/heads/raced";
+        let mut seen = Vec::new();
+        let written = store
+            .transact("test", |store| {
+                let tip = store.tip(name)?;
+                seen.push(tip);
+                if seen.len() == 1 {
+                    // Another writer moves the ref between our read and our write.
+                    let other = RefUpdate {
+                        name: name.into(),
+                        expected: None,
+                        new: Some(theirs),
+                    };
+                    store.repo.update_refs_cas(&[other], "another writer")?;
+                }
+                let ours = store
+                    .repo
+                    .write_commit(tree, tip.as_slice(), "ours", &who)?;
+                let update = RefUpdate {
+                    name: name.into(),
+                    expected: tip,
+                    new: Some(ours),
+                };
+                Ok(Attempt::Write(vec![update], ours))
+            })
+            .expect("applies on the second attempt");
+        assert_eq!(
+            seen,
+            [None, Some(theirs)],
+            "the retry read the other writer's value"
+        );
+        assert_eq!(store.lost_races(), 1);
+        assert_eq!(store.tip(name).expect("reads"), Some(written));
+    }
 }

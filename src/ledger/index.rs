@@ -62,11 +62,14 @@ impl<'r, K: LedgerKind> Indexed<'r, K> {
                 index.clear();
             }
             for (commit, tree) in new.into_iter().rev() {
-                let keys = match decode_record::<K>(repo, commit, tree)? {
-                    Ok((record, _)) => K::index_keys(&record),
-                    Err(_) => Vec::new(),
+                let (at, keys) = match decode_record::<K>(repo, commit, tree)? {
+                    Ok((record, _)) => (
+                        crate::core::time::parse_rfc3339(K::at(&record)),
+                        K::index_keys(&record),
+                    ),
+                    Err(_) => (None, Vec::new()),
                 };
-                index.push(commit, &keys);
+                index.push(commit, at, &keys);
             }
             if index.save().is_err() {
                 return Ok(None);
@@ -91,6 +94,26 @@ impl<'r, K: LedgerKind> Indexed<'r, K> {
         Ok(out)
     }
 
+    /// The readable records filed under each of `keys` before position
+    /// `before`, in ledger order, per key (one read of each key file).
+    pub fn filed_before(
+        &self,
+        keys: &[&str],
+        before: u64,
+    ) -> Result<std::collections::HashMap<String, Vec<K::Record>>> {
+        let mut out = std::collections::HashMap::new();
+        for (key, positions) in self.index.positions_of(keys) {
+            let mut records = Vec::new();
+            for position in positions.into_iter().filter(|p| *p < before) {
+                if let Some(record) = self.record_at(position)? {
+                    records.push(record);
+                }
+            }
+            out.insert(key, records);
+        }
+        Ok(out)
+    }
+
     /// The record at `position`: None past the end or when unreadable.
     pub fn record_at(&self, position: u64) -> Result<Option<K::Record>> {
         let Some(commit) = self.index.commit_at(position) else {
@@ -100,6 +123,30 @@ impl<'r, K: LedgerKind> Indexed<'r, K> {
         Ok(decode_record::<K>(self.repo, commit, info.tree)?
             .ok()
             .map(|(record, _)| record))
+    }
+
+    /// The first position from which every record may have been written at
+    /// or after `since`: all records before it were written earlier (by
+    /// their own times, and by the ledger's running latest time).
+    pub fn window_start(&self, since: i64) -> u64 {
+        self.index.first_at_or_after(since)
+    }
+
+    /// The commit at `position`.
+    pub fn commit_at(&self, position: u64) -> Option<ObjectId> {
+        self.index.commit_at(position)
+    }
+
+    /// The readable records from `position` to the end, with their positions.
+    pub fn records_from(&self, position: u64) -> Result<Vec<(u64, K::Record)>> {
+        let mut out = Vec::new();
+        for (p, commit) in (position..).zip(self.index.commits_from(position)) {
+            let info = self.repo.find_commit_info(commit)?;
+            if let Ok((record, _)) = decode_record::<K>(self.repo, commit, info.tree)? {
+                out.push((p, record));
+            }
+        }
+        Ok(out)
     }
 
     /// Records in the index.
@@ -238,7 +285,7 @@ mod tests {
             std::fs::write(&path, text).unwrap();
         }
         let mut commits = std::fs::read_to_string(dir.join("commits")).unwrap();
-        commits.push_str(&format!("{B}\n"));
+        commits.push_str(&format!("{B} {:>20}\n", 0));
         std::fs::write(dir.join("commits"), commits).unwrap();
         let index = Indexed::<ControlLedger>::at(&repo, first.tip)
             .expect("reads")

@@ -47,6 +47,8 @@ pub trait LedgerKind {
     fn summary(record: &Self::Record) -> String;
     /// Who the record says wrote it.
     fn actor(record: &Self::Record) -> &str;
+    /// When the record says it was written (RFC 3339).
+    fn at(record: &Self::Record) -> &str;
     /// What a signature check of the record's commit needs from the record.
     fn signed_facts(record: &Self::Record) -> SignedFacts<'_> {
         SignedFacts {
@@ -478,6 +480,9 @@ impl LedgerKind for ControlLedger {
     fn actor(record: &Self::Record) -> &str {
         &record.actor
     }
+    fn at(record: &Self::Record) -> &str {
+        &record.at
+    }
     fn signed_facts(record: &Self::Record) -> SignedFacts<'_> {
         SignedFacts {
             actor: &record.actor,
@@ -521,6 +526,9 @@ impl LedgerKind for QueueLedger {
     }
     fn actor(record: &Self::Record) -> &str {
         &record.actor
+    }
+    fn at(record: &Self::Record) -> &str {
+        &record.at
     }
 }
 

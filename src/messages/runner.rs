@@ -99,6 +99,12 @@ pub fn coordinator_stopped(signal: &str, passes: u64) -> String {
     format!("stopped by {signal} after {passes} passes; no pass was cut short")
 }
 
+/// A pass whose pushes lost races to other writers (each retried).
+pub fn lost_races(n: u32) -> String {
+    let races = if n == 1 { "race" } else { "races" };
+    format!("; lost {n} {races} to other writers, retried")
+}
+
 /// A pass (or a listing) failed: it is retried after a back-off.
 pub fn pass_failed(error: &str, retry_in: u64) -> String {
     format!("failed: {error}; retrying in {retry_in}s")

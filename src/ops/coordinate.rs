@@ -29,6 +29,9 @@ pub struct PassRecord {
     pub follow: Option<FollowReport>,
     /// Why the pass failed (it is retried after a back-off).
     pub error: Option<String>,
+    /// Pushes of this pass the server refused because another writer moved
+    /// a ref first; after each, the pass ran again from fresh state.
+    pub lost_races: u32,
 }
 
 /// Runs one pass for `trigger` (`remote`: a remote is the truth, so a sweep
@@ -55,6 +58,7 @@ pub fn coordinator_pass(
         react: None,
         follow: None,
         error: None,
+        lost_races: 0,
     };
     match one_pass(&options, &mut record) {
         Ok(()) => {}
@@ -71,13 +75,20 @@ pub fn coordinator_pass(
 fn one_pass(options: &SessionOptions, record: &mut PassRecord) -> CliResult {
     let session = Session::open(options)?;
     record.fetched = !options.cached && session.store.is_remote();
+    let done = steps(&session, record);
+    record.lost_races = session.store.lost_races();
+    done
+}
+
+/// React, then one follow step when the react pass completed.
+fn steps(session: &Session, record: &mut PassRecord) -> CliResult {
     let dispatch = !session
         .policy
         .pipeline
         .ci_dispatch_command
         .trim()
         .is_empty();
-    let pass = react_once(&session, dispatch)?;
+    let pass = react_once(session, dispatch)?;
     let complete = pass.state == ReactState::Complete;
     record.react = Some(pass);
     if complete {
@@ -87,7 +98,7 @@ fn one_pass(options: &SessionOptions, record: &mut PassRecord) -> CliResult {
             poll: Duration::ZERO,
             if_needed: true,
         };
-        record.follow = Some(follow(&session, step, &mut |_| {})?);
+        record.follow = Some(follow(session, step, &mut |_| {})?);
     }
     Ok(())
 }

@@ -78,8 +78,8 @@ pub fn why(session: &Session, branch: &str) -> CliResult<WhyReport> {
 /// used now. Both give the same records; the story re-checks each.
 enum Ledgers<'r> {
     Indexed {
-        queue: Indexed<'r, QueueLedger>,
-        control: Indexed<'r, ControlLedger>,
+        queue: Box<Indexed<'r, QueueLedger>>,
+        control: Box<Indexed<'r, ControlLedger>>,
     },
     Whole {
         queue: Vec<QueueRecord>,
@@ -96,6 +96,7 @@ impl<'r> Ledgers<'r> {
             && let Some(control) =
                 Indexed::<ControlLedger>::at_telling(repo, control_tip, &mut tell)?
         {
+            let (queue, control) = (Box::new(queue), Box::new(control));
             return Ok(Ledgers::Indexed { queue, control });
         }
         Ok(Ledgers::Whole {

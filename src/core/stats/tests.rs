@@ -189,6 +189,7 @@ fn run(since: Option<i64>, receipts: &HashMap<String, UnixSeconds>) -> Stats {
         verified_checks: &checks,
         since,
         now: T + 2 * 86_400,
+        start: &WindowStart::default(),
     })
 }
 
@@ -285,6 +286,7 @@ fn a_verified_main_paused_later_is_a_change_failure() {
         verified_checks: &checks,
         since: None,
         now: T,
+        start: &WindowStart::default(),
     });
     assert_eq!(s.dora.change_failure_rate, Some(0.5));
     assert_eq!(s.pauses, 2);
@@ -307,6 +309,7 @@ fn nothing_gives_nulls_and_prometheus_says_nan() {
         verified_checks: &[],
         since: None,
         now: T,
+        start: &WindowStart::default(),
     });
     assert_eq!(s, Stats::default());
     let text = prometheus(&s);
@@ -323,4 +326,96 @@ fn nothing_gives_nulls_and_prometheus_says_nan() {
             .filter(|l| !l.starts_with('#'))
             .all(|l| l.starts_with("deploybot_"))
     );
+}
+
+mod windows {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A queue record from small numbers: few branches and heads, so
+    /// requests repeat, replace and close each other; times jump back now
+    /// and then (a writer whose clock ran behind) or are unreadable.
+    fn queue_record(kind: u8, branch: u8, head: u8, t: i64) -> QueueRecord {
+        let action = match kind % 6 {
+            0 | 1 => QueueAction::Request,
+            2 => QueueAction::Merged,
+            3 => QueueAction::Cancel,
+            4 => QueueAction::Block,
+            _ => QueueAction::Dequeue,
+        };
+        let merge = (action == QueueAction::Merged).then_some(100 + u32::from(head));
+        let mut r = queue(
+            action,
+            &format!("b{}", branch % 4),
+            u32::from(head % 3),
+            merge,
+            t,
+        );
+        if t % 97 == 0 {
+            r.at = "not a time".into();
+        }
+        r
+    }
+
+    fn control_record(kind: u8, n: usize, t: i64) -> ControlRecord {
+        let id = format!("c{n}");
+        let resumes = format!("c{}", n.saturating_sub(1 + usize::from(kind % 3)));
+        match kind % 3 {
+            0 => control(&id, true, Some(100 + u32::from(kind % 3)), None, t),
+            1 => control(&id, false, None, Some(&resumes), t),
+            _ => control(&id, false, None, None, t),
+        }
+    }
+
+    /// The first position whose latest time so far is at or after `since`
+    /// (what the record index's binary search finds).
+    fn window_start(ats: &[&str], since: i64) -> usize {
+        let mut latest = i64::MIN;
+        for (i, at) in ats.iter().enumerate() {
+            latest = latest.max(parse_rfc3339(at).unwrap_or(i64::MIN));
+            if latest >= since {
+                return i;
+            }
+        }
+        ats.len()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Figures over ledger slices cut where the window starts, with what
+        /// the prefixes left, equal the figures over the whole ledgers.
+        #[test]
+        fn slices_from_the_window_start_give_the_whole_ledgers_figures(
+            q in proptest::collection::vec((any::<u8>(), any::<u8>(), any::<u8>(), -200i64..2000), 0..40),
+            c in proptest::collection::vec((any::<u8>(), -200i64..2000), 0..12),
+            since in -100i64..2100,
+        ) {
+            let queue: Vec<QueueRecord> = q.iter().map(|&(k, b, h, t)| queue_record(k, b, h, t)).collect();
+            let control: Vec<ControlRecord> = c.iter().enumerate().map(|(n, &(k, t))| control_record(k, n, t)).collect();
+            let (mains, heads, receipts) = (world().2, HashMap::new(), HashMap::new());
+            let checks = vec!["Deploy".to_owned()];
+            let now = T + 3000;
+            let inputs = |queue: &'_ [QueueRecord], control: &'_ [ControlRecord], start: &WindowStart| {
+                compute(&StatsInputs {
+                    queue,
+                    control,
+                    mains: &mains,
+                    receipts: &receipts,
+                    head_times: &heads,
+                    verified_checks: &checks,
+                    since: Some(T + since),
+                    now,
+                    start,
+                })
+            };
+            let whole = inputs(&queue, &control, &WindowStart::default());
+            let qa: Vec<&str> = queue.iter().map(|r| r.at.as_str()).collect();
+            let ca: Vec<&str> = control.iter().map(|r| r.at.as_str()).collect();
+            let (pq, pc) = (window_start(&qa, T + since), window_start(&ca, T + since));
+            let start = WindowStart::after(&queue[..pq], &control[..pc]);
+            let sliced = inputs(&queue[pq..], &control[pc..], &start);
+            prop_assert_eq!(whole, sliced);
+        }
+    }
 }

@@ -12,12 +12,14 @@ use anyhow::{Context, Result};
 use gix::odb::pack::cache::DecodeEntry;
 
 use crate::core::results::{ResultRecord, parse_note};
-use crate::core::stats::{MainFacts, Stats, StatsInputs, compute};
+use crate::core::stats::{MainFacts, Stats, StatsInputs, WindowStart, compute};
 use crate::core::time::{UnixSeconds, parse_rfc3339};
 use crate::error::CliResult;
 use crate::git::{ObjectId, Repo, names};
 use crate::ledger::{ControlLedger, LedgerKind, QueueLedger, RECORD_FILE, reader_record};
 use crate::session::Session;
+
+mod window;
 
 /// How many bytes of decoded delta bases [`DeltaCache`] keeps.
 const DELTA_CACHE_BYTES: usize = 64 * 1024 * 1024;
@@ -218,27 +220,34 @@ impl Reader {
     }
 }
 
-/// Computes `stats` for requests at or after `since` (None: all history) at `now`.
+/// Computes `stats` for requests at or after `since` (None: all history) at
+/// `now`. A window reads only its slice of the ledgers and the mains since
+/// the one live when it began ([`window`]); all history reads everything.
 pub fn gather(session: &Session, since: Option<UnixSeconds>, now: UnixSeconds) -> CliResult<Stats> {
     let reader = Reader::new(session.repo());
     let store = &session.store;
-    let queue = reader.ledger::<QueueLedger>(store.tip(names::QUEUE)?)?;
-    let control = reader.ledger::<ControlLedger>(store.tip(names::CONTROL)?)?;
-    let mains = match session.base_sha()? {
-        Some(tip) => reader.first_parent_line(tip)?,
-        None => Vec::new(),
+    let window = match since {
+        Some(since) => window::ledger_window(session, since)?,
+        None => None,
     };
-    let ci = reader.notes_map(store.tip(names::NOTES_CI)?)?;
-    let deploy = reader.notes_map(store.tip(names::NOTES_DEPLOY)?)?;
-    let mut facts = Vec::with_capacity(mains.len());
-    for sha in &mains {
-        facts.push(MainFacts {
-            sha: sha.to_string(),
-            ci: reader.note_records(ci.get(sha))?,
-            deploy: reader.note_records(deploy.get(sha))?,
-        });
-    }
-    let receipts = reader.receipts(store.tip(names::NOTES_RECEIPTS)?)?;
+    let (queue, control, start) = match window {
+        Some(w) => (w.queue, w.control, w.start),
+        None => (
+            reader.ledger::<QueueLedger>(store.tip(names::QUEUE)?)?,
+            reader.ledger::<ControlLedger>(store.tip(names::CONTROL)?)?,
+            WindowStart::default(),
+        ),
+    };
+    let (facts, receipts) = match since {
+        Some(since) => (
+            window::window_mains(session, &reader, session.base_sha()?, since)?,
+            window::window_receipts(session.repo(), store.tip(names::NOTES_RECEIPTS)?, &queue)?,
+        ),
+        None => (
+            all_mains(&reader, session.base_sha()?, store)?,
+            reader.receipts(store.tip(names::NOTES_RECEIPTS)?)?,
+        ),
+    };
     let mut head_times = HashMap::new();
     for record in &queue {
         if record.action != crate::core::queue::QueueAction::Merged {
@@ -266,5 +275,29 @@ pub fn gather(session: &Session, since: Option<UnixSeconds>, now: UnixSeconds) -
         verified_checks: &checks,
         since,
         now,
+        start: &start,
     }))
+}
+
+/// Every main on the first-parent line with its notes (each notes tree read once).
+fn all_mains(
+    reader: &Reader,
+    tip: Option<ObjectId>,
+    store: &crate::git::store::Store,
+) -> Result<Vec<MainFacts>> {
+    let mains = match tip {
+        Some(tip) => reader.first_parent_line(tip)?,
+        None => Vec::new(),
+    };
+    let ci = reader.notes_map(store.tip(names::NOTES_CI)?)?;
+    let deploy = reader.notes_map(store.tip(names::NOTES_DEPLOY)?)?;
+    let mut facts = Vec::with_capacity(mains.len());
+    for sha in &mains {
+        facts.push(MainFacts {
+            sha: sha.to_string(),
+            ci: reader.note_records(ci.get(sha))?,
+            deploy: reader.note_records(deploy.get(sha))?,
+        });
+    }
+    Ok(facts)
 }
