@@ -126,3 +126,17 @@ pub fn parse_oid(hex: &str) -> Option<ObjectId> {
     }
     ObjectId::from_hex(hex.as_bytes()).ok()
 }
+
+/// A fresh bare repository in a temporary directory (unit tests).
+#[cfg(test)]
+pub fn bare_repo_for_tests() -> (tempfile::TempDir, Repo) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(dir.path())
+        .status()
+        .expect("git runs");
+    assert!(status.success());
+    let repo = Repo::open(dir.path()).expect("opens");
+    (dir, repo)
+}

@@ -259,14 +259,8 @@ mod tests {
 
     #[test]
     fn a_write_that_loses_a_race_is_counted_and_retried_from_fresh_state() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let status = std::process::Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(dir.path())
-            .status()
-            .expect("git runs");
-        assert!(status.success());
-        let store = Store::new(Repo::open(dir.path()).expect("opens"), "origin", true);
+        let (_dir, repo) = crate::git::bare_repo_for_tests();
+        let store = Store::new(repo, "origin", true);
         let who = Identity::for_actor("t");
         let tree = store.repo.write_flat_tree(&[]).expect("tree");
         let theirs = store

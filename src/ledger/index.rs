@@ -177,15 +177,7 @@ mod tests {
     }
 
     fn repo() -> (tempfile::TempDir, Repo) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let status = std::process::Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(dir.path())
-            .status()
-            .expect("git runs");
-        assert!(status.success());
-        let repo = Repo::open(dir.path()).expect("opens");
-        (dir, repo)
+        crate::git::bare_repo_for_tests()
     }
 
     fn append(

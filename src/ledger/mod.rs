@@ -548,15 +548,7 @@ mod tests {
     }
 
     fn bare_repo() -> (tempfile::TempDir, Repo) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let status = std::process::Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(dir.path())
-            .status()
-            .expect("git runs");
-        assert!(status.success());
-        let repo = Repo::open(dir.path()).expect("opens");
-        (dir, repo)
+        crate::git::bare_repo_for_tests()
     }
 
     #[test]
