@@ -116,7 +116,9 @@ fn the_page_shows_the_paused_queue_escapes_records_and_survives_a_down_remote() 
     assert!(page.contains("<svg"), "charts: {page}");
     // The delivery figures (`stats`) are drawn too.
     assert!(
-        page.contains("id=\"delivery\"") && page.contains("p50, minutes"),
+        page.contains("id=\"delivery\"")
+            && page.contains("Delivery, the last 30 days")
+            && page.contains("p50, minutes"),
         "delivery: {page}"
     );
     // Records are text, never markup.

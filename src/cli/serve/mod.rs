@@ -52,6 +52,10 @@ pub struct Snapshot {
 /// ledgers' history, so they follow the page's refresh only slowly.
 pub const STATS_SECONDS: u64 = 60;
 
+/// The window of the page's delivery figures: the last 30 days (`stats
+/// --since 30d`), so a refresh reads what the window holds, not all history.
+pub const STATS_WINDOW_SECONDS: i64 = 30 * 86_400;
+
 /// The last snapshot, when it was tried, and why the last refresh failed.
 pub struct Cache {
     options: SessionOptions,
@@ -67,7 +71,8 @@ pub fn snapshot(options: &SessionOptions, with_stats: bool) -> CliResult<Snapsho
     let session = Session::open(options)?;
     let report = gather(&session)?;
     let stats = if with_stats {
-        match crate::ops::stats::gather(&session, None, crate::ops::now_seconds()) {
+        let now = crate::ops::now_seconds();
+        match crate::ops::stats::gather(&session, Some(now - STATS_WINDOW_SECONDS), now) {
             Ok(stats) => Some(stats),
             Err(e) => {
                 // The page still shows the queue; the figures wait for the next try.
