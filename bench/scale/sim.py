@@ -37,7 +37,21 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from run import World, bot, git, start, stop, read_back  # noqa: E402
 
 
-def developer(w, dev, every, until, requested):
+def attempt(what, run, tries=5):
+    """Runs `run` up to `tries` times (a push can lose a race for a ref lock
+    on a busy server); False when every try failed, said on stderr."""
+    for n in range(tries):
+        try:
+            run()
+            return True
+        except subprocess.CalledProcessError as e:
+            if n == tries - 1:
+                print(f"{what} failed: {(e.stderr or '').strip()}", file=sys.stderr)
+            time.sleep(0.2 * (n + 1))
+    return False
+
+
+def developer(w, dev, every, until, requested, failures):
     i = 0
     while time.monotonic() < until:
         t0 = time.monotonic()
@@ -47,12 +61,11 @@ def developer(w, dev, every, until, requested):
             f.write(f"{i}\n")
         git(dev, "add", ".")
         git(dev, "commit", "-q", "-m", f"work {i}")
-        git(dev, "push", "-q", "-f", "origin", f"HEAD:refs/heads/{name}")
-        try:
-            bot(dev, "request", name)
+        pushed = attempt(f"push {name}", lambda: git(dev, "push", "-q", "-f", "origin", f"HEAD:refs/heads/{name}"))
+        if pushed and attempt(f"request {name}", lambda: bot(dev, "request", name)):
             requested.append((name, time.time()))
-        except subprocess.CalledProcessError as e:
-            print(f"request {name} failed: {e.stderr.strip()}", file=sys.stderr)
+        else:
+            failures.append(name)
         i += 1
         time.sleep(max(0.0, every - (time.monotonic() - t0)))
 
@@ -79,8 +92,8 @@ def main():
         procs_c = [start(c, "coordinate", "--poll", "1", "--json") for c in coords]
         procs_r = [start(r, "runner", "--check", "CI", "--jobs", str(args.jobs), "--poll", "2",
                          "--json", "--", "sleep", str(args.run_seconds)) for r in runners]
-        requested = []
-        dev_thread = threading.Thread(target=developer, args=(w, dev, args.every, until, requested))
+        requested, failures = [], []
+        dev_thread = threading.Thread(target=developer, args=(w, dev, args.every, until, requested, failures))
         dev_thread.start()
         dev_thread.join()
         passes = []
@@ -120,7 +133,8 @@ def main():
         print(f"| {args.coordinators} | {args.agents} x {args.jobs} | {len(requested)} | {count} | {landed} "
               f"| {landed / minutes:.1f} | {p50:.1f} s | {lost} | {retried} | {failed} | {twice} | {on_main} "
               f"| {cpu:.0f} s in {wall:.0f} s |")
-        print(f"runner runs finished: {runs}", file=sys.stderr)
+        print(f"runner runs finished: {runs}; developer pushes or requests that failed 5 times: {len(failures)}",
+              file=sys.stderr)
         if twice or on_main != landed:
             raise SystemExit(f"merged twice: {twice}; merges on main {on_main} vs reported {landed}")
     finally:
