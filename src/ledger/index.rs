@@ -137,16 +137,9 @@ impl<'r, K: LedgerKind> Indexed<'r, K> {
         self.index.commit_at(position)
     }
 
-    /// The readable records from `position` to the end, with their positions.
-    pub fn records_from(&self, position: u64) -> Result<Vec<(u64, K::Record)>> {
-        let mut out = Vec::new();
-        for (p, commit) in (position..).zip(self.index.commits_from(position)) {
-            let info = self.repo.find_commit_info(commit)?;
-            if let Ok((record, _)) = decode_record::<K>(self.repo, commit, info.tree)? {
-                out.push((p, record));
-            }
-        }
-        Ok(out)
+    /// The ledger commits from `position` to the end, in order.
+    pub fn commits_from(&self, position: u64) -> Vec<ObjectId> {
+        self.index.commits_from(position)
     }
 
     /// Records in the index.

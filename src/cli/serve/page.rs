@@ -105,9 +105,8 @@ pub fn render(view: &PageView) -> String {
 
 /// The delivery figures of `stats`: counts, the DORA rates, and p50/p95 bars.
 fn delivery_section(stats: &crate::core::stats::Stats) -> String {
-    let mut html = String::from(
-        "<section class=\"card\" id=\"delivery\"><h2>Delivery, the last 30 days</h2>",
-    );
+    let mut html =
+        String::from("<section class=\"card\" id=\"delivery\"><h2>Delivery, the last 30 days</h2>");
     let rate = |v: Option<f64>, unit: &str| match v {
         Some(v) => format!("{v:.2}{unit}"),
         None => "-".to_owned(),

@@ -29,8 +29,9 @@ pub struct LedgerWindow {
 
 /// Slices both ledgers at `since`; None when a record index cannot be used
 /// now (the caller reads the whole ledgers).
-pub fn ledger_window(
+pub(super) fn ledger_window(
     session: &Session,
+    reader: &super::Reader,
     since: UnixSeconds,
 ) -> anyhow::Result<Option<LedgerWindow>> {
     let (store, repo) = (&session.store, session.repo());
@@ -45,17 +46,9 @@ pub fn ledger_window(
         return Ok(None);
     };
     let queue_cut = queue_index.window_start(since);
-    let queue: Vec<QueueRecord> = queue_index
-        .records_from(queue_cut)?
-        .into_iter()
-        .map(|(_, record)| record)
-        .collect();
+    let queue = reader.records::<QueueLedger>(&queue_index.commits_from(queue_cut))?;
     let control_cut = control_index.window_start(since);
-    let control = control_index
-        .records_from(control_cut)?
-        .into_iter()
-        .map(|(_, record)| record)
-        .collect();
+    let control = reader.records::<ControlLedger>(&control_index.commits_from(control_cut))?;
     let before_control = control_cut
         .checked_sub(1)
         .and_then(|p| control_index.commit_at(p));
@@ -106,23 +99,17 @@ pub(super) fn window_mains(
     tip: Option<ObjectId>,
     since: UnixSeconds,
 ) -> anyhow::Result<Vec<MainFacts>> {
-    let (store, repo) = (&session.store, session.repo());
-    let (ci_tip, deploy_tip) = (store.tip(names::NOTES_CI)?, store.tip(names::NOTES_DEPLOY)?);
     let mut mains = Vec::new();
     let mut cursor = tip;
     while let Some(commit) = cursor {
-        mains.push(MainFacts {
-            sha: commit.to_string(),
-            ci: crate::core::results::parse_note(&repo.read_note(ci_tip, &commit)?).records,
-            deploy: crate::core::results::parse_note(&repo.read_note(deploy_tip, &commit)?).records,
-        });
+        mains.push(commit);
         if reader.commit_time(commit).is_some_and(|t| t < since) {
             break;
         }
         cursor = reader.commit(commit)?.1;
     }
     mains.reverse();
-    Ok(mains)
+    super::mains_with_notes(reader, session, &mains)
 }
 
 /// Receipts of the merges in `queue` (merge sha → the earliest time a
