@@ -62,14 +62,76 @@ struct Reader {
     /// The commit-graph file, when there is one: parents and trees without
     /// inflating commits (a commit it does not hold is read from the odb).
     graph: Option<gix::commitgraph::Graph>,
+    /// The top two levels of fanned-out notes trees, decoded once: every
+    /// lookup passes through them ([`Reader::note_blobs`]).
+    fanout: std::cell::RefCell<HashMap<ObjectId, std::rc::Rc<Vec<TreeItem>>>>,
 }
+
+/// One entry of a decoded tree: its name, object and whether it is a tree.
+type TreeItem = (Vec<u8>, ObjectId, bool);
 
 impl Reader {
     fn new(repo: &Repo) -> Reader {
         let mut repo = repo.gix().clone();
         repo.objects.set_pack_cache(|| Box::<DeltaCache>::default());
         let graph = repo.commit_graph_if_enabled().ok().flatten();
-        Reader { repo, graph }
+        Reader {
+            repo,
+            graph,
+            fanout: Default::default(),
+        }
+    }
+
+    /// The entries of `tree`, sorted by name; kept when `keep` (a fan-out
+    /// level every lookup passes through).
+    fn tree_items(&self, tree: ObjectId, keep: bool) -> Result<std::rc::Rc<Vec<TreeItem>>> {
+        if let Some(items) = self.fanout.borrow().get(&tree) {
+            return Ok(items.clone());
+        }
+        let object = self.repo.find_tree(tree)?;
+        let decoded = object.decode()?;
+        let mut items: Vec<TreeItem> = decoded
+            .entries
+            .iter()
+            .map(|e| (e.filename.to_vec(), e.oid.to_owned(), e.mode.is_tree()))
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let items = std::rc::Rc::new(items);
+        if keep {
+            self.fanout.borrow_mut().insert(tree, items.clone());
+        }
+        Ok(items)
+    }
+
+    /// The note blobs on `target` under the notes tree `root`, at any
+    /// fan-out depth, shallowest first (as [`Repo::find_notes`] finds them).
+    fn note_blobs(&self, root: ObjectId, target: &ObjectId) -> Result<Vec<ObjectId>> {
+        let hex = target.to_string();
+        let mut found = Vec::new();
+        let (mut tree, mut offset) = (root, 0);
+        loop {
+            let items = self.tree_items(tree, offset < 4)?;
+            let find = |name: &str| {
+                items
+                    .binary_search_by(|item| item.0.as_slice().cmp(name.as_bytes()))
+                    .ok()
+                    .map(|i| &items[i])
+            };
+            if let Some((_, blob, false)) = find(&hex[offset..]) {
+                found.push(*blob);
+            }
+            if offset + 2 >= hex.len() {
+                break;
+            }
+            match find(&hex[offset..offset + 2]) {
+                Some((_, sub, true)) => {
+                    tree = *sub;
+                    offset += 2;
+                }
+                _ => break,
+            }
+        }
+        Ok(found)
     }
 
     /// A commit's tree and first parent.
@@ -312,18 +374,23 @@ fn mains_with_notes(
     session: &Session,
     mains: &[ObjectId],
 ) -> Result<Vec<MainFacts>> {
-    let (store, repo) = (&session.store, session.repo());
+    let store = &session.store;
     let (ci_tip, deploy_tip) = (store.tip(names::NOTES_CI)?, store.tip(names::NOTES_DEPLOY)?);
     let mut facts = Vec::with_capacity(mains.len());
     if mains.len() < WHOLE_NOTES_FROM {
-        let note = |tip, sha| -> Result<Vec<ResultRecord>> {
-            Ok(parse_note(&repo.read_note(tip, sha)?).records)
+        let root = |tip: Option<ObjectId>| tip.map(|t| reader.commit(t).map(|c| c.0)).transpose();
+        let (ci_root, deploy_root) = (root(ci_tip)?, root(deploy_tip)?);
+        let note = |root: Option<ObjectId>, sha| -> Result<Vec<ResultRecord>> {
+            let Some(root) = root else {
+                return Ok(Vec::new());
+            };
+            reader.note_records(Some(&reader.note_blobs(root, sha)?))
         };
         for sha in mains {
             facts.push(MainFacts {
                 sha: sha.to_string(),
-                ci: note(ci_tip, sha)?,
-                deploy: note(deploy_tip, sha)?,
+                ci: note(ci_root, sha)?,
+                deploy: note(deploy_root, sha)?,
             });
         }
         return Ok(facts);
