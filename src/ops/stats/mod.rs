@@ -312,7 +312,7 @@ pub fn gather(session: &Session, since: Option<UnixSeconds>, now: UnixSeconds) -
     let (facts, receipts) = match since {
         Some(since) => (
             window::window_mains(session, &reader, session.base_sha()?, since)?,
-            window::window_receipts(session.repo(), store.tip(names::NOTES_RECEIPTS)?, &queue)?,
+            window::window_receipts(&reader, store.tip(names::NOTES_RECEIPTS)?, &queue)?,
         ),
         None => (
             all_mains(&reader, session.base_sha()?, session)?,

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use crate::core::queue::{QueueAction, QueueRecord};
 use crate::core::stats::{MainFacts, WindowStart, open_requests};
 use crate::core::time::{UnixSeconds, parse_rfc3339};
-use crate::git::{ObjectId, Repo, names};
+use crate::git::{ObjectId, names};
 use crate::ledger::index::Indexed;
 use crate::ledger::{self, ControlLedger, QueueLedger};
 use crate::session::Session;
@@ -114,12 +114,16 @@ pub(super) fn window_mains(
 
 /// Receipts of the merges in `queue` (merge sha → the earliest time a
 /// receipt on its head gives it), read on each merged head.
-pub fn window_receipts(
-    repo: &Repo,
+pub(super) fn window_receipts(
+    reader: &super::Reader,
     receipts_tip: Option<ObjectId>,
     queue: &[QueueRecord],
 ) -> anyhow::Result<HashMap<String, UnixSeconds>> {
     let mut receipts: HashMap<String, UnixSeconds> = HashMap::new();
+    let Some(tip) = receipts_tip else {
+        return Ok(receipts);
+    };
+    let root = reader.commit(tip)?.0;
     let heads: BTreeSet<&str> = queue
         .iter()
         .filter(|r| r.action == QueueAction::Merged)
@@ -129,11 +133,13 @@ pub fn window_receipts(
         let Some(oid) = crate::git::parse_oid(head) else {
             continue;
         };
-        let text = repo.read_note(receipts_tip, &oid)?;
-        for receipt in crate::core::story::receipts_on(&text, Some(head)) {
-            if let Some(at) = parse_rfc3339(&receipt.verified_at) {
-                let slot = receipts.entry(receipt.merge_sha).or_insert(at);
-                *slot = (*slot).min(at);
+        for blob in reader.note_blobs(root, &oid)? {
+            let text = String::from_utf8_lossy(&reader.blob(blob)?).into_owned();
+            for receipt in crate::core::story::receipts_on(&text, Some(head)) {
+                if let Some(at) = parse_rfc3339(&receipt.verified_at) {
+                    let slot = receipts.entry(receipt.merge_sha).or_insert(at);
+                    *slot = (*slot).min(at);
+                }
             }
         }
     }
