@@ -402,15 +402,7 @@ pub fn compute(inputs: &StatsInputs) -> Stats {
         .filter_map(|(i, at)| at.map(|at| (i, at)))
         .filter(|(_, at)| in_window(*at))
         .collect();
-    let failed = verified_mains
-        .iter()
-        .filter(|(i, at)| {
-            let sha = inputs.mains[*i].sha.as_str();
-            pauses
-                .iter()
-                .any(|p| p.main_sha.as_deref() == Some(sha) && p.at >= *at)
-        })
-        .count();
+    let failed = paused_later(&verified_mains, &pauses, inputs.mains);
     let change_failure_rate =
         (!verified_mains.is_empty()).then(|| round4(failed as f64 / verified_mains.len() as f64));
     let deployment_frequency_per_day = deployment_frequency(inputs, &stories, &verified_mains);
@@ -513,12 +505,23 @@ fn request_figures(
 /// Time to restore: a recovered pause → the first main at or after its sha
 /// (all mains when it names none on main) verified at or after it.
 fn restore_times(applied: &[Applied], pauses: &[&Applied], mains: &MainTimes) -> Vec<i64> {
+    let resumed: std::collections::HashSet<&str> = applied
+        .iter()
+        .filter(|a| !a.pause)
+        .filter_map(|a| a.resumes.as_deref())
+        .collect();
+    // Verified mains by time: the first at or after a pause whose position
+    // is at or after the pause's main is the earliest that restored it.
+    let mut by_time: Vec<(UnixSeconds, usize)> = mains
+        .verified
+        .iter()
+        .enumerate()
+        .filter_map(|(i, at)| at.map(|at| (at, i)))
+        .collect();
+    by_time.sort_unstable();
     let mut restores = Vec::new();
     for pause in pauses {
-        let recovered = applied
-            .iter()
-            .any(|a| !a.pause && a.resumes.as_deref() == Some(pause.control_id.as_str()));
-        if !recovered {
+        if !resumed.contains(pause.control_id.as_str()) {
             continue;
         }
         let from = pause
@@ -526,16 +529,36 @@ fn restore_times(applied: &[Applied], pauses: &[&Applied], mains: &MainTimes) ->
             .as_deref()
             .and_then(|sha| mains.position.get(sha).copied())
             .unwrap_or(0);
-        let restored = mains.verified[from..]
-            .iter()
-            .flatten()
-            .filter(|&&at| at >= pause.at)
-            .min();
-        if let Some(at) = restored {
+        let first = by_time.partition_point(|(at, _)| *at < pause.at);
+        if let Some((at, _)) = by_time[first..].iter().find(|(_, i)| *i >= from) {
             restores.push(at - pause.at);
         }
     }
     restores
+}
+
+/// How many of the verified mains (position, when verified) a pause bound
+/// to them stopped at or after their verification.
+fn paused_later(
+    verified: &[(usize, UnixSeconds)],
+    pauses: &[&Applied],
+    mains: &[MainFacts],
+) -> usize {
+    let mut last_pause: HashMap<&str, UnixSeconds> = HashMap::new();
+    for pause in pauses {
+        if let Some(sha) = pause.main_sha.as_deref() {
+            let at = last_pause.entry(sha).or_insert(pause.at);
+            *at = (*at).max(pause.at);
+        }
+    }
+    verified
+        .iter()
+        .filter(|(i, at)| {
+            last_pause
+                .get(mains[*i].sha.as_str())
+                .is_some_and(|paused| paused >= at)
+        })
+        .count()
 }
 
 /// Verified mains per day, from the window's start (or the first request

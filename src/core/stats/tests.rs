@@ -419,3 +419,93 @@ mod windows {
         }
     }
 }
+
+mod linear {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The definitions, checked pause by pause and main by main.
+    fn restore_times_by_definition(
+        applied: &[Applied],
+        pauses: &[&Applied],
+        mains: &MainTimes,
+    ) -> Vec<i64> {
+        let mut restores = Vec::new();
+        for pause in pauses {
+            let recovered = applied
+                .iter()
+                .any(|a| !a.pause && a.resumes.as_deref() == Some(pause.control_id.as_str()));
+            let from = pause
+                .main_sha
+                .as_deref()
+                .and_then(|sha| mains.position.get(sha).copied())
+                .unwrap_or(0);
+            let restored = mains.verified[from..]
+                .iter()
+                .flatten()
+                .filter(|&&at| at >= pause.at)
+                .min();
+            if let (true, Some(at)) = (recovered, restored) {
+                restores.push(at - pause.at);
+            }
+        }
+        restores
+    }
+
+    fn paused_later_by_definition(
+        verified: &[(usize, UnixSeconds)],
+        pauses: &[&Applied],
+        mains: &[MainFacts],
+    ) -> usize {
+        verified
+            .iter()
+            .filter(|(i, at)| {
+                pauses
+                    .iter()
+                    .any(|p| p.main_sha.as_deref() == Some(mains[*i].sha.as_str()) && p.at >= *at)
+            })
+            .count()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The indexed computations give what the definitions give.
+        #[test]
+        fn restores_and_failures_match_their_definitions(
+            verified in proptest::collection::vec(proptest::option::of(0i64..50), 0..12),
+            controls in proptest::collection::vec((any::<bool>(), 0u32..14, 0usize..8, 0i64..50), 0..12),
+        ) {
+            let mains: Vec<MainFacts> = (0..verified.len() as u32).map(|n| MainFacts { sha: sha(n), ..Default::default() }).collect();
+            let receipts = HashMap::new();
+            let times = MainTimes {
+                position: mains.iter().enumerate().map(|(i, m)| (m.sha.as_str(), i)).collect(),
+                verified: verified.clone(),
+                first_from: vec![None; verified.len()],
+                receipts: &receipts,
+            };
+            let applied: Vec<Applied> = controls
+                .iter()
+                .enumerate()
+                .map(|(n, &(pause, main, resumes, at))| Applied {
+                    at,
+                    pause,
+                    control_id: format!("c{n}"),
+                    main_sha: Some(sha(main)),
+                    resumes: (!pause).then(|| format!("c{resumes}")),
+                })
+                .collect();
+            let pauses: Vec<&Applied> = applied.iter().filter(|a| a.pause).collect();
+            prop_assert_eq!(
+                restore_times(&applied, &pauses, &times),
+                restore_times_by_definition(&applied, &pauses, &times)
+            );
+            let verified_mains: Vec<(usize, UnixSeconds)> =
+                verified.iter().enumerate().filter_map(|(i, at)| at.map(|at| (i, at))).collect();
+            prop_assert_eq!(
+                paused_later(&verified_mains, &pauses, &mains),
+                paused_later_by_definition(&verified_mains, &pauses, &mains)
+            );
+        }
+    }
+}
