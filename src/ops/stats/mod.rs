@@ -158,28 +158,34 @@ impl Reader {
     /// The readable records of ledger `K` from the root to `tip`, read as
     /// every reader reads them ([`reader_record`]); unreadable commits are skipped.
     fn ledger<K: LedgerKind>(&self, tip: Option<ObjectId>) -> Result<Vec<K::Record>> {
-        let mut commits = Vec::new();
+        let mut trees = Vec::new();
         let mut cursor = tip;
         while let Some(commit) = cursor {
-            commits.push(commit);
-            cursor = self.commit(commit)?.1;
+            let (tree, parent) = self.commit(commit)?;
+            trees.push((commit, tree));
+            cursor = parent;
         }
-        commits.reverse();
-        self.records::<K>(&commits)
+        trees.reverse();
+        self.records_in::<K>(&trees)
     }
 
     /// The readable records of the ledger commits `commits` (oldest first),
     /// read as every reader reads them; unreadable ones are skipped.
     fn records<K: LedgerKind>(&self, commits: &[ObjectId]) -> Result<Vec<K::Record>> {
-        // The commits' trees first, then their record blobs, each kind in
-        // one sweep: pack delta chains run in either direction, and reading
-        // each kind together lets the cache meet a chain's bases.
         let mut trees = Vec::with_capacity(commits.len());
         for commit in commits {
             trees.push((*commit, self.commit(*commit)?.0));
         }
+        self.records_in::<K>(&trees)
+    }
+
+    /// [`Reader::records`] of (commit, tree) pairs: the trees first, then
+    /// their record blobs, each kind in one sweep (pack delta chains run in
+    /// either direction, and reading each kind together lets the cache meet
+    /// a chain's bases).
+    fn records_in<K: LedgerKind>(&self, trees: &[(ObjectId, ObjectId)]) -> Result<Vec<K::Record>> {
         let mut blobs = Vec::with_capacity(trees.len());
-        for (commit, tree) in &trees {
+        for (commit, tree) in trees {
             let tree = self.repo.find_tree(*tree)?;
             let blob = tree
                 .find_entry(RECORD_FILE)
