@@ -10,17 +10,18 @@ a seed. For COMMITS main commits it writes:
     one at the tip, then appends the foreign tail);
   - refs/deploybot/control: COMMITS/10 records, pauses and recoveries;
   - refs/notes/deploybot/ci on every main commit, refs/notes/deploybot/deploy
-    on every other, receipts on the last year's merged heads (at most
-    10,000) and logs on the last 1,000 mains;
+    on every other, refs/notes/deploybot/logs (a short run log) on every main,
+    refs/notes/deploybot/receipts on every merged head of the year;
   - 300 open request branches off main's tip, each with a green CI note.
 
 In three parts (setup.sh runs them in order): PART=main writes main, the
 open branches and the notes; PART=ledgers the queue (naming the open heads
 read from the file OPEN_HEADS, one sha per line) and the control ledger;
 PART=tail the foreign tail: TAIL queue records on top of FROM (the queue tip
-the tool wrote), record.json only. Receipts are not generated (a note needs
-an existing commit to hang on, and the year's merged heads are not in the
-stream).
+the tool wrote), record.json only. The merged heads are not commits in the
+stream, so their receipts are written as the notes tree itself (files at
+`ab/cd/<rest>`, the fan-out git uses for that many notes), which is all a
+notes ref is.
 
 Usage: PART=main gen.py COMMITS [SEED] | git fast-import --quiet
        PART=ledgers OPEN_HEADS=file gen.py COMMITS [SEED] | git fast-import --quiet
@@ -139,7 +140,8 @@ if part == "main":
           [(f":{m}", note_line("Deploy", "success", START + k * step + 120))
            for k, m in enumerate(main_marks[:-1]) if k % 2 == 0], None)
     notes("refs/notes/deploybot/logs",
-          [(f":{m}", b"== CI success \xc2\xb7 run bench ==\n" + b"ok\n" * 50) for m in main_marks[-1001:-1]], None)
+          [(f":{m}", f"== CI success \u00b7 run r{k} \u00b7 {at(START + k * step + 60)} ==\nrunning {k}\n".encode()
+            + b"ok\n" * 20) for k, m in enumerate(main_marks[:-1])], None)
 
 else:
     # The queue: request/merged pairs over the year, a block and a cancel now
@@ -164,7 +166,7 @@ else:
         else:
             records.append({"schema": 1, "action": "merged", "branch": branch, "head_sha": head,
                             "merge_sha": hexsha(2_000_000 + i), "actor": "coord", "at": at(t + 1)})
-            merged_heads.append(head)
+            merged_heads.append((branch, head, hexsha(2_000_000 + i), t))
         for record in records[: head_records - OPEN - n]:
             mark += 1
             record_commit("refs/deploybot/queue", mark, record, START + n * q_step, parent)
@@ -178,6 +180,16 @@ else:
                   "head_sha": head_sha, "actor": "dev", "at": at(START + YEAR + 1 + b)}
         record_commit("refs/deploybot/queue", mark, record, START + YEAR + 1 + b, parent)
         parent = f":{mark}"
+
+    # Receipts: one per merged head, verified an hour after its merge, as the
+    # notes tree itself (the heads are not commits in the stream).
+    mark += 1
+    commit("refs/notes/deploybot/receipts", mark, "receipts: bench", START + YEAR + 1000, None)
+    for branch, head, merge, t in merged_heads:
+        receipt = {"branch": branch, "head_sha": head, "merge_sha": merge, "verified_sha": merge,
+                   "requested_at": at(t), "merged_at": at(t + 1), "verified_at": at(t + 3600)}
+        out.write(f"M 100644 inline {head[:2]}/{head[2:4]}/{head[4:]}\n".encode())
+        data((json.dumps(receipt, separators=(",", ":")) + "\n").encode())
 
     # The control ledger: pause / recovery pairs.
     parent = None
