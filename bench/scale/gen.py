@@ -59,7 +59,10 @@ def commit(ref: str, mark: int, message: str, when: int, parent) -> None:
 
 
 def hexsha(n: int) -> str:
-    return f"{n:040x}"
+    """A made-up object id for `n`, spread over the id space as real ones
+    are (a notes tree fans out by the id's first digits)."""
+    import hashlib
+    return hashlib.sha1(str(n).encode()).hexdigest()
 
 
 def record_commit(ref: str, mark: int, record: dict, when: int, parent) -> None:

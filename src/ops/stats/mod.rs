@@ -65,7 +65,12 @@ struct Reader {
     /// The top two levels of fanned-out notes trees, decoded once: every
     /// lookup passes through them ([`Reader::note_blobs`]).
     fanout: std::cell::RefCell<HashMap<ObjectId, std::rc::Rc<Vec<TreeItem>>>>,
+    /// How many entries `fanout` holds.
+    fanout_items: std::cell::Cell<usize>,
 }
+
+/// At most this many decoded tree entries are kept for lookups.
+const KEPT_TREE_ITEMS: usize = 2_000_000;
 
 /// One entry of a decoded tree: its name, object and whether it is a tree.
 type TreeItem = (Vec<u8>, ObjectId, bool);
@@ -79,11 +84,14 @@ impl Reader {
             repo,
             graph,
             fanout: Default::default(),
+            fanout_items: Default::default(),
         }
     }
 
     /// The entries of `tree`, sorted by name; kept when `keep` (a fan-out
-    /// level every lookup passes through).
+    /// level every lookup passes through) or when the tree is big (a notes
+    /// tree written with little fan-out would otherwise be decoded whole for
+    /// every lookup), up to [`KEPT_TREE_ITEMS`] entries in all.
     fn tree_items(&self, tree: ObjectId, keep: bool) -> Result<std::rc::Rc<Vec<TreeItem>>> {
         if let Some(items) = self.fanout.borrow().get(&tree) {
             return Ok(items.clone());
@@ -97,7 +105,9 @@ impl Reader {
             .collect();
         items.sort_by(|a, b| a.0.cmp(&b.0));
         let items = std::rc::Rc::new(items);
-        if keep {
+        let kept = self.fanout_items.get() + items.len();
+        if (keep || items.len() > 256) && kept <= KEPT_TREE_ITEMS {
+            self.fanout_items.set(kept);
             self.fanout.borrow_mut().insert(tree, items.clone());
         }
         Ok(items)
