@@ -127,7 +127,7 @@ pub fn parse_record<K: LedgerKind>(bytes: &[u8]) -> Result<K::Record, String> {
 }
 
 /// A ledger commit's record as readers see it, or why it cannot be used.
-pub(crate) fn decode_record<K: LedgerKind>(
+fn decode_record<K: LedgerKind>(
     repo: &Repo,
     commit: ObjectId,
     tree: ObjectId,

@@ -153,8 +153,12 @@ impl<'r> Ledgers<'r> {
 
     /// The control records bound to `main` ([`story::bound_to`]).
     fn bound_to(&self, main: &str) -> anyhow::Result<Vec<ControlRecord>> {
-        let records = match self {
-            Ledgers::Whole { control, .. } => control.clone(),
+        let records: Vec<ControlRecord> = match self {
+            Ledgers::Whole { control, .. } => control
+                .iter()
+                .filter(|c| story::bound_to(c, main))
+                .cloned()
+                .collect(),
             Ledgers::Indexed { control, .. } => control
                 .filed_under(&story::main_key(main))?
                 .into_iter()
