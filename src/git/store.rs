@@ -115,6 +115,32 @@ impl Store {
         }
     }
 
+    /// Fetches only `refs` (each present on the remote) into the mirror, or
+    /// the whole mirror when that fails; a no-op locally. For a check that
+    /// rests on a few refs, after a push that leased them.
+    pub fn refresh_refs(&self, refs: &[String]) -> Result<()> {
+        match &self.sync {
+            Sync::Remote(remote) => self
+                .repo
+                .fetch_mirror_refs(remote, refs)
+                .or_else(|_| self.refresh()),
+            Sync::Local => Ok(()),
+        }
+    }
+
+    /// Whether the remote's `full_ref` is still what the mirror says (one
+    /// `git ls-remote`, nothing fetched); always true locally.
+    pub fn unmoved_on_remote(&self, full_ref: &str) -> Result<bool> {
+        let Sync::Remote(remote) = &self.sync else {
+            return Ok(true);
+        };
+        let text = self.repo.list_remote(remote, &[full_ref.to_string()])?;
+        let listing = super::watch::Listing::parse(&text, &[full_ref.to_string()]);
+        let remote_tip = listing.0.get(full_ref).map(String::as_str);
+        let mirror = self.tip(full_ref)?.map(|t| t.to_string());
+        Ok(remote_tip == mirror.as_deref())
+    }
+
     /// Where `full_ref` is read from: its mirror, or itself locally.
     pub fn read_name(&self, full_ref: &str) -> String {
         match &self.sync {

@@ -7,7 +7,7 @@ use super::queue::record;
 use crate::core::policy::MergeMethod;
 use crate::core::queue::{EntryView, QueueAction, QueueRecord};
 use crate::core::results::{ResultRecord, ResultStatus};
-use crate::git::merge::MergeOutcome;
+use crate::git::merge::{MergeOutcome, Merger};
 use crate::git::refs::RefUpdate;
 use crate::git::store::Store;
 use crate::git::{ObjectId, names};
@@ -27,30 +27,33 @@ pub(crate) fn merge_batch(
 ) -> anyhow::Result<(ObjectId, Vec<QueueRecord>)> {
     let mut tip = base;
     let mut records = Vec::new();
-    for branch in branches {
-        let view = views
-            .iter()
-            .find(|v| &v.branch == branch)
-            .expect("planned from views");
-        let head = crate::git::parse_oid(&view.head_sha).expect("validated ledger sha");
-        match merge_one(session, store, tip, head, branch)? {
-            Merged::Into(new_tip) => {
-                tip = new_tip;
-                let mut rec = record(session, QueueAction::Merged, branch);
-                rec.head_sha = Some(view.head_sha.clone());
-                rec.merge_sha = Some(new_tip.to_string());
-                records.push(rec);
-                report.merged.push(MergedView {
-                    branch: branch.clone(),
-                    head_sha: view.head_sha.clone(),
-                    merge_sha: new_tip.to_string(),
-                });
-            }
-            Merged::Blocked(reason) => {
-                block_entry(session, view, reason, &mut records, report);
+    store.repo.with_merger(|merger| {
+        for branch in branches {
+            let view = views
+                .iter()
+                .find(|v| &v.branch == branch)
+                .expect("planned from views");
+            let head = crate::git::parse_oid(&view.head_sha).expect("validated ledger sha");
+            match merge_one(session, store, merger, tip, head, branch)? {
+                Merged::Into(new_tip) => {
+                    tip = new_tip;
+                    let mut rec = record(session, QueueAction::Merged, branch);
+                    rec.head_sha = Some(view.head_sha.clone());
+                    rec.merge_sha = Some(new_tip.to_string());
+                    records.push(rec);
+                    report.merged.push(MergedView {
+                        branch: branch.clone(),
+                        head_sha: view.head_sha.clone(),
+                        merge_sha: new_tip.to_string(),
+                    });
+                }
+                Merged::Blocked(reason) => {
+                    block_entry(session, view, reason, &mut records, report);
+                }
             }
         }
-    }
+        Ok(())
+    })?;
     Ok((tip, records))
 }
 
@@ -85,16 +88,15 @@ pub(crate) enum Merged {
 pub(crate) fn merge_one(
     session: &Session,
     store: &Store,
+    merger: &mut Merger<'_>,
     tip: ObjectId,
     head: ObjectId,
     branch: &str,
 ) -> anyhow::Result<Merged> {
     let repo = &store.repo;
-    if repo.is_ancestor(head, tip)? {
-        return Ok(Merged::Into(tip));
-    }
     let message = messages::merge_message(branch, &head.to_string(), &session.actor);
-    match repo.merge_into(tip, head, &message, &session.identity())? {
+    match merger.merge(tip, head, &message, &session.identity())? {
+        MergeOutcome::Contained => Ok(Merged::Into(tip)),
         MergeOutcome::Conflict(paths) => Ok(Merged::Blocked(messages::merge_conflict(
             &tip.to_string(),
             &paths,

@@ -241,27 +241,30 @@ pub fn build(
     );
     let mut tip = below;
     let mut entries = Vec::new();
-    for branch in group {
-        let view = views
-            .iter()
-            .find(|v| &v.branch == branch)
-            .expect("planned from views");
-        let head = crate::git::parse_oid(&view.head_sha).expect("validated ledger sha");
-        let label = format!("{branch} (candidate {id})");
-        match merge_one(session, store, tip, head, &label)? {
-            Merged::Into(next) => {
-                tip = next;
-                entries.push(CandidateEntry {
-                    branch: branch.clone(),
-                    head_sha: view.head_sha.clone(),
-                    merge_sha: next.to_string(),
-                });
-            }
-            Merged::Blocked(reason) => {
-                block_entry(session, view, reason, out.records, out.report);
+    store.repo.with_merger(|merger| {
+        for branch in group {
+            let view = views
+                .iter()
+                .find(|v| &v.branch == branch)
+                .expect("planned from views");
+            let head = crate::git::parse_oid(&view.head_sha).expect("validated ledger sha");
+            let label = format!("{branch} (candidate {id})");
+            match merge_one(session, store, merger, tip, head, &label)? {
+                Merged::Into(next) => {
+                    tip = next;
+                    entries.push(CandidateEntry {
+                        branch: branch.clone(),
+                        head_sha: view.head_sha.clone(),
+                        merge_sha: next.to_string(),
+                    });
+                }
+                Merged::Blocked(reason) => {
+                    block_entry(session, view, reason, out.records, out.report);
+                }
             }
         }
-    }
+        Ok(())
+    })?;
     if entries.is_empty() || tip == below {
         return Ok(below);
     }

@@ -15,6 +15,7 @@ pub use crate::core::pass::ReactState;
 use crate::core::pass::plan_pass;
 use crate::core::queue::EntryState;
 use crate::error::CliResult;
+use crate::git::names;
 use crate::git::store::{Attempt, Store};
 use crate::messages;
 pub use crate::ops::outcome::{BlockedView, MergedView, ReactReport};
@@ -157,7 +158,14 @@ fn attempt(
 /// The pause checks main after writing, and this checks control after
 /// writing, so whichever comes second sees the other.
 fn rebind_crossed_pause(session: &Session, old: &str, new: &str) -> CliResult<Option<String>> {
-    session.store.refresh()?;
+    // The control ledger where this pass left it: nothing crossed the push.
+    if session.store.unmoved_on_remote(names::CONTROL)? {
+        return Ok(None);
+    }
+    // Else only the two refs the check reads: the control ledger and the base.
+    session
+        .store
+        .refresh_refs(&[names::CONTROL.to_string(), session.base_ref()])?;
     let rebound = session.store.transact("deploybot: rebind pause", |store| {
         let current = read_control(store)?;
         let state = &current.state;
