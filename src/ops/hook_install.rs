@@ -8,9 +8,31 @@ use std::path::{Path, PathBuf};
 /// The line that marks a hook script as ours (so reinstalling may replace it).
 pub const MARKER: &str = "# installed by `git deploybot hook install`";
 
-/// The script for `hook` that execs `binary`. The reference-transaction script
-/// hands only the `prepared` state to the binary and drains the input of the
-/// others in the shell, so a push costs one process less.
+/// The reference-transaction script's filter: drains every state but
+/// `prepared` in the shell, and lets a `prepared` transaction that touches
+/// only deploybot's ledgers and notes through without starting the binary
+/// (the re-check concerns base branches, which live under `refs/heads/`);
+/// else it keeps the input in `$input` for the binary. No process is forked.
+pub const RECHECK_FILTER: &str = r#"if [ "$1" != prepared ]; then
+  while read -r _; do :; done
+  exit 0
+fi
+input=
+branch=
+while IFS= read -r line; do
+  input="$input$line
+"
+  case "${line##* }" in
+    refs/deploybot/*|refs/notes/*) ;;
+    *) branch=yes ;;
+  esac
+done
+[ -n "$branch" ] || exit 0
+"#;
+
+/// The script for `hook` that execs `binary`. The reference-transaction
+/// script starts the binary only for a `prepared` transaction that may move
+/// a branch ([`RECHECK_FILTER`]), so most pushes cost one process less.
 pub fn hook_script(binary: &Path, hook: &str) -> String {
     let quoted = binary.display().to_string().replace('\'', r"'\''");
     let head = format!(
@@ -18,7 +40,7 @@ pub fn hook_script(binary: &Path, hook: &str) -> String {
     );
     if hook == "reference-transaction" {
         return format!(
-            "{head}if [ \"$1\" != prepared ]; then\n  while read -r _; do :; done\n  exit 0\nfi\nexec '{quoted}' hook {hook} \"$@\"\n"
+            "{head}{RECHECK_FILTER}printf '%s' \"$input\" | exec '{quoted}' hook {hook} \"$@\"\n"
         );
     }
     format!("{head}exec '{quoted}' hook {hook}\n")
@@ -147,4 +169,73 @@ fn write_executable(path: &Path, text: &str) -> CliResult {
     std::fs::write(path, text).map_err(fail)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(fail)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The installed reference-transaction script, with a binary that logs
+    /// what it is given, on a real repository: a transaction of ledgers and
+    /// notes alone starts no binary; one that moves a branch hands it the
+    /// whole input, every line as git wrote it.
+    #[test]
+    fn the_recheck_starts_the_binary_only_for_transactions_that_move_a_branch() {
+        let (dir, repo) = crate::git::bare_repo_for_tests();
+        let log = dir.path().join("calls.log");
+        let fake = dir.path().join("fake-deploybot");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\necho \"call $*\" >> '{}'\ncat >> '{}'\n",
+                log.display(),
+                log.display()
+            ),
+        )
+        .expect("fake binary");
+        set_mode(&fake, 0o755).expect("executable");
+        let hook = dir.path().join("hooks/reference-transaction");
+        std::fs::create_dir_all(hook.parent().expect("hooks dir")).expect("hooks dir");
+        write_executable(&hook, &hook_script(&fake, "reference-transaction")).expect("hook");
+        let blob = repo.write_blob(b"x").expect("blob");
+        let tree = repo.write_flat_tree(&[("x", blob)]).expect("tree");
+        let who = crate::git::objects::Identity::for_actor("test");
+        let commit = repo.write_commit(tree, &[], "c", &who).expect("commit");
+        let sha = commit.to_string();
+        let update = |stdin: String| {
+            let mut child = std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(["update-ref", "--stdin"])
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .expect("git runs");
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(stdin.as_bytes())
+                .expect("written");
+            assert!(child.wait().expect("waits").success());
+        };
+        update(format!(
+            "create refs/deploybot/control {sha}\ncreate refs/notes/deploybot/ci {sha}\n"
+        ));
+        assert!(!log.exists(), "no binary for ledgers and notes alone");
+        assert!(
+            include_str!("../../hooks/reference-transaction").contains(RECHECK_FILTER),
+            "the copy in hooks/ filters the same way"
+        );
+        update(format!(
+            "create refs/deploybot/queue {sha}\ncreate refs/heads/main {sha}\n"
+        ));
+        let zero = "0".repeat(40);
+        assert_eq!(
+            std::fs::read_to_string(&log).expect("the binary ran"),
+            format!(
+                "call hook reference-transaction prepared\n{zero} {sha} refs/deploybot/queue\n{zero} {sha} refs/heads/main\n"
+            )
+        );
+    }
 }
