@@ -5,6 +5,7 @@ pub mod history;
 pub mod locks;
 pub mod merge;
 pub mod names;
+pub mod note_trees;
 pub mod notes;
 pub mod objects;
 pub mod pack;

@@ -14,8 +14,11 @@ use gix_zlib::stream::deflate::{Compress, FlushCompress};
 use std::io::Write;
 use std::path::Path;
 
-/// From this many objects on, a flush writes one pack instead of loose objects.
-pub const PACK_THRESHOLD: usize = 64;
+/// From this many objects on, a flush writes one pack instead of loose
+/// objects. A pack is two files (synced) whatever it holds, and a loose
+/// object one file and directory lookup each (about 0.5 ms here): a merge
+/// of 10 entries (about 60 objects) took 27–52 ms loose and takes 2 ms packed.
+pub const PACK_THRESHOLD: usize = 8;
 
 /// The pack type code of an object kind.
 fn type_code(kind: Kind) -> u8 {

@@ -3,7 +3,7 @@
 use crate::core::queue::{
     EntryView, QueueAction, QueueRecord, QueueState, entry_state, validate_branch_name,
 };
-use crate::core::results::checks_green;
+use crate::core::results::{checks_green, parse_note};
 use crate::error::{CliError, CliResult};
 use crate::git::refs::RefUpdate;
 use crate::git::store::{Attempt, Store};
@@ -176,6 +176,8 @@ pub fn entry_views(
     let required_checks = &policy.queue.required_checks;
     let reuse = policy.pipeline.reuse_results == crate::core::policy::ReuseResults::Tree;
     let notes = store.tip(names::NOTES_CI)?;
+    // One reading of the notes tree for every entry's head.
+    let notes_at = store.repo.notes_at(notes)?;
     let mut views = Vec::with_capacity(state.entries.len());
     for entry in &state.entries {
         let tip = store
@@ -184,7 +186,7 @@ pub fn entry_views(
         let head = crate::git::parse_oid(&entry.head_sha);
         let records = match head {
             Some(head) => {
-                let records = super::release::read_results(store, names::NOTES_CI, &head)?.0;
+                let records = parse_note(&notes_at.text(&head)?).records;
                 super::reuse::effective(&store.repo, notes, &head, records, reuse)?
             }
             None => Vec::new(),

@@ -15,6 +15,7 @@ use crate::core::results::{ResultRecord, parse_note};
 use crate::core::stats::{MainFacts, Stats, StatsInputs, WindowStart, compute};
 use crate::core::time::{UnixSeconds, parse_rfc3339};
 use crate::error::CliResult;
+use crate::git::note_trees::NoteTrees;
 use crate::git::{ObjectId, Repo, names};
 use crate::ledger::{ControlLedger, LedgerKind, QueueLedger, RECORD_FILE, reader_record};
 use crate::session::Session;
@@ -62,18 +63,13 @@ struct Reader {
     /// The commit-graph file, when there is one: parents and trees without
     /// inflating commits (a commit it does not hold is read from the odb).
     graph: Option<gix::commitgraph::Graph>,
-    /// The top two levels of fanned-out notes trees, decoded once: every
-    /// lookup passes through them ([`Reader::note_blobs`]).
-    fanout: std::cell::RefCell<HashMap<ObjectId, std::rc::Rc<Vec<TreeItem>>>>,
-    /// How many entries `fanout` holds.
-    fanout_items: std::cell::Cell<usize>,
+    /// Notes trees decoded once: the top two fan-out levels every lookup
+    /// passes through, and big trees ([`Reader::note_blobs`]).
+    notes: NoteTrees,
 }
 
 /// At most this many decoded tree entries are kept for lookups.
 const KEPT_TREE_ITEMS: usize = 2_000_000;
-
-/// One entry of a decoded tree: its name, object and whether it is a tree.
-type TreeItem = (Vec<u8>, ObjectId, bool);
 
 impl Reader {
     fn new(repo: &Repo) -> Reader {
@@ -83,65 +79,14 @@ impl Reader {
         Reader {
             repo,
             graph,
-            fanout: Default::default(),
-            fanout_items: Default::default(),
+            notes: NoteTrees::new(KEPT_TREE_ITEMS),
         }
-    }
-
-    /// The entries of `tree`, sorted by name; kept when `keep` (a fan-out
-    /// level every lookup passes through) or when the tree is big (a notes
-    /// tree written with little fan-out would otherwise be decoded whole for
-    /// every lookup), up to [`KEPT_TREE_ITEMS`] entries in all.
-    fn tree_items(&self, tree: ObjectId, keep: bool) -> Result<std::rc::Rc<Vec<TreeItem>>> {
-        if let Some(items) = self.fanout.borrow().get(&tree) {
-            return Ok(items.clone());
-        }
-        let object = self.repo.find_tree(tree)?;
-        let decoded = object.decode()?;
-        let mut items: Vec<TreeItem> = decoded
-            .entries
-            .iter()
-            .map(|e| (e.filename.to_vec(), e.oid.to_owned(), e.mode.is_tree()))
-            .collect();
-        items.sort_by(|a, b| a.0.cmp(&b.0));
-        let items = std::rc::Rc::new(items);
-        let kept = self.fanout_items.get() + items.len();
-        if (keep || items.len() > 256) && kept <= KEPT_TREE_ITEMS {
-            self.fanout_items.set(kept);
-            self.fanout.borrow_mut().insert(tree, items.clone());
-        }
-        Ok(items)
     }
 
     /// The note blobs on `target` under the notes tree `root`, at any
     /// fan-out depth, shallowest first (as [`Repo::find_notes`] finds them).
     fn note_blobs(&self, root: ObjectId, target: &ObjectId) -> Result<Vec<ObjectId>> {
-        let hex = target.to_string();
-        let mut found = Vec::new();
-        let (mut tree, mut offset) = (root, 0);
-        loop {
-            let items = self.tree_items(tree, offset < 4)?;
-            let find = |name: &str| {
-                items
-                    .binary_search_by(|item| item.0.as_slice().cmp(name.as_bytes()))
-                    .ok()
-                    .map(|i| &items[i])
-            };
-            if let Some((_, blob, false)) = find(&hex[offset..]) {
-                found.push(*blob);
-            }
-            if offset + 2 >= hex.len() {
-                break;
-            }
-            match find(&hex[offset..offset + 2]) {
-                Some((_, sub, true)) => {
-                    tree = *sub;
-                    offset += 2;
-                }
-                _ => break,
-            }
-        }
-        Ok(found)
+        self.notes.blobs_in(&self.repo, root, target)
     }
 
     /// A commit's tree and first parent.
