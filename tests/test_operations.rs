@@ -147,6 +147,49 @@ fn a_ledger_ref_on_a_non_commit_is_named_with_its_fix() {
     }
 }
 
+/// The git commands a run of `args` in `clone` started (`GIT_TRACE`), and its stdout.
+fn traced(clone: &common::Clone, args: &[&str]) -> (String, String) {
+    let trace = clone.path.join("trace.log");
+    let _ = std::fs::remove_file(&trace);
+    let out = clone
+        .deploybot(args)
+        .env("GIT_TRACE", &trace)
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(&trace).unwrap_or_default();
+    (log, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_read_lists_the_remote_and_fetches_only_when_it_moved() {
+    let w = World::new();
+    let dev = w.clone_as("dev");
+    let ops = w.clone_as("ops");
+    dev.ok(&["status"]);
+    let (log, _) = traced(&dev, &["status", "--json"]);
+    assert!(log.contains("built-in: git ls-remote"), "{log}");
+    assert!(!log.contains("built-in: git fetch"), "nothing moved: {log}");
+    ops.ok(&["pause", "--reason", "hold"]);
+    let (log, out) = traced(&dev, &["status", "--json"]);
+    assert!(
+        log.contains("built-in: git fetch"),
+        "the control ledger moved: {log}"
+    );
+    let status: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(status["control"]["state"], "paused", "{status}");
+    // A branch that moved is news too.
+    ops.push_branch("feature/x", "x.txt", "x\n");
+    let (log, _) = traced(&dev, &["status", "--json"]);
+    assert!(log.contains("built-in: git fetch"), "a branch moved: {log}");
+    let (log, _) = traced(&dev, &["status", "--json"]);
+    assert!(!log.contains("built-in: git fetch"), "{log}");
+}
+
 #[test]
 fn status_cached_reads_the_last_fetched_state_while_the_server_is_down() {
     let w = World::new();

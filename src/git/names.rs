@@ -40,9 +40,12 @@ pub fn sync_ref(remote: &str, full_ref: &str) -> String {
     format!("{SYNC_PREFIX}{remote}/{rest}")
 }
 
+/// The namespaces mirrored from a remote: every branch, the ledgers, the notes.
+pub const MIRRORED_PREFIXES: [&str; 3] = ["refs/heads/", DEPLOYBOT_PREFIX, NOTES_PREFIX];
+
 /// The fetch refspecs that mirror the remote's branches, ledgers and notes.
 pub fn sync_refspecs(remote: &str) -> Vec<String> {
-    ["refs/heads/", DEPLOYBOT_PREFIX, NOTES_PREFIX]
+    MIRRORED_PREFIXES
         .iter()
         .map(|prefix| format!("+{prefix}*:{}*", sync_ref(remote, prefix)))
         .collect()

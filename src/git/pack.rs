@@ -160,7 +160,50 @@ fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, dir.join(name)).with_context(|| format!("cannot store {name}"))
 }
 
+/// How the object database is indexed, for the biggest repositories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PackIndexes {
+    /// Objects in the biggest pack (from its index's fan-out table).
+    pub biggest_pack: u64,
+    /// Whether a multi-pack index exists.
+    pub multi_pack_index: bool,
+}
+
+/// The object count a version-2 pack index's header declares, if it is one.
+fn indexed_objects(path: &Path) -> Option<u64> {
+    use std::io::Read as _;
+    let mut header = [0u8; 8 + 256 * 4];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    if header[..8] != *b"\xfftOc\0\0\0\x02" {
+        return None;
+    }
+    let total: [u8; 4] = header[header.len() - 4..].try_into().ok()?;
+    Some(u64::from(u32::from_be_bytes(total)))
+}
+
 impl Repo {
+    /// The biggest pack and whether a multi-pack index covers the packs
+    /// (each index's header only; nothing is mapped).
+    pub fn pack_indexes(&self) -> PackIndexes {
+        let dir = self.gix().objects.store_ref().path().join("pack");
+        let mut found = PackIndexes {
+            multi_pack_index: dir.join("multi-pack-index").is_file(),
+            ..PackIndexes::default()
+        };
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "idx")
+                && let Some(objects) = indexed_objects(&path)
+            {
+                found.biggest_pack = found.biggest_pack.max(objects);
+            }
+        }
+        found
+    }
+
     /// Writes every object held in memory to the object database; returns how many.
     pub fn flush_objects(&self) -> Result<usize> {
         let Some(storage) = self.gix().objects.reset_object_memory() else {

@@ -47,6 +47,19 @@ impl Repo {
         }
     }
 
+    /// Every ref under `prefix` (a full name ending in `/`) with the object
+    /// it finally points at, read in process.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
+        let platform = self.gix().references()?;
+        let mut found = Vec::new();
+        for reference in platform.prefixed(prefix)? {
+            let mut reference = reference.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let name = reference.name().as_bstr().to_string();
+            found.push((name, reference.peel_to_id()?.detach()));
+        }
+        Ok(found)
+    }
+
     /// Where `name` finally points when it is a symbolic ref (following a
     /// chain of at most five), or None when it is a plain ref or absent.
     pub fn try_find_symref_target(&self, name: &str) -> Result<Option<String>> {

@@ -76,6 +76,20 @@ impl Repo {
         }
     }
 
+    /// Brings the mirror of `remote` up to date: lists the remote's refs
+    /// first (one `git ls-remote`) and fetches only when they differ from
+    /// the mirror. A fetch costs a negotiation and a connectivity walk that
+    /// grow with the repository; a listing does not.
+    pub fn refresh_mirror(&self, remote: &str) -> Result<()> {
+        let prefixes = names::MIRRORED_PREFIXES.map(String::from);
+        // A listing that fails is left to the fetch, which says why.
+        if self.mirror_is_current(remote, &prefixes).unwrap_or(false) {
+            self.stamp_fetch(remote);
+            return Ok(());
+        }
+        self.fetch_mirror(remote)
+    }
+
     /// Where the time of the last successful mirror fetch from `remote` is kept
     /// (a fetch that changes nothing moves no ref, so refs cannot tell).
     fn fetch_stamp_path(&self, remote: &str) -> std::path::PathBuf {

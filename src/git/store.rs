@@ -107,10 +107,11 @@ impl Store {
         matches!(self.sync, Sync::Remote(_))
     }
 
-    /// Fetches fresh remote state into the mirror (no-op locally).
+    /// Brings the mirror up to the remote's state, fetching only when the
+    /// remote's refs moved (no-op locally).
     pub fn refresh(&self) -> Result<()> {
         match &self.sync {
-            Sync::Remote(name) => self.repo.fetch_mirror(name),
+            Sync::Remote(name) => self.repo.refresh_mirror(name),
             Sync::Local => Ok(()),
         }
     }

@@ -2,7 +2,7 @@
 //! refs (no objects move), the wake file a post-receive hook on this host
 //! touches, and the lock that keeps two passes on one clone apart.
 
-use super::Repo;
+use super::{Repo, names};
 use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -38,6 +38,29 @@ impl Repo {
             bail!(crate::messages::cannot_list_remote(remote, why));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The mirror of `remote`'s refs under `prefixes` (the remote's names,
+    /// ending in `/`), by the remote's names, read in process.
+    pub fn mirror_listing(&self, remote: &str, prefixes: &[String]) -> Result<Listing> {
+        let root = names::sync_ref(remote, "refs/");
+        let mut listing = Listing::default();
+        for prefix in prefixes {
+            for (name, id) in self.refs_under(&names::sync_ref(remote, prefix))? {
+                if let Some(rest) = name.strip_prefix(&root) {
+                    listing.0.insert(format!("refs/{rest}"), id.to_string());
+                }
+            }
+        }
+        Ok(listing)
+    }
+
+    /// Whether `remote`'s refs under `prefixes` are exactly the mirror's:
+    /// one `git ls-remote`, nothing fetched.
+    pub fn mirror_is_current(&self, remote: &str, prefixes: &[String]) -> Result<bool> {
+        let patterns: Vec<String> = prefixes.iter().map(|p| format!("{p}*")).collect();
+        let listed = Listing::parse(&self.list_remote(remote, &patterns)?, prefixes);
+        Ok(listed == self.mirror_listing(remote, prefixes)?)
     }
 
     /// Local refs under `prefixes` (full names ending in `/`), as a map from

@@ -65,6 +65,7 @@ fn row(check: &str, level: Level, detail: impl Into<String>, fix: Option<String>
 }
 
 mod newcomer;
+mod packs;
 
 /// What doctor needs to know about how it was started.
 pub struct DoctorContext {
@@ -112,6 +113,7 @@ pub fn diagnose(ctx: DoctorContext) -> anyhow::Result<DoctorReport> {
     rows.push(rewound_row(&store, &ctx.remote)?);
     rows.push(refold_row::<ControlLedger>(&store, "control ledger")?);
     rows.push(refold_row::<QueueLedger>(&store, "queue ledger")?);
+    rows.push(packs::pack_row(store.repo.pack_indexes()));
     let ok = rows.iter().all(|r| r.level != Level::Fail);
     Ok(DoctorReport { ok, rows })
 }

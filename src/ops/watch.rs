@@ -14,11 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// The namespaces a pass reads: every branch (a queued branch that moved),
 /// the ledgers and the notes, exactly what the mirror fetch copies.
 pub fn watched_prefixes() -> Vec<String> {
-    vec![
-        "refs/heads/".into(),
-        names::DEPLOYBOT_PREFIX.into(),
-        names::NOTES_PREFIX.into(),
-    ]
+    names::MIRRORED_PREFIXES.map(String::from).to_vec()
 }
 
 /// What the watcher knows between passes.
@@ -98,11 +94,7 @@ impl Watch {
     fn changed(&self, repo: &Repo) -> Result<bool> {
         let prefixes = watched_prefixes();
         match &self.remote {
-            Some(remote) => {
-                let patterns: Vec<String> = prefixes.iter().map(|p| format!("{p}*")).collect();
-                let listed = Listing::parse(&repo.list_remote(remote, &patterns)?, &prefixes);
-                Ok(listed != mirror_listing(repo, remote)?)
-            }
+            Some(remote) => Ok(!repo.mirror_is_current(remote, &prefixes)?),
             None => {
                 Ok(Some(repo.list_local(&prefixes, &|n| Some(n.to_owned()))?) != self.last_local)
             }
@@ -139,17 +131,4 @@ impl Watch {
     pub fn failures(&self) -> u32 {
         self.failures
     }
-}
-
-/// The mirror of `remote`, named as the remote names its refs.
-fn mirror_listing(repo: &Repo, remote: &str) -> Result<Listing> {
-    let mirror_root = names::sync_ref(remote, "refs/");
-    let prefixes: Vec<String> = watched_prefixes()
-        .iter()
-        .map(|p| names::sync_ref(remote, p))
-        .collect();
-    repo.list_local(&prefixes, &|name| {
-        name.strip_prefix(&mirror_root)
-            .map(|rest| format!("refs/{rest}"))
-    })
 }
