@@ -141,3 +141,12 @@ pub fn bare_repo_for_tests() -> (tempfile::TempDir, Repo) {
     let repo = Repo::open(dir.path()).expect("opens");
     (dir, repo)
 }
+
+/// [`bare_repo_for_tests`] opened as commands open theirs: writes stay in
+/// memory until `flush_objects` (unit tests).
+#[cfg(test)]
+pub fn memory_repo_for_tests() -> (tempfile::TempDir, Repo) {
+    let (dir, _) = bare_repo_for_tests();
+    let repo = Repo::discover(dir.path()).expect("opens");
+    (dir, repo)
+}

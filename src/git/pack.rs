@@ -292,7 +292,7 @@ mod tests {
     /// some incompressible, flushed as one pack that git verifies and reads.
     #[test]
     fn a_flushed_pack_and_its_index_are_what_git_would_write() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let (dir, repo) = crate::git::memory_repo_for_tests();
         let git = |args: &[&str]| {
             std::process::Command::new("git")
                 .arg("-C")
@@ -301,8 +301,6 @@ mod tests {
                 .output()
                 .expect("git runs")
         };
-        assert!(git(&["init", "-q", "--bare"]).status.success());
-        let repo = Repo::discover(dir.path()).expect("opens");
         let mut blobs = Vec::new();
         let mut noise = 0x2545_f491_4f6c_dd1du64;
         for n in 0..100u32 {

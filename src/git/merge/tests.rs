@@ -88,7 +88,7 @@ fn both_ways(
     ours: &[Edit],
     theirs: &[Edit],
 ) -> (Option<ObjectId>, Option<ObjectId>) {
-    let (_dir, repo) = memory_repo();
+    let (_dir, repo) = crate::git::memory_repo_for_tests();
     let who = crate::git::objects::Identity::for_actor("test");
     let trees = [
         write_tree_of(&repo, ancestor),
@@ -118,18 +118,6 @@ fn both_ways(
         MergeOutcome::Conflict(_) | MergeOutcome::Contained => None,
     };
     (trivial, full)
-}
-
-fn memory_repo() -> (tempfile::TempDir, Repo) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let status = std::process::Command::new("git")
-        .args(["init", "-q", "--bare"])
-        .arg(dir.path())
-        .status()
-        .expect("git runs");
-    assert!(status.success());
-    let repo = Repo::discover(dir.path()).expect("opens");
-    (dir, repo)
 }
 
 fn files(edits: &[Edit]) -> Files {
