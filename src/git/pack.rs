@@ -149,7 +149,11 @@ pub fn encode_index(pack: &EncodedPack) -> Result<Vec<u8>> {
 
 /// Writes `bytes` to `dir/name` through a temporary file, synced, read-only.
 fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let tmp = dir.join(format!("tmp_{name}_{}", std::process::id()));
+    let tmp = dir.join(format!(
+        "tmp_{name}_{}_{:x}",
+        std::process::id(),
+        super::store::random_u64()
+    ));
     let mut file =
         std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     file.write_all(bytes)?;

@@ -182,3 +182,22 @@ fn changes_that_meet_are_left_to_the_full_merge() {
         assert_eq!(trivial, None, "{ours:?} / {theirs:?}");
     }
 }
+
+#[test]
+fn a_head_that_changes_very_much_is_left_to_the_full_merge() {
+    let (_dir, repo) = crate::git::memory_repo_for_tests();
+    let empty = write_tree_of(&repo, &Files::new());
+    let ours = write_tree_of(&repo, &files(&[Edit::Set(0, 0, false)]));
+    let many = |n: usize| {
+        let blob = repo.write_blob(b"same").expect("blob");
+        let names: Vec<String> = (0..n).map(|i| format!("file{i}")).collect();
+        let entries: Vec<(&str, ObjectId)> = names.iter().map(|n| (n.as_str(), blob)).collect();
+        repo.write_flat_tree(&entries).expect("tree")
+    };
+    let at_most = repo.trivial_merge(empty, ours, many(512)).expect("merge");
+    assert!(at_most.is_some(), "512 changes are merged trivially");
+    assert_eq!(
+        repo.trivial_merge(empty, ours, many(513)).expect("merge"),
+        None
+    );
+}

@@ -13,6 +13,9 @@ use gix::bstr::{BStr, ByteSlice};
 use gix::diff::tree::recorder::{Change, Location};
 use gix::objs::tree::EntryMode;
 
+/// Above this many changed entries on the head's side, the full merge decides.
+const MOST_CHANGES: usize = 512;
+
 /// An entry as the merge compares it: mode and id, or nothing.
 type Entry = Option<(EntryMode, ObjectId)>;
 
@@ -29,6 +32,11 @@ impl Repo {
             return Ok(Some(ours));
         }
         let changes = self.tree_changes(ancestor, theirs)?;
+        // Each change costs a few path lookups here; a head that changes
+        // this much is cheaper for the full merge, which diffs trees once.
+        if changes.len() > MOST_CHANGES {
+            return Ok(None);
+        }
         for change in &changes {
             if !self.untouched_by_ours(ancestor, ours, change)? {
                 return Ok(None);
