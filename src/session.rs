@@ -23,6 +23,9 @@ pub struct SessionOptions {
     pub actor: Option<String>,
     /// Read the mirror as last fetched, without fetching (`status --cached`).
     pub cached: bool,
+    /// The caller has just listed the remote and seen it move (a watcher's
+    /// trigger): fetch without listing it again.
+    pub moved: bool,
 }
 
 /// An opened, refreshed repository with its policy.
@@ -56,7 +59,9 @@ impl Session {
         if global.cached && !store.is_remote() {
             return Err(CliError::usage(messages::cached_without_remote()));
         }
-        if !global.cached {
+        if global.moved && !global.cached {
+            store.fetch()?;
+        } else if !global.cached {
             store.refresh()?;
         }
         let mut policy = load_policy(&store, global)?;

@@ -183,6 +183,7 @@ impl GlobalArgs {
             offline: self.offline,
             actor: self.actor.clone(),
             cached: false,
+            moved: false,
         }
     }
 }

@@ -107,6 +107,15 @@ impl Store {
         matches!(self.sync, Sync::Remote(_))
     }
 
+    /// Fetches the mirror without listing first (no-op locally): for a
+    /// caller that has just seen the remote move.
+    pub fn fetch(&self) -> Result<()> {
+        match &self.sync {
+            Sync::Remote(name) => self.repo.fetch_mirror(name),
+            Sync::Local => Ok(()),
+        }
+    }
+
     /// Brings the mirror up to the remote's state, fetching only when the
     /// remote's refs moved (no-op locally).
     pub fn refresh(&self) -> Result<()> {

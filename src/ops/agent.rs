@@ -261,6 +261,7 @@ fn find_work(
 ) -> CliResult<Vec<(PendingRun, PreClaim)>> {
     let session = Session::open(&SessionOptions {
         cached: remote && !trigger.fetches(),
+        moved: trigger == Trigger::Changed,
         ..options.session.clone()
     })?;
     let reclaim_after = super::runner::DEFAULT_RECLAIM_AFTER;

@@ -50,6 +50,8 @@ pub fn coordinator_pass(
     drop(repo);
     let mut options = options.clone();
     options.cached = remote && !trigger.fetches();
+    // The watcher's own listing saw the move: no second listing.
+    options.moved = trigger == Trigger::Changed;
     let mut record = PassRecord {
         at,
         trigger,
