@@ -118,11 +118,13 @@ fn a_coordinator_woken_by_the_post_receive_hook_merges_before_its_next_poll() {
     // A poll of an hour: only the wake can start a pass in time.
     let mut daemon = Daemon::start(&coord, &["coordinate", "--poll", "3600", "--json"]);
     let start = daemon.wait_for("the first pass", |v| v["trigger"] == "start");
-    assert_eq!(start["fetched"], true);
+    // The clone's mirror is current: the first pass lists and fetches nothing.
+    assert_eq!(start["fetched"], false, "{start}");
     let asked = Instant::now();
     let head = dev.push_green_request("feature/a", "a.txt");
     let merged = daemon.wait_for("a woken pass that merges", merged_pass);
     assert_eq!(merged["trigger"], "woken", "{merged}");
+    assert_eq!(merged["fetched"], true, "the remote moved: {merged}");
     assert!(asked.elapsed() < Duration::from_secs(60));
     assert_eq!(merged["react"]["merged"][0]["head_sha"], head.as_str());
     let main = w.server_ref("refs/heads/main").unwrap();

@@ -79,15 +79,15 @@ impl Repo {
     /// Brings the mirror of `remote` up to date: lists the remote's refs
     /// first (one `git ls-remote`) and fetches only when they differ from
     /// the mirror. A fetch costs a negotiation and a connectivity walk that
-    /// grow with the repository; a listing does not.
-    pub fn refresh_mirror(&self, remote: &str) -> Result<()> {
+    /// grow with the repository; a listing does not. Returns whether it fetched.
+    pub fn refresh_mirror(&self, remote: &str) -> Result<bool> {
         let prefixes = names::MIRRORED_PREFIXES.map(String::from);
         // A listing that fails is left to the fetch, which says why.
         if self.mirror_is_current(remote, &prefixes).unwrap_or(false) {
             self.stamp_fetch(remote);
-            return Ok(());
+            return Ok(false);
         }
-        self.fetch_mirror(remote)
+        self.fetch_mirror(remote).map(|()| true)
     }
 
     /// Where the time of the last successful mirror fetch from `remote` is kept

@@ -71,6 +71,8 @@ pub struct Store {
     /// Compare-and-swap writes refused because another writer moved a ref
     /// first (each was retried from fresh state).
     lost_races: std::sync::atomic::AtomicU32,
+    /// Whether this store fetched from its remote (a refresh may only list).
+    fetched: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
@@ -85,6 +87,7 @@ impl Store {
             repo,
             sync,
             lost_races: Default::default(),
+            fetched: Default::default(),
         }
     }
 
@@ -102,6 +105,12 @@ impl Store {
         self.lost_races.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Whether this store has fetched from its remote (a refresh whose
+    /// listing found nothing moved fetches nothing).
+    pub fn fetched(&self) -> bool {
+        self.fetched.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// True when a remote is the source of truth.
     pub fn is_remote(&self) -> bool {
         matches!(self.sync, Sync::Remote(_))
@@ -111,7 +120,12 @@ impl Store {
     /// caller that has just seen the remote move.
     pub fn fetch(&self) -> Result<()> {
         match &self.sync {
-            Sync::Remote(name) => self.repo.fetch_mirror(name),
+            Sync::Remote(name) => {
+                self.repo.fetch_mirror(name)?;
+                self.fetched
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            }
             Sync::Local => Ok(()),
         }
     }
@@ -120,7 +134,13 @@ impl Store {
     /// remote's refs moved (no-op locally).
     pub fn refresh(&self) -> Result<()> {
         match &self.sync {
-            Sync::Remote(name) => self.repo.refresh_mirror(name),
+            Sync::Remote(name) => {
+                if self.repo.refresh_mirror(name)? {
+                    self.fetched
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok(())
+            }
             Sync::Local => Ok(()),
         }
     }

@@ -18,7 +18,8 @@ pub struct PassRecord {
     pub at: String,
     /// Why it ran.
     pub trigger: Trigger,
-    /// True when it fetched the remote first.
+    /// True when it fetched from the remote (a pass whose listing found
+    /// nothing moved fetches nothing).
     pub fetched: bool,
     /// Seconds it took.
     pub seconds: f64,
@@ -76,7 +77,7 @@ pub fn coordinator_pass(
 /// The pass proper, filling `record` as it goes.
 fn one_pass(options: &SessionOptions, record: &mut PassRecord) -> CliResult {
     let session = Session::open(options)?;
-    record.fetched = !options.cached && session.store.is_remote();
+    record.fetched = session.store.fetched();
     let done = steps(&session, record);
     record.lost_races = session.store.lost_races();
     done

@@ -68,33 +68,34 @@ impl Merger<'_> {
         }
         let bases = gix::revision::plumbing::merge_base(head, &[base], &mut self.graph)
             .context("finding the merge base")?;
+        let mut trivial = None;
         if let Some(only) = bases.filter(|b| b.len() == 1).map(|b| *b.first()) {
             if only == head {
                 return Ok(MergeOutcome::Contained);
             }
             let tree_of = |c| self.repo.find_commit_info(c).map(|i| i.tree);
             let (ancestor, ours, theirs) = (tree_of(only)?, tree_of(base)?, tree_of(head)?);
-            if let Some(tree) = self.repo.trivial_merge(ancestor, ours, theirs)? {
-                return Ok(MergeOutcome::Merged(self.repo.write_commit(
-                    tree,
-                    &[base, head],
-                    message,
-                    who,
-                )?));
-            }
+            trivial = self.repo.trivial_merge(ancestor, ours, theirs)?;
         }
-        self.full_merge(base, head, message, who)
+        let tree = match trivial {
+            Some(tree) => tree,
+            None => match self.full_merge(base, head)? {
+                Ok(tree) => tree,
+                Err(paths) => return Ok(MergeOutcome::Conflict(paths)),
+            },
+        };
+        let commit = self.repo.write_commit(tree, &[base, head], message, who)?;
+        Ok(MergeOutcome::Merged(commit))
     }
 
     /// The three-way merge of `head` into `base` (rename tracking, blob
-    /// merges, several merge bases), as gix does it.
+    /// merges, several merge bases), as gix does it: the merged tree, or
+    /// the paths that conflict.
     fn full_merge(
         &mut self,
         base: ObjectId,
         head: ObjectId,
-        message: &str,
-        who: &Identity,
-    ) -> Result<MergeOutcome> {
+    ) -> Result<std::result::Result<ObjectId, Vec<String>>> {
         let repo = self.repo.gix();
         let labels = gix::merge::blob::builtin_driver::text::Labels {
             ancestor: Some("merge-base".into()),
@@ -121,15 +122,9 @@ impl Merger<'_> {
                 .filter(|c| c.is_unresolved(how))
                 .map(|c| c.ours.location().to_string())
                 .collect();
-            return Ok(MergeOutcome::Conflict(paths));
+            return Ok(Err(paths));
         }
-        let tree = write_tree(repo, &mut outcome.tree_merge.tree)?;
-        Ok(MergeOutcome::Merged(self.repo.write_commit(
-            tree,
-            &[base, head],
-            message,
-            who,
-        )?))
+        Ok(Ok(write_tree(repo, &mut outcome.tree_merge.tree)?))
     }
 }
 
